@@ -1,0 +1,228 @@
+//! Linear accounting of occupancy: every per-child per-cycle amount (state
+//! costs, programme costs, state-cycles, occupancy) is a weighted sum over
+//! occupancy counts indexed by (wave, slot, state), where slot t is the state
+//! during cycle t and slot `horizon` the state after the last transition.
+//!
+//! The same weights serve the exact expectation (expected occupancy) and the
+//! Monte Carlo (sampled counts), so the two can only differ by sampling.
+
+use super::{discount_factor, Counting, MetricKind, ProgrammePayer, Scenario};
+
+/// Arm index of the counterfactual.
+pub const BASELINE: usize = 0;
+/// Arm index of the intervention.
+pub const INTERVENTION: usize = 1;
+
+/// Occupancy layout: `(wave * slots + slot) * states + state`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Layout {
+    /// Number of waves.
+    pub waves: usize,
+    /// horizon + 1.
+    pub slots: usize,
+    /// Number of states.
+    pub states: usize,
+}
+
+impl Layout {
+    /// The layout for a scenario.
+    pub fn new(scenario: &Scenario) -> Layout {
+        Layout {
+            waves: scenario.cohort.waves.len(),
+            slots: scenario.time.horizon + 1,
+            states: scenario.state_count(),
+        }
+    }
+
+    /// Total cells.
+    pub fn len(&self) -> usize {
+        self.waves * self.slots * self.states
+    }
+
+    /// Whether there are no cells.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Flat index.
+    #[inline(always)]
+    pub fn index(&self, wave: usize, slot: usize, state: usize) -> usize {
+        (wave * self.slots + slot) * self.states + state
+    }
+}
+
+/// A linear functional of occupancy plus a constant.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Linear {
+    /// One weight per occupancy cell.
+    pub weights: Vec<f64>,
+    /// Amounts that do not depend on occupancy (fixed programme costs).
+    pub constant: f64,
+}
+
+impl Linear {
+    fn zero(layout: Layout) -> Linear {
+        Linear {
+            weights: vec![0.0; layout.len()],
+            constant: 0.0,
+        }
+    }
+
+    /// Value for sampled occupancy counts; summed in a fixed order.
+    pub fn of_counts(&self, occupancy: &[u32]) -> f64 {
+        let mut sum = self.constant;
+        for (w, &c) in self.weights.iter().zip(occupancy) {
+            if c != 0 {
+                sum += w * c as f64;
+            }
+        }
+        sum
+    }
+
+    /// Value for expected occupancy.
+    pub fn of_expected(&self, occupancy: &[f64]) -> f64 {
+        let mut sum = self.constant;
+        for (w, &c) in self.weights.iter().zip(occupancy) {
+            sum += w * c;
+        }
+        sum
+    }
+}
+
+/// How a metric is measured in each arm.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Measure {
+    /// A linear functional per arm.
+    Linear([Linear; 2]),
+    /// Children entering a set of states; needs each child's history.
+    Entries {
+        /// State mask.
+        states: Vec<bool>,
+        /// Half-open cycle window.
+        window: (usize, usize),
+    },
+}
+
+/// All linear accounts of a scenario.
+#[derive(Debug, Clone)]
+pub struct Ledger {
+    /// Occupancy layout.
+    pub layout: Layout,
+    /// One per scenario metric, in order.
+    pub metrics: Vec<Measure>,
+    /// The payer's costs over the whole horizon, discounted at the payer's rate.
+    pub payer_cost: [Linear; 2],
+}
+
+/// Adds `amount(state)` for cycle `t` of `wave` to `linear`, with the
+/// counting convention and discounting at `rate` (None = undiscounted).
+#[allow(clippy::too_many_arguments)]
+fn add_cycle(
+    linear: &mut Linear,
+    layout: Layout,
+    counting: Counting,
+    cycle_years: f64,
+    rate: Option<f64>,
+    wave: usize,
+    t: usize,
+    amount: &dyn Fn(usize) -> f64,
+) {
+    let factor = |years: f64| rate.map_or(1.0, |r| discount_factor(r, years));
+    let parts: &[(usize, f64)] = match counting {
+        Counting::Start => &[(0, 1.0)],
+        Counting::End => &[(1, 1.0)],
+        Counting::HalfCycle => &[(0, 0.5), (1, 0.5)],
+    };
+    for &(offset, share) in parts {
+        let slot = t + offset;
+        let d = factor(slot as f64 * cycle_years) * share;
+        for s in 0..layout.states {
+            linear.weights[layout.index(wave, slot, s)] += amount(s) * d;
+        }
+    }
+}
+
+/// Cycles `t` in `window` during which `wave` is enrolled: e ≤ t < e + duration.
+pub fn in_programme(scenario: &Scenario, entry: usize, t: usize) -> bool {
+    t >= entry && t < entry + scenario.intervention.duration
+}
+
+/// The payer's cost in `arm` over cycles in `window`: state costs, plus the
+/// programme's when the payer bears it (per child while enrolled and not in
+/// `stops_in`; fixed costs at the start of every cycle some wave is enrolled).
+pub fn payer_cost(scenario: &Scenario, arm: usize, window: (usize, usize), rate: Option<f64>) -> Linear {
+    let layout = Layout::new(scenario);
+    let mut linear = Linear::zero(layout);
+    let programme = arm == INTERVENTION && scenario.intervention.payer == ProgrammePayer::Payer;
+    let iv = &scenario.intervention;
+    for (w, wave) in scenario.cohort.waves.iter().enumerate() {
+        for t in window.0.max(wave.cycle)..window.1 {
+            let enrolled = programme && in_programme(scenario, wave.cycle, t);
+            let amount = |s: usize| {
+                let mut a = scenario.states[s].cost;
+                if enrolled && !iv.stops_in[s] {
+                    a += iv.cost_per_child_cycle;
+                }
+                a
+            };
+            add_cycle(&mut linear, layout, scenario.counting, scenario.time.cycle_years, rate, w, t, &amount);
+        }
+    }
+    if programme {
+        for t in window.0..window.1 {
+            if scenario.cohort.waves.iter().any(|w| in_programme(scenario, w.cycle, t)) {
+                let d = rate.map_or(1.0, |r| discount_factor(r, t as f64 * scenario.time.cycle_years));
+                linear.constant += iv.fixed_cost_per_cycle * d;
+            }
+        }
+    }
+    linear
+}
+
+impl Ledger {
+    /// Builds every account of a scenario.
+    pub fn new(scenario: &Scenario) -> Ledger {
+        let layout = Layout::new(scenario);
+        let horizon = scenario.time.horizon;
+        let metrics = scenario
+            .metrics
+            .iter()
+            .map(|m| match m.kind {
+                MetricKind::Entries => Measure::Entries {
+                    states: m.states.clone(),
+                    window: m.window,
+                },
+                MetricKind::Cost => Measure::Linear([BASELINE, INTERVENTION].map(|arm| payer_cost(scenario, arm, m.window, m.discount_rate))),
+                MetricKind::StateCycles => {
+                    let mut linear = Linear::zero(layout);
+                    for (w, wave) in scenario.cohort.waves.iter().enumerate() {
+                        for t in m.window.0.max(wave.cycle)..m.window.1 {
+                            let amount = |s: usize| if m.states[s] { 1.0 } else { 0.0 };
+                            add_cycle(&mut linear, layout, scenario.counting, scenario.time.cycle_years, m.discount_rate, w, t, &amount);
+                        }
+                    }
+                    Measure::Linear([linear.clone(), linear])
+                }
+                MetricKind::OccupancyAt(at) => {
+                    let mut linear = Linear::zero(layout);
+                    for (w, wave) in scenario.cohort.waves.iter().enumerate() {
+                        if at >= wave.cycle {
+                            for s in 0..layout.states {
+                                if m.states[s] {
+                                    linear.weights[layout.index(w, at, s)] = 1.0;
+                                }
+                            }
+                        }
+                    }
+                    Measure::Linear([linear.clone(), linear])
+                }
+            })
+            .collect();
+        let rate = Some(scenario.discounting.payer_rate);
+        Ledger {
+            layout,
+            metrics,
+            payer_cost: [BASELINE, INTERVENTION].map(|arm| payer_cost(scenario, arm, (0, horizon), rate)),
+        }
+    }
+}

@@ -1,0 +1,365 @@
+//! The validated model: what a scenario means once every check has passed.
+//!
+//! These types are built only by [`crate::scenario`]'s validation (they are
+//! `#[non_exhaustive]`, so no other crate can build them with invalid values),
+//! and the simulation never re-checks them.
+
+pub mod expected;
+pub mod ledger;
+pub mod schedule;
+
+/// A checked scenario: states, cohort, both arms, counting, discounting, metrics.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Scenario {
+    /// `[a-z0-9_-]+`; results go to `results/<name>/`.
+    pub name: String,
+    /// Free text.
+    pub description: String,
+    /// The file it was read from.
+    pub source: String,
+    /// Cycle length and horizon.
+    pub time: Time,
+    /// Default replications and seed.
+    pub run: RunDefaults,
+    /// Ordered states; vectors indexed by state follow this order.
+    pub states: Vec<State>,
+    /// Who enters when, at what age, in which state.
+    pub cohort: Cohort,
+    /// The counterfactual transitions.
+    pub baseline: Transitions,
+    /// The programme and its effect.
+    pub intervention: Intervention,
+    /// Which occupancy a cycle's per-child amounts use.
+    pub counting: Counting,
+    /// Annual discount rates.
+    pub discounting: Discounting,
+    /// Outcome metrics computed per arm.
+    pub metrics: Vec<Metric>,
+}
+
+impl Scenario {
+    /// Number of states.
+    pub fn state_count(&self) -> usize {
+        self.states.len()
+    }
+
+    /// Total children over all waves.
+    pub fn children(&self) -> u64 {
+        self.cohort.waves.iter().map(|w| w.children).sum()
+    }
+
+    /// Index of a state by name.
+    pub fn state_index(&self, name: &str) -> Option<usize> {
+        self.states.iter().position(|s| s.name == name)
+    }
+}
+
+/// Discrete time.
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
+pub struct Time {
+    /// Years per cycle (> 0).
+    pub cycle_years: f64,
+    /// Number of cycles (≥ 1).
+    pub horizon: usize,
+    /// Calendar label of cycle 0.
+    pub start_year: f64,
+}
+
+/// Defaults for a run; the command line overrides them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RunDefaults {
+    /// Number of replications (≥ 1).
+    pub replications: u64,
+    /// Master seed.
+    pub seed: u64,
+}
+
+/// One state of the model.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct State {
+    /// Unique name.
+    pub name: String,
+    /// Cost to the outcome payer per child per cycle (finite, ≥ 0).
+    pub cost: f64,
+    /// Once entered, never left.
+    pub absorbing: bool,
+}
+
+/// The cohort.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Cohort {
+    /// Deterministic ageing out, if any.
+    pub exit: Option<AgeOut>,
+    /// One or more waves of entry.
+    pub waves: Vec<Wave>,
+}
+
+/// Ageing out: at `age` the child moves to `state`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
+pub struct AgeOut {
+    /// Age in years.
+    pub age: f64,
+    /// Index of the exit state.
+    pub state: usize,
+}
+
+/// A group of children entering together.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Wave {
+    /// Cycle of entry (< horizon).
+    pub cycle: usize,
+    /// Number of children (≥ 1).
+    pub children: u64,
+    /// Age at entry in years.
+    pub age: f64,
+    /// Initial distribution over states (sums to 1).
+    pub initial: Vec<f64>,
+}
+
+impl Wave {
+    /// Age in years at the start of cycle `t` (t ≥ entry cycle).
+    pub fn age_at(&self, t: usize, cycle_years: f64) -> f64 {
+        self.age + (t as f64 - self.cycle as f64) * cycle_years
+    }
+}
+
+/// A row-stochastic matrix, possibly derived from observed counts.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct StochasticMatrix {
+    /// Number of states.
+    pub n: usize,
+    /// Row-major probabilities; each row sums to 1.
+    pub probabilities: Vec<f64>,
+    /// Observed counts (row-major) and prior, when given as counts.
+    pub counts: Option<(Vec<f64>, f64)>,
+}
+
+impl StochasticMatrix {
+    /// Row `i` as a slice.
+    pub fn row(&self, i: usize) -> &[f64] {
+        &self.probabilities[i * self.n..(i + 1) * self.n]
+    }
+}
+
+/// Transitions of one arm: a default matrix and optional bands.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Transitions {
+    /// Used where no band matches.
+    pub default: StochasticMatrix,
+    /// Overrides; the first that matches wins.
+    pub bands: Vec<Band>,
+}
+
+impl Transitions {
+    /// The band index (None = default) for a transition at the end of cycle
+    /// `cycle` made by a child aged `age` at the start of that cycle.
+    pub fn band_for(&self, cycle: usize, age: f64) -> Option<usize> {
+        self.bands.iter().position(|b| b.matches(cycle, age))
+    }
+
+    /// The matrix for a band index from [`Transitions::band_for`].
+    pub fn matrix(&self, band: Option<usize>) -> &StochasticMatrix {
+        match band {
+            Some(i) => &self.bands[i].matrix,
+            None => &self.default,
+        }
+    }
+}
+
+/// A matrix that applies to a range of cycles and/or ages.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Band {
+    /// Half-open cycle range; None = all cycles.
+    pub cycles: Option<(usize, usize)>,
+    /// Half-open age range in years; None = all ages.
+    pub ages: Option<(f64, f64)>,
+    /// The matrix.
+    pub matrix: StochasticMatrix,
+}
+
+impl Band {
+    /// Whether the band covers this cycle and age.
+    pub fn matches(&self, cycle: usize, age: f64) -> bool {
+        let cycle_ok = self.cycles.is_none_or(|(a, b)| a <= cycle && cycle < b);
+        // A small tolerance so that ages built from fractional cycles
+        // (0.25 + 0.25 + ...) land in the band a person would expect.
+        let age_ok = self
+            .ages
+            .is_none_or(|(a, b)| age >= a - AGE_EPSILON && age < b - AGE_EPSILON);
+        cycle_ok && age_ok
+    }
+}
+
+/// Tolerance on age comparisons (years).
+pub const AGE_EPSILON: f64 = 1e-9;
+
+/// Who pays for the programme.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProgrammePayer {
+    /// The fund (a SIB).
+    Fund,
+    /// The outcome payer (a public programme, a health model).
+    Payer,
+}
+
+/// A relative-risk effect on the baseline.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Effect {
+    /// Multiplies off-diagonal moves into `targets` (≥ 0).
+    pub relative_risk: f64,
+    /// Target states (columns), as a mask.
+    pub targets: Vec<bool>,
+    /// Rows it applies to, as a mask.
+    pub from: Vec<bool>,
+    /// Cycles of linear return to RR = 1 after the programme.
+    pub waning_cycles: usize,
+    /// Index in the file, for error messages.
+    pub index: usize,
+}
+
+impl Effect {
+    /// The relative risk in force for the transition `k` cycles after the
+    /// programme ended (`None` = in the programme).
+    pub fn relative_risk_at(&self, cycles_after: Option<usize>) -> f64 {
+        match cycles_after {
+            None => self.relative_risk,
+            Some(k) => {
+                let rr = self.relative_risk;
+                let fraction = ((k + 1) as f64 / (self.waning_cycles + 1) as f64).min(1.0);
+                rr + (1.0 - rr) * fraction
+            }
+        }
+    }
+
+    /// Applies the effect with relative risk `rr` to `matrix` in place.
+    /// Returns the first row whose diagonal would become negative, if any
+    /// (the diagonal is then clamped to 0 and the row renormalised).
+    pub fn apply(&self, probabilities: &mut [f64], n: usize, rr: f64) -> Option<usize> {
+        let mut bad_row = None;
+        for i in 0..n {
+            if !self.from[i] {
+                continue;
+            }
+            let row = &mut probabilities[i * n..(i + 1) * n];
+            let mut off_diagonal = 0.0;
+            for (j, p) in row.iter_mut().enumerate() {
+                if j == i {
+                    continue;
+                }
+                if self.targets[j] {
+                    *p *= rr;
+                }
+                off_diagonal += *p;
+            }
+            let diagonal = 1.0 - off_diagonal;
+            if diagonal < -1e-12 {
+                bad_row.get_or_insert(i);
+                // Keep a distribution all the same: scale the moves down.
+                for (j, p) in row.iter_mut().enumerate() {
+                    if j != i {
+                        *p /= off_diagonal;
+                    }
+                }
+                row[i] = 0.0;
+            } else {
+                row[i] = diagonal.max(0.0);
+            }
+        }
+        bad_row
+    }
+}
+
+/// How the intervention arm's transitions are given.
+#[derive(Debug, Clone, PartialEq)]
+pub enum InterventionArm {
+    /// Relative-risk effects on the baseline, applied in file order.
+    Effects(Vec<Effect>),
+    /// A full replacement of the baseline while in the programme.
+    Transitions(Transitions),
+}
+
+/// The programme.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Intervention {
+    /// Cycles in the programme after entry.
+    pub duration: usize,
+    /// Per enrolled child per cycle, while not in `stops_in`.
+    pub cost_per_child_cycle: f64,
+    /// Per cycle while any wave is within its programme cycles.
+    pub fixed_cost_per_cycle: f64,
+    /// Who pays for the programme.
+    pub payer: ProgrammePayer,
+    /// States in which a child costs nothing (mask).
+    pub stops_in: Vec<bool>,
+    /// The arm's transitions.
+    pub arm: InterventionArm,
+}
+
+/// Which occupancy a cycle's per-child amounts use (model.md §5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Counting {
+    /// State during the cycle, discounted at the cycle's start.
+    Start,
+    /// State after the cycle's transition, discounted at its end.
+    End,
+    /// Half of each.
+    HalfCycle,
+}
+
+/// Annual discount rates.
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
+pub struct Discounting {
+    /// For payer amounts.
+    pub payer_rate: f64,
+    /// For investor NPV.
+    pub investor_rate: f64,
+    /// For discounted state-cycle metrics, if given.
+    pub payer_outcomes_rate: Option<f64>,
+}
+
+/// Discount factor (1 + rate)^-years.
+pub fn discount_factor(rate: f64, years: f64) -> f64 {
+    (1.0 + rate).powf(-years)
+}
+
+/// What a metric counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetricKind {
+    /// Child-cycles spent in the states.
+    StateCycles,
+    /// Children who entered the states in the window.
+    Entries,
+    /// The payer's costs in the arm.
+    Cost,
+    /// Children in the states at a cycle.
+    OccupancyAt(usize),
+}
+
+/// An outcome metric, computed per arm.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Metric {
+    /// Unique name.
+    pub name: String,
+    /// What it counts.
+    pub kind: MetricKind,
+    /// States (mask); all true for `cost`.
+    pub states: Vec<bool>,
+    /// Half-open cycle window.
+    pub window: (usize, usize),
+    /// Annual discount rate, when discounted.
+    pub discount_rate: Option<f64>,
+}

@@ -1,0 +1,256 @@
+//! The transition schedule: which matrix each wave uses at each cycle, in each
+//! arm, compiled once into integer thresholds for the sampler and kept as
+//! probabilities for the exact propagation.
+//!
+//! Every child of a wave shares its entry cycle and age, so the matrix in force
+//! depends only on (wave, cycle, arm): the inner loop looks it up, never
+//! computes it.
+
+use super::{Effect, InterventionArm, Scenario, Transitions};
+use std::collections::HashMap;
+
+/// 2^32: thresholds compare a uniform `u32` against cumulative probabilities
+/// scaled by this, so a draw is one integer comparison per state.
+pub const THRESHOLD_SCALE: u64 = 1 << 32;
+
+/// Marker for "no forced exit" in [`Step::forced_state`].
+pub const NO_FORCED_STATE: u8 = u8::MAX;
+
+/// Cumulative integer thresholds of a distribution: state k is drawn for a
+/// uniform u32 `u` when `thr[k-1] <= u < thr[k]`, i.e. k = #{j : thr[j] <= u}.
+/// The last state with positive probability ends at 2^32 exactly, so rounding
+/// never gives a zero-probability state any mass.
+pub fn thresholds(probabilities: &[f64]) -> Vec<u64> {
+    let last_positive = probabilities.iter().rposition(|&p| p > 0.0).unwrap_or(0);
+    let mut cumulative = 0.0;
+    probabilities
+        .iter()
+        .enumerate()
+        .map(|(j, &p)| {
+            cumulative += p;
+            if j >= last_positive {
+                THRESHOLD_SCALE
+            } else {
+                ((cumulative * THRESHOLD_SCALE as f64).round() as u64).min(THRESHOLD_SCALE)
+            }
+        })
+        .collect()
+}
+
+/// Draws an index from thresholds built by [`thresholds`].
+#[inline(always)]
+pub fn draw(thresholds: &[u64], uniform: u32) -> usize {
+    let u = uniform as u64;
+    // Branch-free count; rows are short (a handful of states).
+    thresholds.iter().map(|&t| (t <= u) as usize).sum()
+}
+
+/// The transition made at the end of one cycle by one wave.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Step {
+    /// Matrix index for the baseline arm.
+    pub baseline: u32,
+    /// Matrix index for the intervention arm.
+    pub intervention: u32,
+    /// Exit state forced by ageing out, or [`NO_FORCED_STATE`].
+    pub forced_state: u8,
+}
+
+/// One wave's compiled schedule.
+#[derive(Debug, Clone)]
+pub struct WaveSchedule {
+    /// Entry cycle.
+    pub entry: usize,
+    /// Number of children.
+    pub children: u64,
+    /// Initial distribution.
+    pub initial: Vec<f64>,
+    /// Thresholds of the initial distribution.
+    pub initial_thresholds: Vec<u64>,
+    /// `steps[t - entry]` is the transition at the end of cycle t, t = entry..horizon.
+    pub steps: Vec<Step>,
+}
+
+/// The whole compiled schedule.
+#[derive(Debug, Clone)]
+pub struct Schedule {
+    /// Number of states.
+    pub n: usize,
+    /// Number of cycles.
+    pub horizon: usize,
+    /// Distinct probability matrices (row-major, n × n each).
+    pub matrices: Vec<Vec<f64>>,
+    /// Thresholds of every matrix, flattened: matrix, row, column.
+    pub thresholds: Vec<u64>,
+    /// Per wave.
+    pub waves: Vec<WaveSchedule>,
+}
+
+/// Where a matrix comes from; used to build each distinct matrix once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Source {
+    Baseline(Option<usize>),
+    Full(Option<usize>),
+    /// Baseline band with effects; `after` = cycles since the programme ended.
+    Effects(Option<usize>, Option<usize>),
+}
+
+/// The parameters a schedule is built from: central values, or one
+/// replication's draws under parameter uncertainty.
+#[derive(Debug, Clone)]
+pub struct Parameters<'a> {
+    /// Baseline transitions.
+    pub baseline: &'a Transitions,
+    /// Intervention arm.
+    pub arm: &'a InterventionArm,
+}
+
+impl Schedule {
+    /// Compiles the schedule from the scenario's central parameters.
+    pub fn new(scenario: &Scenario) -> Schedule {
+        Schedule::with_parameters(
+            scenario,
+            &Parameters {
+                baseline: &scenario.baseline,
+                arm: &scenario.intervention.arm,
+            },
+        )
+    }
+
+    /// Compiles the schedule from given parameters.
+    pub fn with_parameters(scenario: &Scenario, parameters: &Parameters) -> Schedule {
+        let n = scenario.state_count();
+        let horizon = scenario.time.horizon;
+        let mut builder = Builder {
+            n,
+            parameters,
+            matrices: Vec::new(),
+            index: HashMap::new(),
+        };
+        let max_waning = match parameters.arm {
+            InterventionArm::Effects(effects) => effects.iter().map(|e| e.waning_cycles).max().unwrap_or(0),
+            InterventionArm::Transitions(_) => 0,
+        };
+        let duration = scenario.intervention.duration;
+        let mut waves = Vec::new();
+        for wave in &scenario.cohort.waves {
+            let mut steps = Vec::with_capacity(horizon - wave.cycle);
+            for t in wave.cycle..horizon {
+                let age = wave.age_at(t, scenario.time.cycle_years);
+                let band = parameters.baseline.band_for(t, age);
+                let baseline = builder.get(Source::Baseline(band));
+                let k = t - wave.cycle;
+                let intervention_source = match parameters.arm {
+                    InterventionArm::Transitions(full) if k < duration => Source::Full(full.band_for(t, age)),
+                    InterventionArm::Transitions(_) => Source::Baseline(band),
+                    InterventionArm::Effects(e) if e.is_empty() => Source::Baseline(band),
+                    InterventionArm::Effects(_) if k < duration => Source::Effects(band, None),
+                    InterventionArm::Effects(_) if k - duration < max_waning => Source::Effects(band, Some(k - duration)),
+                    InterventionArm::Effects(_) => Source::Baseline(band),
+                };
+                let intervention = builder.get(intervention_source);
+                let age_next = wave.age_at(t + 1, scenario.time.cycle_years);
+                let forced_state = match scenario.cohort.exit {
+                    Some(exit) if age_next >= exit.age - super::AGE_EPSILON => exit.state as u8,
+                    _ => NO_FORCED_STATE,
+                };
+                steps.push(Step { baseline, intervention, forced_state });
+            }
+            waves.push(WaveSchedule {
+                entry: wave.cycle,
+                children: wave.children,
+                initial: wave.initial.clone(),
+                initial_thresholds: thresholds(&wave.initial),
+                steps,
+            });
+        }
+        let mut all_thresholds = Vec::with_capacity(builder.matrices.len() * n * n);
+        for m in &builder.matrices {
+            for row in m.chunks(n) {
+                all_thresholds.extend(thresholds(row));
+            }
+        }
+        Schedule {
+            n,
+            horizon,
+            matrices: builder.matrices,
+            thresholds: all_thresholds,
+            waves,
+        }
+    }
+
+    /// Thresholds of row `from` of matrix `matrix`.
+    #[inline(always)]
+    pub fn row_thresholds(&self, matrix: u32, from: usize) -> &[u64] {
+        let start = (matrix as usize * self.n + from) * self.n;
+        &self.thresholds[start..start + self.n]
+    }
+}
+
+struct Builder<'a> {
+    n: usize,
+    parameters: &'a Parameters<'a>,
+    matrices: Vec<Vec<f64>>,
+    index: HashMap<Source, u32>,
+}
+
+impl Builder<'_> {
+    fn get(&mut self, source: Source) -> u32 {
+        if let Some(&i) = self.index.get(&source) {
+            return i;
+        }
+        let matrix = self.build(source);
+        let i = self.matrices.len() as u32;
+        self.matrices.push(matrix);
+        self.index.insert(source, i);
+        i
+    }
+
+    fn build(&self, source: Source) -> Vec<f64> {
+        match source {
+            Source::Baseline(band) => self.parameters.baseline.matrix(band).probabilities.clone(),
+            Source::Full(band) => match self.parameters.arm {
+                InterventionArm::Transitions(t) => t.matrix(band).probabilities.clone(),
+                InterventionArm::Effects(_) => unreachable!("full matrices only come from a full intervention"),
+            },
+            Source::Effects(band, after) => {
+                let mut p = self.parameters.baseline.matrix(band).probabilities.clone();
+                if let InterventionArm::Effects(effects) = self.parameters.arm {
+                    apply_effects(effects, &mut p, self.n, after);
+                }
+                p
+            }
+        }
+    }
+}
+
+/// Applies effects in file order with the risks in force `after` cycles
+/// since the programme ended (`None` = in the programme).
+pub fn apply_effects(effects: &[Effect], probabilities: &mut [f64], n: usize, after: Option<usize>) {
+    for e in effects {
+        // Validation has rejected risks that break a row; sampled risks are clamped.
+        let _ = e.apply(probabilities, n, e.relative_risk_at(after));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thresholds_give_exact_integer_probabilities() {
+        let t = thresholds(&[0.25, 0.0, 0.75, 0.0]);
+        assert_eq!(t, vec![1 << 30, 1 << 30, 1 << 32, 1 << 32]);
+        assert_eq!(draw(&t, 0), 0);
+        assert_eq!(draw(&t, (1 << 30) - 1), 0);
+        assert_eq!(draw(&t, 1 << 30), 2);
+        assert_eq!(draw(&t, u32::MAX), 2);
+    }
+
+    #[test]
+    fn zero_probability_state_is_never_drawn() {
+        let t = thresholds(&[0.0, 1.0]);
+        assert_eq!(draw(&t, 0), 1);
+        assert_eq!(draw(&t, u32::MAX), 1);
+    }
+}

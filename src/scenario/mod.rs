@@ -1,0 +1,151 @@
+//! Reading scenario files: parse (shape and types) in one stage, validate
+//! (meaning) in the next, into a [`Scenario`] that cannot hold invalid values.
+
+#[allow(missing_docs)] // a field-by-field mirror of scenario-format.md
+pub mod raw;
+pub mod validate;
+
+use crate::error::InputError;
+use crate::model::Scenario;
+use std::path::Path;
+
+/// Reads and validates a scenario file.
+///
+/// # Errors
+/// An [`InputError`] naming the file, line:column, key path and problem for a
+/// missing or unreadable file, a file that is not UTF-8, an empty file, TOML
+/// syntax, unknown, missing or mistyped keys, and every semantic check.
+pub fn load(path: &Path) -> Result<Scenario, InputError> {
+    let file = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|e| {
+        let why = match e.kind() {
+            std::io::ErrorKind::NotFound => "no such file".to_string(),
+            std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+            _ if path.is_dir() => "is a folder, not a scenario file".to_string(),
+            _ => e.to_string(),
+        };
+        InputError::new(&file, "", format!("cannot read the scenario: {why}"))
+    })?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let offset = e.utf8_error().valid_up_to();
+        let valid = std::str::from_utf8(&e.as_bytes()[..offset]).unwrap_or("");
+        InputError::at(&file, valid, offset, "", "the file is not valid UTF-8; save it as UTF-8 text")
+    })?;
+    parse(&text, &file)
+}
+
+/// Parses and validates scenario text; `file` is used in error messages.
+///
+/// # Errors
+/// As for [`load`].
+pub fn parse(text: &str, file: &str) -> Result<Scenario, InputError> {
+    let raw = parse_raw(text, file)?;
+    validate::validate(raw, file, text)
+}
+
+/// The first stage: TOML syntax, shapes and types.
+///
+/// # Errors
+/// As for [`load`], without the semantic checks.
+pub fn parse_raw(text: &str, file: &str) -> Result<raw::RawScenario, InputError> {
+    if text.trim().is_empty() {
+        return Err(InputError::new(
+            file,
+            "",
+            "the file is empty; a scenario needs at least `name`, [time], [[states]], [cohort] and [baseline]",
+        ));
+    }
+    let deserializer = toml::Deserializer::parse(text).map_err(|e| toml_error(&e, file, text, ""))?;
+    serde_path_to_error::deserialize(deserializer).map_err(|e| {
+        let path = clean_path(&e.path().to_string());
+        toml_error(e.inner(), file, text, &path)
+    })
+}
+
+/// serde_path_to_error shows toml's span wrapper in the path; users should not see it.
+fn clean_path(path: &str) -> String {
+    let p = path.replace(".$__serde_spanned_private_value", "");
+    if p == "." {
+        String::new()
+    } else {
+        p
+    }
+}
+
+fn toml_error(e: &toml::de::Error, file: &str, text: &str, path: &str) -> InputError {
+    let message = e.message().trim().to_string();
+    let message = explain(&message);
+    match e.span() {
+        Some(span) if !(span.start == 0 && span.end == 0 && path.is_empty() && !message.contains("missing")) || span.end > 0 => {
+            InputError::at(file, text, span.start, path, message)
+        }
+        _ => InputError::new(file, path, message),
+    }
+}
+
+/// Makes serde's wording say what is allowed.
+fn explain(message: &str) -> String {
+    if let Some(rest) = message.strip_prefix("missing field ") {
+        return format!("missing key {rest}");
+    }
+    if let Some(rest) = message.strip_prefix("unknown field ") {
+        return format!("unknown key {rest}");
+    }
+    message.replace("expected f64", "expected a number").replace("expected i64", "expected an integer")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"
+name = "t"
+[time]
+cycle_years = 1.0
+horizon = 3
+[[states]]
+name = "a"
+[[states]]
+name = "b"
+cost = 10
+[cohort]
+[[cohort.waves]]
+children = 2
+age = 0
+initial = { a = 1.0 }
+[baseline]
+matrix = [[0.5, 0.5], [0.0, 1.0]]
+"#;
+
+    #[test]
+    fn minimal_scenario_loads() {
+        let s = parse(MINIMAL, "t.toml").expect("valid");
+        assert_eq!(s.states.len(), 2);
+        assert_eq!(s.states[1].cost, 10.0);
+        assert_eq!(s.time.horizon, 3);
+    }
+
+    #[test]
+    fn unknown_key_names_path_and_position() {
+        let text = MINIMAL.replace("horizon = 3", "horizon = 3\nhorizn = 4");
+        let e = parse(&text, "t.toml").unwrap_err();
+        assert_eq!(e.key_path, "time.horizn");
+        assert!(e.message.contains("unknown key"), "{e}");
+        assert_eq!(e.position.map(|p| p.0), Some(6));
+    }
+
+    #[test]
+    fn row_not_summing_to_one_is_an_error() {
+        let text = MINIMAL.replace("[0.5, 0.5]", "[0.5, 0.4]");
+        let e = parse(&text, "t.toml").unwrap_err();
+        assert_eq!(e.key_path, "baseline.matrix[0]");
+        assert!(e.message.contains("sums to"), "{e}");
+    }
+
+    #[test]
+    fn mistyped_value_is_an_error() {
+        let text = MINIMAL.replace("cost = 10", "cost = \"ten\"");
+        let e = parse(&text, "t.toml").unwrap_err();
+        assert_eq!(e.key_path, "states[1].cost");
+    }
+}

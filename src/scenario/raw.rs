@@ -1,0 +1,202 @@
+//! A serde mirror of the scenario TOML, checked only for shape and type.
+//!
+//! Every table denies unknown keys, so a misspelt key is an error and never a
+//! silent default. Values that need a semantic check later carry their span.
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use toml::Spanned;
+
+/// The whole file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawScenario {
+    pub name: Spanned<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    pub time: RawTime,
+    #[serde(default)]
+    pub run: Option<RawRun>,
+    pub states: Spanned<Vec<RawState>>,
+    pub cohort: Spanned<RawCohort>,
+    pub baseline: Spanned<RawTransitions>,
+    #[serde(default)]
+    pub intervention: Option<Spanned<RawIntervention>>,
+    #[serde(default)]
+    pub counting: Option<RawCounting>,
+    #[serde(default)]
+    pub discounting: Option<RawDiscounting>,
+    #[serde(default)]
+    pub metrics: Option<Vec<Spanned<RawMetric>>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTime {
+    pub cycle_years: Spanned<f64>,
+    pub horizon: Spanned<i64>,
+    #[serde(default)]
+    pub start_year: Option<Spanned<f64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRun {
+    #[serde(default)]
+    pub replications: Option<Spanned<i64>>,
+    #[serde(default)]
+    pub seed: Option<Spanned<i64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawState {
+    pub name: Spanned<String>,
+    #[serde(default)]
+    pub cost: Option<Spanned<f64>>,
+    #[serde(default)]
+    pub absorbing: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCohort {
+    #[serde(default)]
+    pub exit_age: Option<Spanned<f64>>,
+    #[serde(default)]
+    pub exit_state: Option<Spanned<String>>,
+    pub waves: Spanned<Vec<Spanned<RawWave>>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawWave {
+    #[serde(default)]
+    pub cycle: Option<Spanned<i64>>,
+    pub children: Spanned<i64>,
+    pub age: Spanned<f64>,
+    pub initial: Spanned<BTreeMap<String, Spanned<f64>>>,
+}
+
+/// A transition specification: `matrix` or `counts` (+ `prior`), with bands.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTransitions {
+    #[serde(default)]
+    pub matrix: Option<Spanned<Vec<Spanned<Vec<Spanned<f64>>>>>>,
+    #[serde(default)]
+    pub counts: Option<Spanned<Vec<Spanned<Vec<Spanned<f64>>>>>>,
+    #[serde(default)]
+    pub prior: Option<Spanned<f64>>,
+    #[serde(default)]
+    pub bands: Option<Vec<Spanned<RawBand>>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBand {
+    #[serde(default)]
+    pub cycles: Option<Spanned<Vec<i64>>>,
+    #[serde(default)]
+    pub ages: Option<Spanned<Vec<f64>>>,
+    #[serde(default)]
+    pub matrix: Option<Spanned<Vec<Spanned<Vec<Spanned<f64>>>>>>,
+    #[serde(default)]
+    pub counts: Option<Spanned<Vec<Spanned<Vec<Spanned<f64>>>>>>,
+    #[serde(default)]
+    pub prior: Option<Spanned<f64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawIntervention {
+    #[serde(default)]
+    pub duration: Option<Spanned<i64>>,
+    #[serde(default)]
+    pub cost_per_child_cycle: Option<Spanned<f64>>,
+    #[serde(default)]
+    pub fixed_cost_per_cycle: Option<Spanned<f64>>,
+    #[serde(default)]
+    pub payer: Option<RawPayer>,
+    #[serde(default)]
+    pub stops_in: Option<Vec<Spanned<String>>>,
+    #[serde(default)]
+    pub effects: Option<Vec<Spanned<RawEffect>>>,
+    #[serde(default)]
+    pub matrix: Option<Spanned<Vec<Spanned<Vec<Spanned<f64>>>>>>,
+    #[serde(default)]
+    pub counts: Option<Spanned<Vec<Spanned<Vec<Spanned<f64>>>>>>,
+    #[serde(default)]
+    pub prior: Option<Spanned<f64>>,
+    #[serde(default)]
+    pub bands: Option<Vec<Spanned<RawBand>>>,
+}
+
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum RawPayer {
+    Fund,
+    Payer,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawEffect {
+    pub relative_risk: Spanned<f64>,
+    #[serde(default)]
+    pub targets: Option<Vec<Spanned<String>>>,
+    #[serde(default)]
+    pub from: Option<Vec<Spanned<String>>>,
+    #[serde(default)]
+    pub waning_cycles: Option<Spanned<i64>>,
+}
+
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum RawOccupancy {
+    Start,
+    End,
+    HalfCycle,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCounting {
+    #[serde(default)]
+    pub occupancy: Option<RawOccupancy>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDiscounting {
+    #[serde(default)]
+    pub payer_rate: Option<Spanned<f64>>,
+    #[serde(default)]
+    pub investor_rate: Option<Spanned<f64>>,
+    #[serde(default)]
+    pub payer_outcomes_rate: Option<Spanned<f64>>,
+}
+
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum RawMetricKind {
+    StateCycles,
+    Entries,
+    Cost,
+    OccupancyAt,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMetric {
+    pub name: Spanned<String>,
+    pub kind: RawMetricKind,
+    #[serde(default)]
+    pub states: Option<Vec<Spanned<String>>>,
+    #[serde(default)]
+    pub window: Option<Spanned<Vec<i64>>>,
+    #[serde(default)]
+    pub at: Option<Spanned<i64>>,
+    #[serde(default)]
+    pub discounted: Option<bool>,
+}

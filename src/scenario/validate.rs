@@ -1,0 +1,544 @@
+//! `RawScenario` → [`Scenario`]: every semantic check, with key paths and positions.
+
+use super::raw::*;
+use crate::error::InputError;
+use crate::model::*;
+use std::collections::HashMap;
+use std::ops::Range;
+use toml::Spanned;
+
+/// Tolerance on a row or distribution summing to 1.
+pub const SUM_TOLERANCE: f64 = 1e-9;
+
+struct Ctx<'a> {
+    file: &'a str,
+    text: &'a str,
+    names: HashMap<String, usize>,
+    state_names: Vec<String>,
+}
+
+type R<T> = Result<T, InputError>;
+
+impl Ctx<'_> {
+    fn err(&self, span: Range<usize>, path: impl Into<String>, message: impl Into<String>) -> InputError {
+        InputError::at(self.file, self.text, span.start, path, message)
+    }
+
+    fn state(&self, name: &Spanned<String>, path: &str) -> R<usize> {
+        self.names.get(name.get_ref()).copied().ok_or_else(|| {
+            self.err(
+                name.span(),
+                path,
+                format!(
+                    "unknown state `{}`; the states are: {}",
+                    name.get_ref(),
+                    self.state_names.join(", ")
+                ),
+            )
+        })
+    }
+
+    fn state_mask(&self, names: &[Spanned<String>], path: &str) -> R<Vec<bool>> {
+        let mut mask = vec![false; self.state_names.len()];
+        for (i, name) in names.iter().enumerate() {
+            mask[self.state(name, &format!("{path}[{i}]"))?] = true;
+        }
+        Ok(mask)
+    }
+
+    fn finite(&self, value: &Spanned<f64>, path: &str) -> R<f64> {
+        let v = *value.get_ref();
+        if !v.is_finite() {
+            return Err(self.err(value.span(), path, format!("{v} is not a finite number")));
+        }
+        Ok(v)
+    }
+
+    fn non_negative(&self, value: &Spanned<f64>, path: &str) -> R<f64> {
+        let v = self.finite(value, path)?;
+        if v < 0.0 {
+            return Err(self.err(value.span(), path, format!("{v} is negative; expected a number ≥ 0")));
+        }
+        Ok(v)
+    }
+
+    fn rate(&self, value: &Option<Spanned<f64>>, path: &str) -> R<Option<f64>> {
+        let Some(value) = value else { return Ok(None) };
+        let v = self.finite(value, path)?;
+        if v <= -1.0 {
+            return Err(self.err(value.span(), path, format!("{v} is not a discount rate; expected a number > -1 (0.03 = 3 % a year)")));
+        }
+        Ok(Some(v))
+    }
+
+    fn count(&self, value: &Spanned<i64>, path: &str, min: i64, what: &str) -> R<usize> {
+        let v = *value.get_ref();
+        if v < min {
+            return Err(self.err(value.span(), path, format!("{v} is too small; expected {what}")));
+        }
+        Ok(v as usize)
+    }
+
+    fn matrix(
+        &self,
+        matrix: &Option<Spanned<Vec<Spanned<Vec<Spanned<f64>>>>>>,
+        counts: &Option<Spanned<Vec<Spanned<Vec<Spanned<f64>>>>>>,
+        prior: &Option<Spanned<f64>>,
+        absorbing: &[bool],
+        table_span: Range<usize>,
+        path: &str,
+    ) -> R<StochasticMatrix> {
+        let n = self.state_names.len();
+        let sep = if path.is_empty() { "" } else { "." };
+        let (rows, key, is_counts) = match (matrix, counts) {
+            (Some(_), Some(c)) => {
+                return Err(self.err(c.span(), format!("{path}{sep}counts"), "give either `matrix` or `counts`, not both"))
+            }
+            (Some(m), None) => (m, "matrix", false),
+            (None, Some(c)) => (c, "counts", true),
+            (None, None) => {
+                return Err(self.err(
+                    table_span,
+                    path,
+                    "missing transitions: give `matrix` (rows of probabilities) or `counts` (observed transition counts)",
+                ))
+            }
+        };
+        let key = format!("{path}{sep}{key}");
+        if let (Some(p), false) = (prior, is_counts) {
+            return Err(self.err(p.span(), format!("{path}{sep}prior"), "`prior` goes with `counts`, not with `matrix`"));
+        }
+        let prior = match prior {
+            Some(p) => self.non_negative(p, &format!("{path}{sep}prior"))?,
+            None => 1.0,
+        };
+        if rows.get_ref().len() != n {
+            return Err(self.err(
+                rows.span(),
+                &key,
+                format!(
+                    "has {} rows; expected {n}, one per state in [[states]] order ({})",
+                    rows.get_ref().len(),
+                    self.state_names.join(", ")
+                ),
+            ));
+        }
+        let mut probabilities = vec![0.0; n * n];
+        let mut raw_counts = vec![0.0; n * n];
+        for (i, row) in rows.get_ref().iter().enumerate() {
+            let row_path = format!("{key}[{i}]");
+            if row.get_ref().len() != n {
+                return Err(self.err(
+                    row.span(),
+                    &row_path,
+                    format!("has {} entries; expected {n}, one per state", row.get_ref().len()),
+                ));
+            }
+            for (j, cell) in row.get_ref().iter().enumerate() {
+                let v = self.non_negative(cell, &format!("{row_path}[{j}]"))?;
+                if !is_counts && v > 1.0 + SUM_TOLERANCE {
+                    return Err(self.err(cell.span(), format!("{row_path}[{j}]"), format!("{v} is not a probability; expected a number in [0, 1]")));
+                }
+                raw_counts[i * n + j] = v;
+            }
+            let values = &raw_counts[i * n..(i + 1) * n];
+            let out = &mut probabilities[i * n..(i + 1) * n];
+            if absorbing[i] {
+                // An absorbing state never leaves: a matrix must say so; counts are ignored.
+                if !is_counts && (values[i] - 1.0).abs() > SUM_TOLERANCE {
+                    return Err(self.err(
+                        row.span(),
+                        &row_path,
+                        format!("state `{}` is absorbing, so its row must be 1 on the diagonal and 0 elsewhere", self.state_names[i]),
+                    ));
+                }
+                out[i] = 1.0;
+                continue;
+            }
+            if is_counts {
+                let total: f64 = values.iter().sum::<f64>() + prior * n as f64;
+                if total <= 0.0 {
+                    return Err(self.err(
+                        row.span(),
+                        &row_path,
+                        format!("state `{}` has no observed transitions and prior 0; give counts, a prior > 0, or mark it absorbing", self.state_names[i]),
+                    ));
+                }
+                for j in 0..n {
+                    out[j] = (values[j] + prior) / total;
+                }
+            } else {
+                let sum: f64 = values.iter().sum();
+                if (sum - 1.0).abs() > SUM_TOLERANCE {
+                    return Err(self.err(
+                        row.span(),
+                        &row_path,
+                        format!("sums to {sum}; each row must sum to 1 (within {SUM_TOLERANCE})"),
+                    ));
+                }
+                out.copy_from_slice(values);
+            }
+        }
+        Ok(StochasticMatrix {
+            n,
+            probabilities,
+            counts: is_counts.then_some((raw_counts, prior)),
+        })
+    }
+
+    fn bands(&self, bands: &Option<Vec<Spanned<RawBand>>>, absorbing: &[bool], path: &str) -> R<Vec<Band>> {
+        let mut out = Vec::new();
+        for (k, band) in bands.iter().flatten().enumerate() {
+            let band_path = format!("{path}[{k}]");
+            let raw = band.get_ref();
+            let cycles = match &raw.cycles {
+                None => None,
+                Some(c) => {
+                    let v = c.get_ref();
+                    if v.len() != 2 || v[0] < 0 || v[0] >= v[1] {
+                        return Err(self.err(c.span(), format!("{band_path}.cycles"), format!("{v:?} is not a cycle range; expected [from, to) with 0 ≤ from < to")));
+                    }
+                    Some((v[0] as usize, v[1] as usize))
+                }
+            };
+            let ages = match &raw.ages {
+                None => None,
+                Some(a) => {
+                    let v = a.get_ref();
+                    if v.len() != 2 || !v.iter().all(|x| x.is_finite()) || v[0] < 0.0 || v[0] >= v[1] {
+                        return Err(self.err(a.span(), format!("{band_path}.ages"), format!("{v:?} is not an age range; expected [from, to) in years with 0 ≤ from < to")));
+                    }
+                    Some((v[0], v[1]))
+                }
+            };
+            let matrix = self.matrix(&raw.matrix, &raw.counts, &raw.prior, absorbing, band.span(), &band_path)?;
+            out.push(Band { cycles, ages, matrix });
+        }
+        Ok(out)
+    }
+}
+
+fn check_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+}
+
+/// Validates a parsed scenario.
+pub fn validate(raw: RawScenario, file: &str, text: &str) -> Result<Scenario, InputError> {
+    let mut ctx = Ctx {
+        file,
+        text,
+        names: HashMap::new(),
+        state_names: Vec::new(),
+    };
+    let name = raw.name.get_ref().clone();
+    if !check_name(&name) {
+        return Err(ctx.err(raw.name.span(), "name", format!("`{name}` is not allowed; use only a-z, 0-9, `_` and `-` (it names the results folder)")));
+    }
+
+    // [time]
+    let cycle_years = ctx.finite(&raw.time.cycle_years, "time.cycle_years")?;
+    if cycle_years <= 0.0 {
+        return Err(ctx.err(raw.time.cycle_years.span(), "time.cycle_years", format!("{cycle_years} is not a cycle length; expected years > 0 (1 = annual, 0.25 = quarterly)")));
+    }
+    let horizon = ctx.count(&raw.time.horizon, "time.horizon", 1, "at least 1 cycle")?;
+    if horizon > 100_000 {
+        return Err(ctx.err(raw.time.horizon.span(), "time.horizon", format!("{horizon} cycles is more than the 100000 allowed")));
+    }
+    let start_year = match &raw.time.start_year {
+        Some(y) => ctx.finite(y, "time.start_year")?,
+        None => 0.0,
+    };
+    let time = Time { cycle_years, horizon, start_year };
+
+    // [run]
+    let mut run = RunDefaults { replications: 1000, seed: 1 };
+    if let Some(r) = &raw.run {
+        if let Some(n) = &r.replications {
+            run.replications = ctx.count(n, "run.replications", 1, "at least 1 replication")? as u64;
+        }
+        if let Some(s) = &r.seed {
+            run.seed = ctx.count(s, "run.seed", 0, "a seed ≥ 0")? as u64;
+        }
+    }
+
+    // [[states]]
+    if raw.states.get_ref().is_empty() {
+        return Err(ctx.err(raw.states.span(), "states", "no states; give at least one [[states]] table"));
+    }
+    if raw.states.get_ref().len() > 64 {
+        return Err(ctx.err(raw.states.span(), "states", "more than 64 states are not supported"));
+    }
+    let mut states = Vec::new();
+    for (i, s) in raw.states.get_ref().iter().enumerate() {
+        let path = format!("states[{i}]");
+        let n = s.name.get_ref();
+        if !check_name(n) {
+            return Err(ctx.err(s.name.span(), format!("{path}.name"), format!("`{n}` is not allowed; use only a-z, 0-9, `_` and `-`")));
+        }
+        if ctx.names.insert(n.clone(), i).is_some() {
+            return Err(ctx.err(s.name.span(), format!("{path}.name"), format!("state `{n}` is defined twice; names must be unique")));
+        }
+        ctx.state_names.push(n.clone());
+        let cost = match &s.cost {
+            Some(c) => ctx.non_negative(c, &format!("{path}.cost"))?,
+            None => 0.0,
+        };
+        states.push(State { name: n.clone(), cost, absorbing: s.absorbing });
+    }
+    let n = states.len();
+    let absorbing: Vec<bool> = states.iter().map(|s| s.absorbing).collect();
+
+    // [cohort]
+    let rc = raw.cohort.get_ref();
+    let exit = match (&rc.exit_age, &rc.exit_state) {
+        (None, None) => None,
+        (Some(a), Some(s)) => {
+            let age = ctx.non_negative(a, "cohort.exit_age")?;
+            let state = ctx.state(s, "cohort.exit_state")?;
+            Some(AgeOut { age, state })
+        }
+        (Some(a), None) => return Err(ctx.err(a.span(), "cohort.exit_state", "`exit_age` needs `exit_state`: the state children move to when they age out")),
+        (None, Some(s)) => return Err(ctx.err(s.span(), "cohort.exit_age", "`exit_state` needs `exit_age`: the age (years) at which children move there")),
+    };
+    if rc.waves.get_ref().is_empty() {
+        return Err(ctx.err(rc.waves.span(), "cohort.waves", "no waves; give at least one [[cohort.waves]] table"));
+    }
+    let mut waves = Vec::new();
+    for (k, w) in rc.waves.get_ref().iter().enumerate() {
+        let path = format!("cohort.waves[{k}]");
+        let rw = w.get_ref();
+        let cycle = match &rw.cycle {
+            Some(c) => ctx.count(c, &format!("{path}.cycle"), 0, "a cycle ≥ 0")?,
+            None => 0,
+        };
+        if cycle >= horizon {
+            let span = rw.cycle.as_ref().map_or(w.span(), |c| c.span());
+            return Err(ctx.err(span, format!("{path}.cycle"), format!("entry cycle {cycle} is outside the horizon; expected 0 ≤ cycle < {horizon}")));
+        }
+        let children = ctx.count(&rw.children, &format!("{path}.children"), 1, "at least 1 child")? as u64;
+        let age = ctx.non_negative(&rw.age, &format!("{path}.age"))?;
+        if let Some(e) = exit {
+            if age >= e.age - AGE_EPSILON {
+                return Err(ctx.err(rw.age.span(), format!("{path}.age"), format!("entry age {age} is at or past exit_age {}; children must enter younger", e.age)));
+            }
+        }
+        let mut initial = vec![0.0; n];
+        for (state, p) in rw.initial.get_ref() {
+            let ipath = format!("{path}.initial.{state}");
+            let Some(&i) = ctx.names.get(state) else {
+                return Err(ctx.err(rw.initial.span(), ipath, format!("unknown state `{state}`; the states are: {}", ctx.state_names.join(", "))));
+            };
+            initial[i] = ctx.non_negative(p, &ipath)?;
+        }
+        let sum: f64 = initial.iter().sum();
+        if (sum - 1.0).abs() > SUM_TOLERANCE {
+            return Err(ctx.err(rw.initial.span(), format!("{path}.initial"), format!("sums to {sum}; the initial distribution must sum to 1 (within {SUM_TOLERANCE})")));
+        }
+        waves.push(Wave { cycle, children, age, initial });
+    }
+    let cohort = Cohort { exit, waves };
+
+    // [baseline]
+    let rb = raw.baseline.get_ref();
+    let baseline = Transitions {
+        default: ctx.matrix(&rb.matrix, &rb.counts, &rb.prior, &absorbing, raw.baseline.span(), "baseline")?,
+        bands: ctx.bands(&rb.bands, &absorbing, "baseline.bands")?,
+    };
+
+    // [intervention]
+    let default_stops: Vec<bool> = (0..n)
+        .map(|i| absorbing[i] || exit.is_some_and(|e| e.state == i))
+        .collect();
+    let intervention = match &raw.intervention {
+        None => Intervention {
+            duration: 0,
+            cost_per_child_cycle: 0.0,
+            fixed_cost_per_cycle: 0.0,
+            payer: ProgrammePayer::Fund,
+            stops_in: default_stops,
+            arm: InterventionArm::Effects(Vec::new()),
+        },
+        Some(ri) => {
+            let span = ri.span();
+            let ri = ri.get_ref();
+            let duration = match &ri.duration {
+                Some(d) => ctx.count(d, "intervention.duration", 0, "a number of cycles ≥ 0")?,
+                None => horizon,
+            };
+            let cost_per_child_cycle = match &ri.cost_per_child_cycle {
+                Some(c) => ctx.non_negative(c, "intervention.cost_per_child_cycle")?,
+                None => 0.0,
+            };
+            let fixed_cost_per_cycle = match &ri.fixed_cost_per_cycle {
+                Some(c) => ctx.non_negative(c, "intervention.fixed_cost_per_cycle")?,
+                None => 0.0,
+            };
+            let payer = match ri.payer {
+                Some(RawPayer::Payer) => ProgrammePayer::Payer,
+                _ => ProgrammePayer::Fund,
+            };
+            let stops_in = match &ri.stops_in {
+                Some(s) => ctx.state_mask(s, "intervention.stops_in")?,
+                None => default_stops,
+            };
+            let full = ri.matrix.is_some() || ri.counts.is_some() || ri.bands.is_some();
+            let arm = if full {
+                if let Some(e) = ri.effects.as_ref().and_then(|e| e.first()) {
+                    return Err(ctx.err(e.span(), "intervention.effects", "give either `effects` or full transitions (`matrix`/`counts`/`bands`), not both"));
+                }
+                if ri.matrix.is_none() && ri.counts.is_none() {
+                    return Err(ctx.err(span, "intervention", "`bands` need a default `matrix` or `counts` beside them"));
+                }
+                InterventionArm::Transitions(Transitions {
+                    default: ctx.matrix(&ri.matrix, &ri.counts, &ri.prior, &absorbing, span.clone(), "intervention")?,
+                    bands: ctx.bands(&ri.bands, &absorbing, "intervention.bands")?,
+                })
+            } else {
+                if let Some(p) = &ri.prior {
+                    return Err(ctx.err(p.span(), "intervention.prior", "`prior` goes with `counts`"));
+                }
+                let mut effects = Vec::new();
+                for (k, e) in ri.effects.iter().flatten().enumerate() {
+                    let path = format!("intervention.effects[{k}]");
+                    let re = e.get_ref();
+                    let relative_risk = ctx.non_negative(&re.relative_risk, &format!("{path}.relative_risk"))?;
+                    let targets = match &re.targets {
+                        Some(t) => ctx.state_mask(t, &format!("{path}.targets"))?,
+                        None => vec![true; n],
+                    };
+                    let from = match &re.from {
+                        Some(t) => ctx.state_mask(t, &format!("{path}.from"))?,
+                        None => vec![true; n],
+                    };
+                    let waning_cycles = match &re.waning_cycles {
+                        Some(w) => ctx.count(w, &format!("{path}.waning_cycles"), 0, "a number of cycles ≥ 0")?,
+                        None => 0,
+                    };
+                    effects.push(Effect { relative_risk, targets, from, waning_cycles, index: k });
+                }
+                // A relative risk must leave every row a distribution, in every
+                // matrix it can touch. The diagonal is multilinear in the risks,
+                // so checking the full risks (and waning's RR = 1) suffices.
+                for matrix in std::iter::once(&baseline.default).chain(baseline.bands.iter().map(|b| &b.matrix)) {
+                    let mut p = matrix.probabilities.clone();
+                    for (k, e) in effects.iter().enumerate() {
+                        if let Some(row) = e.apply(&mut p, n, e.relative_risk) {
+                            let rr = &ri.effects.as_ref().expect("effects exist")[k];
+                            return Err(ctx.err(
+                                rr.get_ref().relative_risk.span(),
+                                format!("intervention.effects[{k}].relative_risk"),
+                                format!(
+                                    "relative risk {} would make the probability of staying in `{}` negative; the moves it scales out of that row sum to more than 1",
+                                    e.relative_risk, ctx.state_names[row]
+                                ),
+                            ));
+                        }
+                    }
+                }
+                InterventionArm::Effects(effects)
+            };
+            Intervention { duration, cost_per_child_cycle, fixed_cost_per_cycle, payer, stops_in, arm }
+        }
+    };
+
+    // [counting], [discounting]
+    let counting = match raw.counting.as_ref().and_then(|c| c.occupancy) {
+        None | Some(RawOccupancy::Start) => Counting::Start,
+        Some(RawOccupancy::End) => Counting::End,
+        Some(RawOccupancy::HalfCycle) => Counting::HalfCycle,
+    };
+    let discounting = match &raw.discounting {
+        None => Discounting { payer_rate: 0.0, investor_rate: 0.0, payer_outcomes_rate: None },
+        Some(d) => Discounting {
+            payer_rate: ctx.rate(&d.payer_rate, "discounting.payer_rate")?.unwrap_or(0.0),
+            investor_rate: ctx.rate(&d.investor_rate, "discounting.investor_rate")?.unwrap_or(0.0),
+            payer_outcomes_rate: ctx.rate(&d.payer_outcomes_rate, "discounting.payer_outcomes_rate")?,
+        },
+    };
+
+    // [[metrics]]
+    let mut metrics: Vec<Metric> = Vec::new();
+    for (k, m) in raw.metrics.iter().flatten().enumerate() {
+        let path = format!("metrics[{k}]");
+        let rm = m.get_ref();
+        let name = rm.name.get_ref().clone();
+        if !check_name(&name) {
+            return Err(ctx.err(rm.name.span(), format!("{path}.name"), format!("`{name}` is not allowed; use only a-z, 0-9, `_` and `-`")));
+        }
+        if metrics.iter().any(|x| x.name == name) {
+            return Err(ctx.err(rm.name.span(), format!("{path}.name"), format!("metric `{name}` is defined twice; names must be unique")));
+        }
+        let states = match (&rm.states, rm.kind) {
+            (Some(s), RawMetricKind::Cost) => {
+                let span = s.first().map_or(m.span(), |x| x.span());
+                return Err(ctx.err(span, format!("{path}.states"), "a `cost` metric counts every state's cost; remove `states`"));
+            }
+            (None, RawMetricKind::Cost) => vec![true; n],
+            (Some(s), _) => ctx.state_mask(s, &format!("{path}.states"))?,
+            (None, _) => return Err(ctx.err(m.span(), format!("{path}.states"), "missing: this kind of metric needs `states`, a list of state names")),
+        };
+        let window = match &rm.window {
+            None => (0, horizon),
+            Some(w) => {
+                let v = w.get_ref();
+                if v.len() != 2 || v[0] < 0 || v[0] >= v[1] || v[1] as usize > horizon {
+                    return Err(ctx.err(w.span(), format!("{path}.window"), format!("{v:?} is not a window; expected [from, to) with 0 ≤ from < to ≤ horizon ({horizon})")));
+                }
+                (v[0] as usize, v[1] as usize)
+            }
+        };
+        let kind = match rm.kind {
+            RawMetricKind::StateCycles => MetricKind::StateCycles,
+            RawMetricKind::Entries => MetricKind::Entries,
+            RawMetricKind::Cost => MetricKind::Cost,
+            RawMetricKind::OccupancyAt => {
+                let Some(at) = &rm.at else {
+                    return Err(ctx.err(m.span(), format!("{path}.at"), "missing: `occupancy_at` needs `at`, the cycle at which to count"));
+                };
+                let t = ctx.count(at, &format!("{path}.at"), 0, "a cycle ≥ 0")?;
+                if t > horizon {
+                    return Err(ctx.err(at.span(), format!("{path}.at"), format!("cycle {t} is outside the horizon; expected 0 ≤ at ≤ {horizon} ({horizon} = after the last transition)")));
+                }
+                MetricKind::OccupancyAt(t)
+            }
+        };
+        if rm.at.is_some() && !matches!(kind, MetricKind::OccupancyAt(_)) {
+            return Err(ctx.err(rm.at.as_ref().map_or(m.span(), |a| a.span()), format!("{path}.at"), "`at` is only for `occupancy_at` metrics"));
+        }
+        if rm.discounted.is_some() && matches!(kind, MetricKind::Entries | MetricKind::OccupancyAt(_)) {
+            return Err(ctx.err(m.span(), format!("{path}.discounted"), "`discounted` is only for `cost` and `state_cycles` metrics"));
+        }
+        let discount_rate = match kind {
+            MetricKind::Cost => rm.discounted.unwrap_or(true).then_some(discounting.payer_rate),
+            MetricKind::StateCycles => match rm.discounted {
+                Some(true) => Some(discounting.payer_outcomes_rate.unwrap_or(discounting.payer_rate)),
+                Some(false) => None,
+                None => discounting.payer_outcomes_rate,
+            },
+            _ => None,
+        };
+        metrics.push(Metric { name, kind, states, window, discount_rate });
+    }
+    let entries = metrics.iter().filter(|m| m.kind == MetricKind::Entries).count();
+    if entries > 64 {
+        return Err(InputError::new(file, "metrics", "more than 64 `entries` metrics are not supported"));
+    }
+
+    Ok(Scenario {
+        name,
+        description: raw.description.unwrap_or_default(),
+        source: file.to_string(),
+        time,
+        run,
+        states,
+        cohort,
+        baseline,
+        intervention,
+        counting,
+        discounting,
+        metrics,
+    })
+}
