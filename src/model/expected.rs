@@ -15,9 +15,16 @@ pub fn expected_occupancy(schedule: &Schedule, layout: Layout) -> [Vec<f64>; 2] 
             let mut dist = wave.initial.clone();
             let mut next = vec![0.0; n];
             let children = wave.children as f64;
-            for (k, step) in std::iter::once(None).chain(wave.steps.iter().map(Some)).enumerate() {
+            for (k, step) in std::iter::once(None)
+                .chain(wave.steps.iter().map(Some))
+                .enumerate()
+            {
                 if let Some(step) = step {
-                    let matrix = &schedule.matrices[if arm == BASELINE { step.baseline } else { step.intervention } as usize];
+                    let matrix = &schedule.matrices[if arm == BASELINE {
+                        step.baseline
+                    } else {
+                        step.intervention
+                    } as usize];
                     transition(&dist, matrix, n, step.forced_state, &mut next);
                     std::mem::swap(&mut dist, &mut next);
                 }
@@ -64,7 +71,11 @@ pub fn expected_entries(schedule: &Schedule, states: &[bool], window: (usize, us
             }
             for (k, step) in wave.steps.iter().enumerate() {
                 let t_next = wave.entry + k + 1;
-                let matrix = &schedule.matrices[if arm == BASELINE { step.baseline } else { step.intervention } as usize];
+                let matrix = &schedule.matrices[if arm == BASELINE {
+                    step.baseline
+                } else {
+                    step.intervention
+                } as usize];
                 let mut next = vec![0.0; 2 * n];
                 for flag in 0..2 {
                     for i in 0..n {
@@ -73,7 +84,8 @@ pub fn expected_entries(schedule: &Schedule, states: &[bool], window: (usize, us
                             continue;
                         }
                         let mut move_to = |j: usize, q: f64| {
-                            let entered = flag == 1 || (in_window(t_next) && states[j] && !states[i]);
+                            let entered =
+                                flag == 1 || (in_window(t_next) && states[j] && !states[i]);
                             next[if entered { n + j } else { j }] += q;
                         };
                         if step.forced_state != NO_FORCED_STATE {
@@ -139,7 +151,10 @@ pub fn expected_with(scenario: &Scenario, schedule: &Schedule, ledger: &Ledger) 
         .zip(&ledger.metrics)
         .map(|(m, measure)| {
             let values = match measure {
-                Measure::Linear(l) => [l[BASELINE].of_expected(&occupancy[BASELINE]), l[INTERVENTION].of_expected(&occupancy[INTERVENTION])],
+                Measure::Linear(l) => [
+                    l[BASELINE].of_expected(&occupancy[BASELINE]),
+                    l[INTERVENTION].of_expected(&occupancy[INTERVENTION]),
+                ],
                 Measure::Entries { states, window } => expected_entries(schedule, states, *window),
             };
             (m.name.clone(), values)

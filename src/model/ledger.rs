@@ -150,7 +150,12 @@ pub fn in_programme(scenario: &Scenario, entry: usize, t: usize) -> bool {
 /// The payer's cost in `arm` over cycles in `window`: state costs, plus the
 /// programme's when the payer bears it (per child while enrolled and not in
 /// `stops_in`; fixed costs at the start of every cycle some wave is enrolled).
-pub fn payer_cost(scenario: &Scenario, arm: usize, window: (usize, usize), rate: Option<f64>) -> Linear {
+pub fn payer_cost(
+    scenario: &Scenario,
+    arm: usize,
+    window: (usize, usize),
+    rate: Option<f64>,
+) -> Linear {
     let layout = Layout::new(scenario);
     let mut linear = Linear::zero(layout);
     let programme = arm == INTERVENTION && scenario.intervention.payer == ProgrammePayer::Payer;
@@ -165,13 +170,29 @@ pub fn payer_cost(scenario: &Scenario, arm: usize, window: (usize, usize), rate:
                 }
                 a
             };
-            add_cycle(&mut linear, layout, scenario.counting, scenario.time.cycle_years, rate, w, t, &amount);
+            add_cycle(
+                &mut linear,
+                layout,
+                scenario.counting,
+                scenario.time.cycle_years,
+                rate,
+                w,
+                t,
+                &amount,
+            );
         }
     }
     if programme {
         for t in window.0..window.1 {
-            if scenario.cohort.waves.iter().any(|w| in_programme(scenario, w.cycle, t)) {
-                let d = rate.map_or(1.0, |r| discount_factor(r, t as f64 * scenario.time.cycle_years));
+            if scenario
+                .cohort
+                .waves
+                .iter()
+                .any(|w| in_programme(scenario, w.cycle, t))
+            {
+                let d = rate.map_or(1.0, |r| {
+                    discount_factor(r, t as f64 * scenario.time.cycle_years)
+                });
                 linear.constant += iv.fixed_cost_per_cycle * d;
             }
         }
@@ -192,13 +213,25 @@ impl Ledger {
                     states: m.states.clone(),
                     window: m.window,
                 },
-                MetricKind::Cost => Measure::Linear([BASELINE, INTERVENTION].map(|arm| payer_cost(scenario, arm, m.window, m.discount_rate))),
+                MetricKind::Cost => Measure::Linear(
+                    [BASELINE, INTERVENTION]
+                        .map(|arm| payer_cost(scenario, arm, m.window, m.discount_rate)),
+                ),
                 MetricKind::StateCycles => {
                     let mut linear = Linear::zero(layout);
                     for (w, wave) in scenario.cohort.waves.iter().enumerate() {
                         for t in m.window.0.max(wave.cycle)..m.window.1 {
                             let amount = |s: usize| if m.states[s] { 1.0 } else { 0.0 };
-                            add_cycle(&mut linear, layout, scenario.counting, scenario.time.cycle_years, m.discount_rate, w, t, &amount);
+                            add_cycle(
+                                &mut linear,
+                                layout,
+                                scenario.counting,
+                                scenario.time.cycle_years,
+                                m.discount_rate,
+                                w,
+                                t,
+                                &amount,
+                            );
                         }
                     }
                     Measure::Linear([linear.clone(), linear])
@@ -222,7 +255,8 @@ impl Ledger {
         Ledger {
             layout,
             metrics,
-            payer_cost: [BASELINE, INTERVENTION].map(|arm| payer_cost(scenario, arm, (0, horizon), rate)),
+            payer_cost: [BASELINE, INTERVENTION]
+                .map(|arm| payer_cost(scenario, arm, (0, horizon), rate)),
         }
     }
 }

@@ -128,7 +128,9 @@ impl Schedule {
             index: HashMap::new(),
         };
         let max_waning = match parameters.arm {
-            InterventionArm::Effects(effects) => effects.iter().map(|e| e.waning_cycles).max().unwrap_or(0),
+            InterventionArm::Effects(effects) => {
+                effects.iter().map(|e| e.waning_cycles).max().unwrap_or(0)
+            }
             InterventionArm::Transitions(_) => 0,
         };
         let duration = scenario.intervention.duration;
@@ -141,11 +143,15 @@ impl Schedule {
                 let baseline = builder.get(Source::Baseline(band));
                 let k = t - wave.cycle;
                 let intervention_source = match parameters.arm {
-                    InterventionArm::Transitions(full) if k < duration => Source::Full(full.band_for(t, age)),
+                    InterventionArm::Transitions(full) if k < duration => {
+                        Source::Full(full.band_for(t, age))
+                    }
                     InterventionArm::Transitions(_) => Source::Baseline(band),
                     InterventionArm::Effects(e) if e.is_empty() => Source::Baseline(band),
                     InterventionArm::Effects(_) if k < duration => Source::Effects(band, None),
-                    InterventionArm::Effects(_) if k - duration < max_waning => Source::Effects(band, Some(k - duration)),
+                    InterventionArm::Effects(_) if k - duration < max_waning => {
+                        Source::Effects(band, Some(k - duration))
+                    }
                     InterventionArm::Effects(_) => Source::Baseline(band),
                 };
                 let intervention = builder.get(intervention_source);
@@ -154,7 +160,11 @@ impl Schedule {
                     Some(exit) if age_next >= exit.age - super::AGE_EPSILON => exit.state as u8,
                     _ => NO_FORCED_STATE,
                 };
-                steps.push(Step { baseline, intervention, forced_state });
+                steps.push(Step {
+                    baseline,
+                    intervention,
+                    forced_state,
+                });
             }
             waves.push(WaveSchedule {
                 entry: wave.cycle,
@@ -211,7 +221,9 @@ impl Builder<'_> {
             Source::Baseline(band) => self.parameters.baseline.matrix(band).probabilities.clone(),
             Source::Full(band) => match self.parameters.arm {
                 InterventionArm::Transitions(t) => t.matrix(band).probabilities.clone(),
-                InterventionArm::Effects(_) => unreachable!("full matrices only come from a full intervention"),
+                InterventionArm::Effects(_) => {
+                    unreachable!("full matrices only come from a full intervention")
+                }
             },
             Source::Effects(band, after) => {
                 let mut p = self.parameters.baseline.matrix(band).probabilities.clone();
@@ -226,7 +238,12 @@ impl Builder<'_> {
 
 /// Applies effects in file order with the risks in force `after` cycles
 /// since the programme ended (`None` = in the programme).
-pub fn apply_effects(effects: &[Effect], probabilities: &mut [f64], n: usize, after: Option<usize>) {
+pub fn apply_effects(
+    effects: &[Effect],
+    probabilities: &mut [f64],
+    n: usize,
+    after: Option<usize>,
+) {
     for e in effects {
         // Validation has rejected risks that break a row; sampled risks are clamped.
         let _ = e.apply(probabilities, n, e.relative_risk_at(after));

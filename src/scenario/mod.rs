@@ -29,7 +29,13 @@ pub fn load(path: &Path) -> Result<Scenario, InputError> {
     let text = String::from_utf8(bytes).map_err(|e| {
         let offset = e.utf8_error().valid_up_to();
         let valid = std::str::from_utf8(&e.as_bytes()[..offset]).unwrap_or("");
-        InputError::at(&file, valid, offset, "", "the file is not valid UTF-8; save it as UTF-8 text")
+        InputError::at(
+            &file,
+            valid,
+            offset,
+            "",
+            "the file is not valid UTF-8; save it as UTF-8 text",
+        )
     })?;
     parse(&text, &file)
 }
@@ -55,7 +61,8 @@ pub fn parse_raw(text: &str, file: &str) -> Result<raw::RawScenario, InputError>
             "the file is empty; a scenario needs at least `name`, [time], [[states]], [cohort] and [baseline]",
         ));
     }
-    let deserializer = toml::Deserializer::parse(text).map_err(|e| toml_error(&e, file, text, ""))?;
+    let deserializer =
+        toml::Deserializer::parse(text).map_err(|e| toml_error(&e, file, text, ""))?;
     serde_path_to_error::deserialize(deserializer).map_err(|e| {
         let path = clean_path(&e.path().to_string());
         toml_error(e.inner(), file, text, &path)
@@ -76,7 +83,13 @@ fn toml_error(e: &toml::de::Error, file: &str, text: &str, path: &str) -> InputE
     let message = e.message().trim().to_string();
     let message = explain(&message);
     match e.span() {
-        Some(span) if !(span.start == 0 && span.end == 0 && path.is_empty() && !message.contains("missing")) || span.end > 0 => {
+        Some(span)
+            if !(span.start == 0
+                && span.end == 0
+                && path.is_empty()
+                && !message.contains("missing"))
+                || span.end > 0 =>
+        {
             InputError::at(file, text, span.start, path, message)
         }
         _ => InputError::new(file, path, message),
@@ -91,7 +104,9 @@ fn explain(message: &str) -> String {
     if let Some(rest) = message.strip_prefix("unknown field ") {
         return format!("unknown key {rest}");
     }
-    message.replace("expected f64", "expected a number").replace("expected i64", "expected an integer")
+    message
+        .replace("expected f64", "expected a number")
+        .replace("expected i64", "expected an integer")
 }
 
 #[cfg(test)]

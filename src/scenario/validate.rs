@@ -20,7 +20,12 @@ struct Ctx<'a> {
 type R<T> = Result<T, InputError>;
 
 impl Ctx<'_> {
-    fn err(&self, span: Range<usize>, path: impl Into<String>, message: impl Into<String>) -> InputError {
+    fn err(
+        &self,
+        span: Range<usize>,
+        path: impl Into<String>,
+        message: impl Into<String>,
+    ) -> InputError {
         InputError::at(self.file, self.text, span.start, path, message)
     }
 
@@ -57,7 +62,11 @@ impl Ctx<'_> {
     fn non_negative(&self, value: &Spanned<f64>, path: &str) -> R<f64> {
         let v = self.finite(value, path)?;
         if v < 0.0 {
-            return Err(self.err(value.span(), path, format!("{v} is negative; expected a number ≥ 0")));
+            return Err(self.err(
+                value.span(),
+                path,
+                format!("{v} is negative; expected a number ≥ 0"),
+            ));
         }
         Ok(v)
     }
@@ -66,7 +75,11 @@ impl Ctx<'_> {
         let Some(value) = value else { return Ok(None) };
         let v = self.finite(value, path)?;
         if v <= -1.0 {
-            return Err(self.err(value.span(), path, format!("{v} is not a discount rate; expected a number > -1 (0.03 = 3 % a year)")));
+            return Err(self.err(
+                value.span(),
+                path,
+                format!("{v} is not a discount rate; expected a number > -1 (0.03 = 3 % a year)"),
+            ));
         }
         Ok(Some(v))
     }
@@ -74,7 +87,11 @@ impl Ctx<'_> {
     fn count(&self, value: &Spanned<i64>, path: &str, min: i64, what: &str) -> R<usize> {
         let v = *value.get_ref();
         if v < min {
-            return Err(self.err(value.span(), path, format!("{v} is too small; expected {what}")));
+            return Err(self.err(
+                value.span(),
+                path,
+                format!("{v} is too small; expected {what}"),
+            ));
         }
         Ok(v as usize)
     }
@@ -106,7 +123,11 @@ impl Ctx<'_> {
         };
         let key = format!("{path}{sep}{key}");
         if let (Some(p), false) = (prior, is_counts) {
-            return Err(self.err(p.span(), format!("{path}{sep}prior"), "`prior` goes with `counts`, not with `matrix`"));
+            return Err(self.err(
+                p.span(),
+                format!("{path}{sep}prior"),
+                "`prior` goes with `counts`, not with `matrix`",
+            ));
         }
         let prior = match prior {
             Some(p) => self.non_negative(p, &format!("{path}{sep}prior"))?,
@@ -131,13 +152,20 @@ impl Ctx<'_> {
                 return Err(self.err(
                     row.span(),
                     &row_path,
-                    format!("has {} entries; expected {n}, one per state", row.get_ref().len()),
+                    format!(
+                        "has {} entries; expected {n}, one per state",
+                        row.get_ref().len()
+                    ),
                 ));
             }
             for (j, cell) in row.get_ref().iter().enumerate() {
                 let v = self.non_negative(cell, &format!("{row_path}[{j}]"))?;
                 if !is_counts && v > 1.0 + SUM_TOLERANCE {
-                    return Err(self.err(cell.span(), format!("{row_path}[{j}]"), format!("{v} is not a probability; expected a number in [0, 1]")));
+                    return Err(self.err(
+                        cell.span(),
+                        format!("{row_path}[{j}]"),
+                        format!("{v} is not a probability; expected a number in [0, 1]"),
+                    ));
                 }
                 raw_counts[i * n + j] = v;
             }
@@ -186,7 +214,12 @@ impl Ctx<'_> {
         })
     }
 
-    fn bands(&self, bands: &Option<Vec<Spanned<RawBand>>>, absorbing: &[bool], path: &str) -> R<Vec<Band>> {
+    fn bands(
+        &self,
+        bands: &Option<Vec<Spanned<RawBand>>>,
+        absorbing: &[bool],
+        path: &str,
+    ) -> R<Vec<Band>> {
         let mut out = Vec::new();
         for (k, band) in bands.iter().flatten().enumerate() {
             let band_path = format!("{path}[{k}]");
@@ -205,14 +238,29 @@ impl Ctx<'_> {
                 None => None,
                 Some(a) => {
                     let v = a.get_ref();
-                    if v.len() != 2 || !v.iter().all(|x| x.is_finite()) || v[0] < 0.0 || v[0] >= v[1] {
+                    if v.len() != 2
+                        || !v.iter().all(|x| x.is_finite())
+                        || v[0] < 0.0
+                        || v[0] >= v[1]
+                    {
                         return Err(self.err(a.span(), format!("{band_path}.ages"), format!("{v:?} is not an age range; expected [from, to) in years with 0 ≤ from < to")));
                     }
                     Some((v[0], v[1]))
                 }
             };
-            let matrix = self.matrix(&raw.matrix, &raw.counts, &raw.prior, absorbing, band.span(), &band_path)?;
-            out.push(Band { cycles, ages, matrix });
+            let matrix = self.matrix(
+                &raw.matrix,
+                &raw.counts,
+                &raw.prior,
+                absorbing,
+                band.span(),
+                &band_path,
+            )?;
+            out.push(Band {
+                cycles,
+                ages,
+                matrix,
+            });
         }
         Ok(out)
     }
@@ -245,19 +293,31 @@ pub fn validate(raw: RawScenario, file: &str, text: &str) -> Result<Scenario, In
     }
     let horizon = ctx.count(&raw.time.horizon, "time.horizon", 1, "at least 1 cycle")?;
     if horizon > 100_000 {
-        return Err(ctx.err(raw.time.horizon.span(), "time.horizon", format!("{horizon} cycles is more than the 100000 allowed")));
+        return Err(ctx.err(
+            raw.time.horizon.span(),
+            "time.horizon",
+            format!("{horizon} cycles is more than the 100000 allowed"),
+        ));
     }
     let start_year = match &raw.time.start_year {
         Some(y) => ctx.finite(y, "time.start_year")?,
         None => 0.0,
     };
-    let time = Time { cycle_years, horizon, start_year };
+    let time = Time {
+        cycle_years,
+        horizon,
+        start_year,
+    };
 
     // [run]
-    let mut run = RunDefaults { replications: 1000, seed: 1 };
+    let mut run = RunDefaults {
+        replications: 1000,
+        seed: 1,
+    };
     if let Some(r) = &raw.run {
         if let Some(n) = &r.replications {
-            run.replications = ctx.count(n, "run.replications", 1, "at least 1 replication")? as u64;
+            run.replications =
+                ctx.count(n, "run.replications", 1, "at least 1 replication")? as u64;
         }
         if let Some(s) = &r.seed {
             run.seed = ctx.count(s, "run.seed", 0, "a seed ≥ 0")? as u64;
@@ -266,27 +326,47 @@ pub fn validate(raw: RawScenario, file: &str, text: &str) -> Result<Scenario, In
 
     // [[states]]
     if raw.states.get_ref().is_empty() {
-        return Err(ctx.err(raw.states.span(), "states", "no states; give at least one [[states]] table"));
+        return Err(ctx.err(
+            raw.states.span(),
+            "states",
+            "no states; give at least one [[states]] table",
+        ));
     }
     if raw.states.get_ref().len() > 64 {
-        return Err(ctx.err(raw.states.span(), "states", "more than 64 states are not supported"));
+        return Err(ctx.err(
+            raw.states.span(),
+            "states",
+            "more than 64 states are not supported",
+        ));
     }
     let mut states = Vec::new();
     for (i, s) in raw.states.get_ref().iter().enumerate() {
         let path = format!("states[{i}]");
         let n = s.name.get_ref();
         if !check_name(n) {
-            return Err(ctx.err(s.name.span(), format!("{path}.name"), format!("`{n}` is not allowed; use only a-z, 0-9, `_` and `-`")));
+            return Err(ctx.err(
+                s.name.span(),
+                format!("{path}.name"),
+                format!("`{n}` is not allowed; use only a-z, 0-9, `_` and `-`"),
+            ));
         }
         if ctx.names.insert(n.clone(), i).is_some() {
-            return Err(ctx.err(s.name.span(), format!("{path}.name"), format!("state `{n}` is defined twice; names must be unique")));
+            return Err(ctx.err(
+                s.name.span(),
+                format!("{path}.name"),
+                format!("state `{n}` is defined twice; names must be unique"),
+            ));
         }
         ctx.state_names.push(n.clone());
         let cost = match &s.cost {
             Some(c) => ctx.non_negative(c, &format!("{path}.cost"))?,
             None => 0.0,
         };
-        states.push(State { name: n.clone(), cost, absorbing: s.absorbing });
+        states.push(State {
+            name: n.clone(),
+            cost,
+            absorbing: s.absorbing,
+        });
     }
     let n = states.len();
     let absorbing: Vec<bool> = states.iter().map(|s| s.absorbing).collect();
@@ -300,11 +380,27 @@ pub fn validate(raw: RawScenario, file: &str, text: &str) -> Result<Scenario, In
             let state = ctx.state(s, "cohort.exit_state")?;
             Some(AgeOut { age, state })
         }
-        (Some(a), None) => return Err(ctx.err(a.span(), "cohort.exit_state", "`exit_age` needs `exit_state`: the state children move to when they age out")),
-        (None, Some(s)) => return Err(ctx.err(s.span(), "cohort.exit_age", "`exit_state` needs `exit_age`: the age (years) at which children move there")),
+        (Some(a), None) => {
+            return Err(ctx.err(
+                a.span(),
+                "cohort.exit_state",
+                "`exit_age` needs `exit_state`: the state children move to when they age out",
+            ))
+        }
+        (None, Some(s)) => {
+            return Err(ctx.err(
+                s.span(),
+                "cohort.exit_age",
+                "`exit_state` needs `exit_age`: the age (years) at which children move there",
+            ))
+        }
     };
     if rc.waves.get_ref().is_empty() {
-        return Err(ctx.err(rc.waves.span(), "cohort.waves", "no waves; give at least one [[cohort.waves]] table"));
+        return Err(ctx.err(
+            rc.waves.span(),
+            "cohort.waves",
+            "no waves; give at least one [[cohort.waves]] table",
+        ));
     }
     let mut waves = Vec::new();
     for (k, w) in rc.waves.get_ref().iter().enumerate() {
@@ -316,20 +412,45 @@ pub fn validate(raw: RawScenario, file: &str, text: &str) -> Result<Scenario, In
         };
         if cycle >= horizon {
             let span = rw.cycle.as_ref().map_or(w.span(), |c| c.span());
-            return Err(ctx.err(span, format!("{path}.cycle"), format!("entry cycle {cycle} is outside the horizon; expected 0 ≤ cycle < {horizon}")));
+            return Err(ctx.err(
+                span,
+                format!("{path}.cycle"),
+                format!(
+                    "entry cycle {cycle} is outside the horizon; expected 0 ≤ cycle < {horizon}"
+                ),
+            ));
         }
-        let children = ctx.count(&rw.children, &format!("{path}.children"), 1, "at least 1 child")? as u64;
+        let children = ctx.count(
+            &rw.children,
+            &format!("{path}.children"),
+            1,
+            "at least 1 child",
+        )? as u64;
         let age = ctx.non_negative(&rw.age, &format!("{path}.age"))?;
         if let Some(e) = exit {
             if age >= e.age - AGE_EPSILON {
-                return Err(ctx.err(rw.age.span(), format!("{path}.age"), format!("entry age {age} is at or past exit_age {}; children must enter younger", e.age)));
+                return Err(ctx.err(
+                    rw.age.span(),
+                    format!("{path}.age"),
+                    format!(
+                        "entry age {age} is at or past exit_age {}; children must enter younger",
+                        e.age
+                    ),
+                ));
             }
         }
         let mut initial = vec![0.0; n];
         for (state, p) in rw.initial.get_ref() {
             let ipath = format!("{path}.initial.{state}");
             let Some(&i) = ctx.names.get(state) else {
-                return Err(ctx.err(rw.initial.span(), ipath, format!("unknown state `{state}`; the states are: {}", ctx.state_names.join(", "))));
+                return Err(ctx.err(
+                    rw.initial.span(),
+                    ipath,
+                    format!(
+                        "unknown state `{state}`; the states are: {}",
+                        ctx.state_names.join(", ")
+                    ),
+                ));
             };
             initial[i] = ctx.non_negative(p, &ipath)?;
         }
@@ -337,14 +458,26 @@ pub fn validate(raw: RawScenario, file: &str, text: &str) -> Result<Scenario, In
         if (sum - 1.0).abs() > SUM_TOLERANCE {
             return Err(ctx.err(rw.initial.span(), format!("{path}.initial"), format!("sums to {sum}; the initial distribution must sum to 1 (within {SUM_TOLERANCE})")));
         }
-        waves.push(Wave { cycle, children, age, initial });
+        waves.push(Wave {
+            cycle,
+            children,
+            age,
+            initial,
+        });
     }
     let cohort = Cohort { exit, waves };
 
     // [baseline]
     let rb = raw.baseline.get_ref();
     let baseline = Transitions {
-        default: ctx.matrix(&rb.matrix, &rb.counts, &rb.prior, &absorbing, raw.baseline.span(), "baseline")?,
+        default: ctx.matrix(
+            &rb.matrix,
+            &rb.counts,
+            &rb.prior,
+            &absorbing,
+            raw.baseline.span(),
+            "baseline",
+        )?,
         bands: ctx.bands(&rb.bands, &absorbing, "baseline.bands")?,
     };
 
@@ -390,21 +523,37 @@ pub fn validate(raw: RawScenario, file: &str, text: &str) -> Result<Scenario, In
                     return Err(ctx.err(e.span(), "intervention.effects", "give either `effects` or full transitions (`matrix`/`counts`/`bands`), not both"));
                 }
                 if ri.matrix.is_none() && ri.counts.is_none() {
-                    return Err(ctx.err(span, "intervention", "`bands` need a default `matrix` or `counts` beside them"));
+                    return Err(ctx.err(
+                        span,
+                        "intervention",
+                        "`bands` need a default `matrix` or `counts` beside them",
+                    ));
                 }
                 InterventionArm::Transitions(Transitions {
-                    default: ctx.matrix(&ri.matrix, &ri.counts, &ri.prior, &absorbing, span.clone(), "intervention")?,
+                    default: ctx.matrix(
+                        &ri.matrix,
+                        &ri.counts,
+                        &ri.prior,
+                        &absorbing,
+                        span.clone(),
+                        "intervention",
+                    )?,
                     bands: ctx.bands(&ri.bands, &absorbing, "intervention.bands")?,
                 })
             } else {
                 if let Some(p) = &ri.prior {
-                    return Err(ctx.err(p.span(), "intervention.prior", "`prior` goes with `counts`"));
+                    return Err(ctx.err(
+                        p.span(),
+                        "intervention.prior",
+                        "`prior` goes with `counts`",
+                    ));
                 }
                 let mut effects = Vec::new();
                 for (k, e) in ri.effects.iter().flatten().enumerate() {
                     let path = format!("intervention.effects[{k}]");
                     let re = e.get_ref();
-                    let relative_risk = ctx.non_negative(&re.relative_risk, &format!("{path}.relative_risk"))?;
+                    let relative_risk =
+                        ctx.non_negative(&re.relative_risk, &format!("{path}.relative_risk"))?;
                     let targets = match &re.targets {
                         Some(t) => ctx.state_mask(t, &format!("{path}.targets"))?,
                         None => vec![true; n],
@@ -414,15 +563,28 @@ pub fn validate(raw: RawScenario, file: &str, text: &str) -> Result<Scenario, In
                         None => vec![true; n],
                     };
                     let waning_cycles = match &re.waning_cycles {
-                        Some(w) => ctx.count(w, &format!("{path}.waning_cycles"), 0, "a number of cycles ≥ 0")?,
+                        Some(w) => ctx.count(
+                            w,
+                            &format!("{path}.waning_cycles"),
+                            0,
+                            "a number of cycles ≥ 0",
+                        )?,
                         None => 0,
                     };
-                    effects.push(Effect { relative_risk, targets, from, waning_cycles, index: k });
+                    effects.push(Effect {
+                        relative_risk,
+                        targets,
+                        from,
+                        waning_cycles,
+                        index: k,
+                    });
                 }
                 // A relative risk must leave every row a distribution, in every
                 // matrix it can touch. The diagonal is multilinear in the risks,
                 // so checking the full risks (and waning's RR = 1) suffices.
-                for matrix in std::iter::once(&baseline.default).chain(baseline.bands.iter().map(|b| &b.matrix)) {
+                for matrix in std::iter::once(&baseline.default)
+                    .chain(baseline.bands.iter().map(|b| &b.matrix))
+                {
                     let mut p = matrix.probabilities.clone();
                     for (k, e) in effects.iter().enumerate() {
                         if let Some(row) = e.apply(&mut p, n, e.relative_risk) {
@@ -440,7 +602,14 @@ pub fn validate(raw: RawScenario, file: &str, text: &str) -> Result<Scenario, In
                 }
                 InterventionArm::Effects(effects)
             };
-            Intervention { duration, cost_per_child_cycle, fixed_cost_per_cycle, payer, stops_in, arm }
+            Intervention {
+                duration,
+                cost_per_child_cycle,
+                fixed_cost_per_cycle,
+                payer,
+                stops_in,
+                arm,
+            }
         }
     };
 
@@ -451,11 +620,20 @@ pub fn validate(raw: RawScenario, file: &str, text: &str) -> Result<Scenario, In
         Some(RawOccupancy::HalfCycle) => Counting::HalfCycle,
     };
     let discounting = match &raw.discounting {
-        None => Discounting { payer_rate: 0.0, investor_rate: 0.0, payer_outcomes_rate: None },
+        None => Discounting {
+            payer_rate: 0.0,
+            investor_rate: 0.0,
+            payer_outcomes_rate: None,
+        },
         Some(d) => Discounting {
-            payer_rate: ctx.rate(&d.payer_rate, "discounting.payer_rate")?.unwrap_or(0.0),
-            investor_rate: ctx.rate(&d.investor_rate, "discounting.investor_rate")?.unwrap_or(0.0),
-            payer_outcomes_rate: ctx.rate(&d.payer_outcomes_rate, "discounting.payer_outcomes_rate")?,
+            payer_rate: ctx
+                .rate(&d.payer_rate, "discounting.payer_rate")?
+                .unwrap_or(0.0),
+            investor_rate: ctx
+                .rate(&d.investor_rate, "discounting.investor_rate")?
+                .unwrap_or(0.0),
+            payer_outcomes_rate: ctx
+                .rate(&d.payer_outcomes_rate, "discounting.payer_outcomes_rate")?,
         },
     };
 
@@ -466,19 +644,37 @@ pub fn validate(raw: RawScenario, file: &str, text: &str) -> Result<Scenario, In
         let rm = m.get_ref();
         let name = rm.name.get_ref().clone();
         if !check_name(&name) {
-            return Err(ctx.err(rm.name.span(), format!("{path}.name"), format!("`{name}` is not allowed; use only a-z, 0-9, `_` and `-`")));
+            return Err(ctx.err(
+                rm.name.span(),
+                format!("{path}.name"),
+                format!("`{name}` is not allowed; use only a-z, 0-9, `_` and `-`"),
+            ));
         }
         if metrics.iter().any(|x| x.name == name) {
-            return Err(ctx.err(rm.name.span(), format!("{path}.name"), format!("metric `{name}` is defined twice; names must be unique")));
+            return Err(ctx.err(
+                rm.name.span(),
+                format!("{path}.name"),
+                format!("metric `{name}` is defined twice; names must be unique"),
+            ));
         }
         let states = match (&rm.states, rm.kind) {
             (Some(s), RawMetricKind::Cost) => {
                 let span = s.first().map_or(m.span(), |x| x.span());
-                return Err(ctx.err(span, format!("{path}.states"), "a `cost` metric counts every state's cost; remove `states`"));
+                return Err(ctx.err(
+                    span,
+                    format!("{path}.states"),
+                    "a `cost` metric counts every state's cost; remove `states`",
+                ));
             }
             (None, RawMetricKind::Cost) => vec![true; n],
             (Some(s), _) => ctx.state_mask(s, &format!("{path}.states"))?,
-            (None, _) => return Err(ctx.err(m.span(), format!("{path}.states"), "missing: this kind of metric needs `states`, a list of state names")),
+            (None, _) => {
+                return Err(ctx.err(
+                    m.span(),
+                    format!("{path}.states"),
+                    "missing: this kind of metric needs `states`, a list of state names",
+                ))
+            }
         };
         let window = match &rm.window {
             None => (0, horizon),
@@ -496,7 +692,11 @@ pub fn validate(raw: RawScenario, file: &str, text: &str) -> Result<Scenario, In
             RawMetricKind::Cost => MetricKind::Cost,
             RawMetricKind::OccupancyAt => {
                 let Some(at) = &rm.at else {
-                    return Err(ctx.err(m.span(), format!("{path}.at"), "missing: `occupancy_at` needs `at`, the cycle at which to count"));
+                    return Err(ctx.err(
+                        m.span(),
+                        format!("{path}.at"),
+                        "missing: `occupancy_at` needs `at`, the cycle at which to count",
+                    ));
                 };
                 let t = ctx.count(at, &format!("{path}.at"), 0, "a cycle ≥ 0")?;
                 if t > horizon {
@@ -506,25 +706,55 @@ pub fn validate(raw: RawScenario, file: &str, text: &str) -> Result<Scenario, In
             }
         };
         if rm.at.is_some() && !matches!(kind, MetricKind::OccupancyAt(_)) {
-            return Err(ctx.err(rm.at.as_ref().map_or(m.span(), |a| a.span()), format!("{path}.at"), "`at` is only for `occupancy_at` metrics"));
+            return Err(ctx.err(
+                rm.at.as_ref().map_or(m.span(), |a| a.span()),
+                format!("{path}.at"),
+                "`at` is only for `occupancy_at` metrics",
+            ));
         }
-        if rm.discounted.is_some() && matches!(kind, MetricKind::Entries | MetricKind::OccupancyAt(_)) {
-            return Err(ctx.err(m.span(), format!("{path}.discounted"), "`discounted` is only for `cost` and `state_cycles` metrics"));
+        if rm.discounted.is_some()
+            && matches!(kind, MetricKind::Entries | MetricKind::OccupancyAt(_))
+        {
+            return Err(ctx.err(
+                m.span(),
+                format!("{path}.discounted"),
+                "`discounted` is only for `cost` and `state_cycles` metrics",
+            ));
         }
         let discount_rate = match kind {
-            MetricKind::Cost => rm.discounted.unwrap_or(true).then_some(discounting.payer_rate),
+            MetricKind::Cost => rm
+                .discounted
+                .unwrap_or(true)
+                .then_some(discounting.payer_rate),
             MetricKind::StateCycles => match rm.discounted {
-                Some(true) => Some(discounting.payer_outcomes_rate.unwrap_or(discounting.payer_rate)),
+                Some(true) => Some(
+                    discounting
+                        .payer_outcomes_rate
+                        .unwrap_or(discounting.payer_rate),
+                ),
                 Some(false) => None,
                 None => discounting.payer_outcomes_rate,
             },
             _ => None,
         };
-        metrics.push(Metric { name, kind, states, window, discount_rate });
+        metrics.push(Metric {
+            name,
+            kind,
+            states,
+            window,
+            discount_rate,
+        });
     }
-    let entries = metrics.iter().filter(|m| m.kind == MetricKind::Entries).count();
+    let entries = metrics
+        .iter()
+        .filter(|m| m.kind == MetricKind::Entries)
+        .count();
     if entries > 64 {
-        return Err(InputError::new(file, "metrics", "more than 64 `entries` metrics are not supported"));
+        return Err(InputError::new(
+            file,
+            "metrics",
+            "more than 64 `entries` metrics are not supported",
+        ));
     }
 
     Ok(Scenario {

@@ -1,0 +1,191 @@
+//! Results on disk: `summary.json`, `summary.csv`, written atomically.
+//!
+//! `stats` owns the numbers; this module owns the formats and the folder.
+
+use crate::error::{Error, Result};
+use crate::model::expected::Expected;
+use crate::sim::engine::RunResults;
+use crate::sim::rng::RNG_ALGORITHM;
+use crate::stats::{Probability, Summary};
+use serde_json::{json, Map, Value};
+use std::path::{Path, PathBuf};
+
+/// The engine version written into every result.
+pub const ENGINE_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// A run's summary, ready to be written.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Report {
+    /// Scenario name.
+    pub scenario: String,
+    /// Number of replications.
+    pub replications: u64,
+    /// Master seed.
+    pub seed: u64,
+    /// `(name, summary)` in a fixed order; `None` when no replication defined it.
+    pub statistics: Vec<(String, Option<Summary>)>,
+    /// `(name, probability)`.
+    pub probabilities: Vec<(String, Probability)>,
+    /// Exact expectations from the central parameters.
+    pub expected: Vec<(String, f64)>,
+}
+
+impl Report {
+    /// Summarises a run.
+    pub fn new(results: &RunResults, expected: &Expected) -> Report {
+        Report {
+            scenario: results.scenario.clone(),
+            replications: results.replications(),
+            seed: results.seed,
+            statistics: results
+                .names
+                .iter()
+                .zip(&results.columns)
+                .map(|(n, c)| (n.clone(), Summary::of(c)))
+                .collect(),
+            probabilities: Vec::new(),
+            expected: expected.named(),
+        }
+    }
+
+    /// A statistic's summary by name.
+    pub fn statistic(&self, name: &str) -> Option<&Summary> {
+        self.statistics
+            .iter()
+            .find(|(n, _)| n == name)
+            .and_then(|(_, s)| s.as_ref())
+    }
+
+    /// `summary.json` as a value.
+    pub fn to_json(&self) -> Value {
+        let mut statistics = Map::new();
+        for (name, summary) in &self.statistics {
+            statistics.insert(
+                name.clone(),
+                summary.as_ref().map_or(Value::Null, |s| json!(s)),
+            );
+        }
+        let mut probabilities = Map::new();
+        for (name, p) in &self.probabilities {
+            probabilities.insert(name.clone(), json!(p));
+        }
+        let mut expected = Map::new();
+        for (name, v) in &self.expected {
+            expected.insert(name.clone(), json!(v));
+        }
+        json!({
+            "scenario": self.scenario,
+            "replications": self.replications,
+            "seed": self.seed,
+            "engine_version": ENGINE_VERSION,
+            "rng": RNG_ALGORITHM,
+            "quantiles": "exact order statistics, linear interpolation (type 7)",
+            "statistics": statistics,
+            "probabilities": probabilities,
+            "expected": expected,
+        })
+    }
+
+    /// `summary.csv`: one row per statistic, then one per probability.
+    pub fn to_csv(&self) -> String {
+        let mut out = String::from("name,mean,se,sd,min,max,p01,p05,p25,p50,p75,p95,p99,n\n");
+        for (name, summary) in &self.statistics {
+            match summary {
+                Some(s) => {
+                    let q = s.quantiles();
+                    out.push_str(&format!(
+                        "{name},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
+                        s.mean,
+                        s.se,
+                        s.sd,
+                        s.min,
+                        s.max,
+                        q[0],
+                        q[1],
+                        q[2],
+                        q[3],
+                        q[4],
+                        q[5],
+                        q[6],
+                        s.n
+                    ));
+                }
+                None => out.push_str(&format!("{name},,,,,,,,,,,,,0\n")),
+            }
+        }
+        for (name, p) in &self.probabilities {
+            out.push_str(&format!(
+                "probability.{name},{},{},,,,,,,,,,,{}\n",
+                p.p, p.se, self.replications
+            ));
+        }
+        out
+    }
+}
+
+/// Writes `files` into `parent/name/`, replacing any old folder: everything
+/// is written to a hidden temporary folder first and renamed into place, so
+/// the folder is either the old one or the complete new one, never half.
+///
+/// # Errors
+/// [`Error::Io`] naming the path that failed; the temporary folder is removed.
+pub fn write_folder(parent: &Path, name: &str, files: &[(String, Vec<u8>)]) -> Result<PathBuf> {
+    std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+    let unique = format!(
+        "{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos())
+    );
+    let temporary = parent.join(format!(".{name}.tmp-{unique}"));
+    let target = parent.join(name);
+    let result = (|| -> Result<()> {
+        std::fs::create_dir(&temporary).map_err(|e| Error::io(&temporary, e))?;
+        for (file, bytes) in files {
+            let path = temporary.join(file);
+            std::fs::write(&path, bytes).map_err(|e| Error::io(&path, e))?;
+        }
+        if target.exists() {
+            let old = parent.join(format!(".{name}.old-{unique}"));
+            std::fs::rename(&target, &old).map_err(|e| Error::io(&target, e))?;
+            std::fs::rename(&temporary, &target).map_err(|e| Error::io(&target, e))?;
+            let _ = std::fs::remove_dir_all(&old);
+        } else {
+            std::fs::rename(&temporary, &target).map_err(|e| Error::io(&target, e))?;
+        }
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_dir_all(&temporary);
+    }
+    result.map(|()| target)
+}
+
+/// The files of a single run: `summary.json` and `summary.csv`.
+pub fn summary_files(report: &Report) -> Vec<(String, Vec<u8>)> {
+    let json = serde_json::to_string_pretty(&report.to_json()).unwrap_or_default() + "\n";
+    vec![
+        ("summary.json".to_string(), json.into_bytes()),
+        ("summary.csv".to_string(), report.to_csv().into_bytes()),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn write_folder_replaces_atomically() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let files = vec![("a.txt".to_string(), b"one".to_vec())];
+        let target = write_folder(dir.path(), "x", &files).expect("write");
+        assert_eq!(std::fs::read(target.join("a.txt")).expect("read"), b"one");
+        let files = vec![("b.txt".to_string(), b"two".to_vec())];
+        write_folder(dir.path(), "x", &files).expect("write");
+        assert!(!target.join("a.txt").exists());
+        assert_eq!(std::fs::read(target.join("b.txt")).expect("read"), b"two");
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path()).expect("list").collect();
+        assert_eq!(leftovers.len(), 1, "only the results folder remains");
+    }
+}
