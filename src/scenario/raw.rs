@@ -7,6 +7,9 @@ use serde::Deserialize;
 use std::collections::BTreeMap;
 use toml::Spanned;
 
+/// A matrix as written: rows of numbers, every level with its span.
+pub type RawMatrix = Spanned<Vec<Spanned<Vec<Spanned<f64>>>>>;
+
 /// The whole file.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -83,9 +86,9 @@ pub struct RawWave {
 #[serde(deny_unknown_fields)]
 pub struct RawTransitions {
     #[serde(default)]
-    pub matrix: Option<Spanned<Vec<Spanned<Vec<Spanned<f64>>>>>>,
+    pub matrix: Option<RawMatrix>,
     #[serde(default)]
-    pub counts: Option<Spanned<Vec<Spanned<Vec<Spanned<f64>>>>>>,
+    pub counts: Option<RawMatrix>,
     #[serde(default)]
     pub prior: Option<Spanned<f64>>,
     #[serde(default)]
@@ -100,9 +103,9 @@ pub struct RawBand {
     #[serde(default)]
     pub ages: Option<Spanned<Vec<f64>>>,
     #[serde(default)]
-    pub matrix: Option<Spanned<Vec<Spanned<Vec<Spanned<f64>>>>>>,
+    pub matrix: Option<RawMatrix>,
     #[serde(default)]
-    pub counts: Option<Spanned<Vec<Spanned<Vec<Spanned<f64>>>>>>,
+    pub counts: Option<RawMatrix>,
     #[serde(default)]
     pub prior: Option<Spanned<f64>>,
 }
@@ -123,9 +126,9 @@ pub struct RawIntervention {
     #[serde(default)]
     pub effects: Option<Vec<Spanned<RawEffect>>>,
     #[serde(default)]
-    pub matrix: Option<Spanned<Vec<Spanned<Vec<Spanned<f64>>>>>>,
+    pub matrix: Option<RawMatrix>,
     #[serde(default)]
-    pub counts: Option<Spanned<Vec<Spanned<Vec<Spanned<f64>>>>>>,
+    pub counts: Option<RawMatrix>,
     #[serde(default)]
     pub prior: Option<Spanned<f64>>,
     #[serde(default)]

@@ -98,8 +98,8 @@ impl Ctx<'_> {
 
     fn matrix(
         &self,
-        matrix: &Option<Spanned<Vec<Spanned<Vec<Spanned<f64>>>>>>,
-        counts: &Option<Spanned<Vec<Spanned<Vec<Spanned<f64>>>>>>,
+        matrix: &Option<RawMatrix>,
+        counts: &Option<RawMatrix>,
         prior: &Option<Spanned<f64>>,
         absorbing: &[bool],
         table_span: Range<usize>,
