@@ -54,7 +54,11 @@ pub fn parse(text: &str, file: &str) -> Result<Scenario, InputError> {
 /// # Errors
 /// As for [`load`], without the semantic checks.
 pub fn parse_raw(text: &str, file: &str) -> Result<raw::RawScenario, InputError> {
-    if text.trim().is_empty() {
+    let blank = text.lines().all(|l| {
+        let l = l.trim();
+        l.is_empty() || l.starts_with('#')
+    });
+    if blank {
         return Err(InputError::new(
             file,
             "",

@@ -1,0 +1,62 @@
+//! Throughput of the engine in child-cycle pairs per second (both arms of one
+//! child for one cycle): one replication, and a full parallel run.
+
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use sibsim::sim::engine::{Engine, RunOptions};
+use std::path::Path;
+
+fn engine(file: &str) -> Engine {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("scenarios")
+        .join(file);
+    Engine::new(sibsim::scenario::load(&path).expect("bundled scenario loads"))
+}
+
+/// Child-cycle pairs simulated in one replication.
+fn pairs(engine: &Engine) -> u64 {
+    let horizon = engine.scenario.time.horizon as u64;
+    engine
+        .scenario
+        .cohort
+        .waves
+        .iter()
+        .map(|w| w.children * (horizon - w.cycle as u64))
+        .sum()
+}
+
+fn one_replication(c: &mut Criterion) {
+    let mut group = c.benchmark_group("one_replication");
+    for file in ["hameenlinna-icehearts.toml", "bench-6x1000x20.toml"] {
+        let engine = engine(file);
+        group.throughput(Throughput::Elements(pairs(&engine)));
+        let mut workspace = engine.workspace();
+        let mut record = Vec::new();
+        let mut replication = 0u64;
+        group.bench_function(file, |b| {
+            b.iter_batched(
+                || {
+                    replication += 1;
+                    replication
+                },
+                |r| engine.replicate(7, r, &mut workspace, &mut record),
+                BatchSize::SmallInput,
+            )
+        });
+    }
+    group.finish();
+}
+
+fn full_run(c: &mut Criterion) {
+    let mut group = c.benchmark_group("full_run");
+    group.sample_size(10);
+    let engine = engine("bench-6x1000x20.toml");
+    let replications = 200;
+    group.throughput(Throughput::Elements(pairs(&engine) * replications));
+    group.bench_function("bench-6x1000x20 x200", |b| {
+        b.iter(|| engine.run(&RunOptions::new(7, replications)).expect("runs"))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, one_replication, full_run);
+criterion_main!(benches);

@@ -1,0 +1,333 @@
+//! Bad input: exit status 2, a message naming the file and key, nothing written.
+
+mod common;
+
+use common::BASE;
+
+/// Runs `sibsim run` on `bytes` and checks the failure.
+fn rejects(bytes: &[u8], key: &str, words: &str) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("bad.toml");
+    std::fs::write(&path, bytes).expect("write");
+    let out = common::run_in(
+        dir.path(),
+        &[
+            "run",
+            "bad.toml",
+            "--out",
+            "out",
+            "--quiet",
+            "--replications",
+            "5",
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "exit status for {key}: {stderr}"
+    );
+    assert!(stderr.contains("bad.toml"), "names the file: {stderr}");
+    assert!(stderr.contains(key), "names `{key}`: {stderr}");
+    assert!(
+        stderr.to_lowercase().contains(&words.to_lowercase()),
+        "says `{words}`: {stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(
+        !dir.path().join("out").exists(),
+        "nothing written for {key}"
+    );
+    let validate = common::run_in(dir.path(), &["validate", "bad.toml"]);
+    assert_eq!(validate.status.code(), Some(2));
+}
+
+fn edit(from: &str, to: &str) -> Vec<u8> {
+    assert!(BASE.contains(from), "test edit `{from}` must apply");
+    BASE.replacen(from, to, 1).into_bytes()
+}
+
+#[test]
+fn the_base_scenario_is_valid() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("ok.toml"), BASE).expect("write");
+    let out = common::run_in(
+        dir.path(),
+        &[
+            "run",
+            "ok.toml",
+            "--out",
+            "out",
+            "--quiet",
+            "--replications",
+            "5",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(dir.path().join("out/base/summary.json").exists());
+}
+
+#[test]
+fn toml_syntax() {
+    rejects(&edit("horizon = 6", "horizon = = 6"), "bad.toml:4:", "");
+}
+
+#[test]
+fn unknown_key() {
+    rejects(
+        &edit("horizon = 6", "horizon = 6\nhorizn = 7"),
+        "time.horizn",
+        "unknown key",
+    );
+}
+
+#[test]
+fn missing_key() {
+    rejects(&edit("horizon = 6\n", ""), "time", "missing key `horizon`");
+}
+
+#[test]
+fn mistyped_key() {
+    rejects(
+        &edit("horizon = 6", "horizon = \"six\""),
+        "time.horizon",
+        "expected",
+    );
+}
+
+#[test]
+fn unknown_state_in_initial() {
+    rejects(
+        &edit("{ home = 0.9, care = 0.1 }", "{ home = 0.9, cair = 0.1 }"),
+        "cohort.waves[0].initial.cair",
+        "unknown state",
+    );
+}
+
+#[test]
+fn unknown_state_in_effect_targets() {
+    rejects(
+        &edit("targets = [\"care\"]", "targets = [\"kare\"]"),
+        "intervention.effects[0].targets[0]",
+        "unknown state",
+    );
+}
+
+#[test]
+fn unknown_state_in_metric() {
+    rejects(
+        &edit("states = [\"care\"]", "states = [\"home\", \"nowhere\"]"),
+        "metrics[0].states[1]",
+        "unknown state",
+    );
+}
+
+#[test]
+fn unknown_state_in_stops_in() {
+    rejects(
+        &edit("duration = 3", "duration = 3\nstops_in = [\"gone\"]"),
+        "intervention.stops_in[0]",
+        "unknown state",
+    );
+}
+
+#[test]
+fn exit_state_not_a_state() {
+    rejects(
+        &edit("exit_state = \"out\"", "exit_state = \"away\""),
+        "cohort.exit_state",
+        "unknown state",
+    );
+}
+
+#[test]
+fn row_not_summing_to_one() {
+    rejects(
+        &edit("[0.9, 0.1, 0.0]", "[0.9, 0.2, 0.0]"),
+        "baseline.matrix[0]",
+        "sums to",
+    );
+}
+
+#[test]
+fn ragged_matrix() {
+    rejects(
+        &edit("[0.3, 0.7, 0.0]", "[0.3, 0.7]"),
+        "baseline.matrix[1]",
+        "has 2 entries; expected 3",
+    );
+}
+
+#[test]
+fn wrongly_sized_matrix() {
+    rejects(
+        &edit("  [0.0, 0.0, 1.0],\n", ""),
+        "baseline.matrix",
+        "has 2 rows; expected 3",
+    );
+}
+
+#[test]
+fn negative_cost() {
+    rejects(
+        &edit("cost = 40000.0", "cost = -40000.0"),
+        "states[1].cost",
+        "negative",
+    );
+}
+
+#[test]
+fn nan_cost() {
+    rejects(
+        &edit("cost = 40000.0", "cost = nan"),
+        "states[1].cost",
+        "not a finite number",
+    );
+}
+
+#[test]
+fn infinite_probability() {
+    rejects(
+        &edit("[0.9, 0.1, 0.0]", "[inf, 0.1, 0.0]"),
+        "baseline.matrix[0][0]",
+        "not a finite number",
+    );
+}
+
+#[test]
+fn negative_probability() {
+    rejects(
+        &edit("[0.9, 0.1, 0.0]", "[1.1, -0.1, 0.0]"),
+        "baseline.matrix[0][0]",
+        "not a probability",
+    );
+}
+
+#[test]
+fn horizon_zero() {
+    rejects(
+        &edit("horizon = 6", "horizon = 0"),
+        "time.horizon",
+        "at least 1",
+    );
+}
+
+#[test]
+fn entry_age_at_exit_age() {
+    rejects(
+        &edit("age = 14", "age = 18"),
+        "cohort.waves[0].age",
+        "at or past exit_age",
+    );
+}
+
+#[test]
+fn relative_risk_making_a_probability_negative() {
+    rejects(
+        &edit("relative_risk = 0.5", "relative_risk = 20.0"),
+        "intervention.effects[0].relative_risk",
+        "negative",
+    );
+}
+
+#[test]
+fn bad_name() {
+    rejects(
+        &edit("name = \"base\"", "name = \"Base Case!\""),
+        "name",
+        "a-z, 0-9",
+    );
+}
+
+#[test]
+fn empty_file() {
+    rejects(b"", "bad.toml", "empty");
+    rejects(b"  \n# only a comment\n", "bad.toml", "empty");
+}
+
+#[test]
+fn not_utf8() {
+    let mut bytes = BASE.as_bytes().to_vec();
+    bytes.splice(0..0, b"# caf\xe9\n".iter().copied());
+    rejects(&bytes, "bad.toml:1:6", "UTF-8");
+}
+
+#[test]
+fn metric_window_outside_horizon() {
+    rejects(
+        &edit(
+            "states = [\"care\"]",
+            "states = [\"care\"]\nwindow = [0, 9]",
+        ),
+        "metrics[0].window",
+        "horizon",
+    );
+}
+
+#[test]
+fn initial_distribution_not_summing_to_one() {
+    rejects(
+        &edit("{ home = 0.9, care = 0.1 }", "{ home = 0.9, care = 0.2 }"),
+        "cohort.waves[0].initial",
+        "sums to",
+    );
+}
+
+#[test]
+fn unknown_enum_value() {
+    rejects(
+        &edit(
+            "[discounting]",
+            "[counting]\noccupancy = \"middle\"\n[discounting]",
+        ),
+        "counting.occupancy",
+        "start",
+    );
+}
+
+#[test]
+fn missing_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = common::run_in(dir.path(), &["run", "nowhere.toml", "--out", "out"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("nowhere.toml") && stderr.contains("no such file"),
+        "{stderr}"
+    );
+    assert!(!dir.path().join("out").exists());
+}
+
+#[test]
+fn zero_replications() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("ok.toml"), BASE).expect("write");
+    let out = common::run_in(
+        dir.path(),
+        &["run", "ok.toml", "--replications", "0", "--out", "out"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--replications"));
+    assert!(!dir.path().join("out").exists());
+}
+
+#[test]
+fn one_bad_file_means_nothing_runs() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("ok.toml"), BASE).expect("write");
+    std::fs::write(
+        dir.path().join("bad.toml"),
+        edit("horizon = 6", "horizon = 0"),
+    )
+    .expect("write");
+    let out = common::run_in(
+        dir.path(),
+        &["run", "ok.toml", "bad.toml", "--out", "out", "--quiet"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(!dir.path().join("out").exists());
+}
