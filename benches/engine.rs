@@ -6,9 +6,7 @@ use sibsim::sim::engine::{Engine, RunOptions};
 use std::path::Path;
 
 fn engine(file: &str) -> Engine {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("scenarios")
-        .join(file);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios").join(file);
     Engine::new(sibsim::scenario::load(&path).expect("bundled scenario loads"))
 }
 
@@ -29,8 +27,8 @@ fn one_replication(c: &mut Criterion) {
     for file in ["hameenlinna-icehearts.toml", "bench-6x1000x20.toml"] {
         let engine = engine(file);
         group.throughput(Throughput::Elements(pairs(&engine)));
-        let mut workspace = engine.workspace();
-        let mut record = Vec::new();
+        let mut workspaces = engine.workspace();
+        let mut record = sibsim::sim::engine::Record::default();
         let mut replication = 0u64;
         group.bench_function(file, |b| {
             b.iter_batched(
@@ -38,7 +36,7 @@ fn one_replication(c: &mut Criterion) {
                     replication += 1;
                     replication
                 },
-                |r| engine.replicate(7, r, &mut workspace, &mut record),
+                |r| engine.replicate(7, r, &mut workspaces, &mut record),
                 BatchSize::SmallInput,
             )
         });

@@ -10,11 +10,7 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 #[derive(Parser)]
-#[command(
-    name = "sibsim",
-    version,
-    about = "Monte Carlo engine for Social Impact Bonds"
-)]
+#[command(name = "sibsim", version, about = "Monte Carlo engine for Social Impact Bonds")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -98,10 +94,7 @@ pub fn main() -> Result<()> {
             quiet,
         } => {
             // Load everything first: one bad file means nothing runs.
-            let loaded = scenarios
-                .iter()
-                .map(|p| load(p))
-                .collect::<Result<Vec<_>>>()?;
+            let loaded = scenarios.iter().map(|p| load(p)).collect::<Result<Vec<_>>>()?;
             let mut names = std::collections::HashSet::new();
             for s in &loaded {
                 if !names.insert(s.name.clone()) {
@@ -134,9 +127,7 @@ pub fn main() -> Result<()> {
                         engine.scenario.name,
                         folder.display()
                     );
-                    if let Some(s) = report.statistic("payer.true_savings") {
-                        println!("  payer.true_savings  mean {:.2} ± {:.2} (exact {:.2})  p05 {:.2}  p95 {:.2}", s.mean, s.se, engine.expected().true_savings(), s.p05, s.p95);
-                    }
+                    print_headline(&report);
                 }
             }
             Ok(())
@@ -149,10 +140,41 @@ fn progress_bar(total: u64, quiet: bool) -> ProgressBar {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
-    if let Ok(style) = ProgressStyle::with_template(
-        "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} replications ({eta})",
-    ) {
+    if let Ok(style) =
+        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} replications ({eta})")
+    {
         bar.set_style(style);
     }
     bar
+}
+
+/// A few lines a person reads first; the files hold everything.
+fn print_headline(report: &Report) {
+    let expected = |name: &str| report.expected.iter().find(|(n, _)| n == name).map(|(_, v)| *v);
+    println!(
+        "  {:<28} {:>14} {:>12} {:>14} {:>14} {:>14}",
+        "statistic", "mean", "± se", "p05", "p50", "p95"
+    );
+    for name in [
+        "payer.true_savings",
+        "payer.payments",
+        "payer.net_savings",
+        "investor.irr",
+        "investor.multiple",
+    ] {
+        if let Some(s) = report.statistic(name) {
+            println!(
+                "  {name:<28} {:>14.4} {:>12.4} {:>14.4} {:>14.4} {:>14.4}",
+                s.mean, s.se, s.p05, s.p50, s.p95
+            );
+        }
+    }
+    if let Some(v) = expected("payer.true_savings") {
+        println!("  exact expected true savings: {v:.2}");
+    }
+    for name in ["investor.loss", "payer.net_loss", "payer.paid_without_impact"] {
+        if let Some(p) = report.probability(name) {
+            println!("  P({name}) = {:.4} ± {:.4}", p.p, p.se);
+        }
+    }
 }

@@ -22,11 +22,7 @@ pub struct InputError {
 
 impl InputError {
     /// An error about a whole file or flag, without a position.
-    pub fn new(
-        file: impl Into<String>,
-        key_path: impl Into<String>,
-        message: impl Into<String>,
-    ) -> Self {
+    pub fn new(file: impl Into<String>, key_path: impl Into<String>, message: impl Into<String>) -> Self {
         InputError {
             file: file.into(),
             position: None,

@@ -55,7 +55,9 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod contract;
 pub mod error;
+pub mod fund;
 pub mod model;
 pub mod report;
 pub mod scenario;

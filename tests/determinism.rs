@@ -21,13 +21,8 @@ fn summary(dir: &std::path::Path, threads: &str, seed: &str) -> Vec<u8> {
             threads,
         ],
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    std::fs::read(dir.join(threads).join("hameenlinna-icehearts/summary.json"))
-        .expect("summary.json")
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    std::fs::read(dir.join(threads).join("hameenlinna-icehearts/summary.json")).expect("summary.json")
 }
 
 #[test]
@@ -53,9 +48,7 @@ fn a_different_seed_gives_different_results() {
         dir.path(),
         &[
             "run",
-            common::bundled("hameenlinna-icehearts.toml")
-                .to_str()
-                .expect("utf-8"),
+            common::bundled("hameenlinna-icehearts.toml").to_str().expect("utf-8"),
             "--replications",
             "3000",
             "--seed",
@@ -66,8 +59,7 @@ fn a_different_seed_gives_different_results() {
         ],
     );
     assert!(c.status.success());
-    let c =
-        std::fs::read(dir.path().join("other/hameenlinna-icehearts/summary.json")).expect("read");
+    let c = std::fs::read(dir.path().join("other/hameenlinna-icehearts/summary.json")).expect("read");
     assert_ne!(a, c);
 }
 
@@ -84,11 +76,7 @@ fn first_draws_are_pinned() {
     let results = engine
         .run(&sibsim::sim::engine::RunOptions::new(1, 1000))
         .expect("runs");
-    let life_years: f64 = results
-        .column("arm.baseline.life_years")
-        .expect("column")
-        .iter()
-        .sum();
+    let life_years: f64 = results.column("arm.baseline.life_years").expect("column").iter().sum();
     // One patient, 1000 replications: total life years is an integer count.
     assert_eq!(life_years.fract(), 0.0);
     // 7780 life years in 1000 single-patient replications (exact mean 7.9912,

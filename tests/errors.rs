@@ -11,22 +11,10 @@ fn rejects(bytes: &[u8], key: &str, words: &str) {
     std::fs::write(&path, bytes).expect("write");
     let out = common::run_in(
         dir.path(),
-        &[
-            "run",
-            "bad.toml",
-            "--out",
-            "out",
-            "--quiet",
-            "--replications",
-            "5",
-        ],
+        &["run", "bad.toml", "--out", "out", "--quiet", "--replications", "5"],
     );
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(
-        out.status.code(),
-        Some(2),
-        "exit status for {key}: {stderr}"
-    );
+    assert_eq!(out.status.code(), Some(2), "exit status for {key}: {stderr}");
     assert!(stderr.contains("bad.toml"), "names the file: {stderr}");
     assert!(stderr.contains(key), "names `{key}`: {stderr}");
     assert!(
@@ -34,10 +22,7 @@ fn rejects(bytes: &[u8], key: &str, words: &str) {
         "says `{words}`: {stderr}"
     );
     assert!(!stderr.contains("panicked"), "{stderr}");
-    assert!(
-        !dir.path().join("out").exists(),
-        "nothing written for {key}"
-    );
+    assert!(!dir.path().join("out").exists(), "nothing written for {key}");
     let validate = common::run_in(dir.path(), &["validate", "bad.toml"]);
     assert_eq!(validate.status.code(), Some(2));
 }
@@ -53,21 +38,9 @@ fn the_base_scenario_is_valid() {
     std::fs::write(dir.path().join("ok.toml"), BASE).expect("write");
     let out = common::run_in(
         dir.path(),
-        &[
-            "run",
-            "ok.toml",
-            "--out",
-            "out",
-            "--quiet",
-            "--replications",
-            "5",
-        ],
+        &["run", "ok.toml", "--out", "out", "--quiet", "--replications", "5"],
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(dir.path().join("out/base/summary.json").exists());
 }
 
@@ -92,11 +65,7 @@ fn missing_key() {
 
 #[test]
 fn mistyped_key() {
-    rejects(
-        &edit("horizon = 6", "horizon = \"six\""),
-        "time.horizon",
-        "expected",
-    );
+    rejects(&edit("horizon = 6", "horizon = \"six\""), "time.horizon", "expected");
 }
 
 #[test]
@@ -173,11 +142,7 @@ fn wrongly_sized_matrix() {
 
 #[test]
 fn negative_cost() {
-    rejects(
-        &edit("cost = 40000.0", "cost = -40000.0"),
-        "states[1].cost",
-        "negative",
-    );
+    rejects(&edit("cost = 40000.0", "cost = -40000.0"), "states[1].cost", "negative");
 }
 
 #[test]
@@ -209,11 +174,7 @@ fn negative_probability() {
 
 #[test]
 fn horizon_zero() {
-    rejects(
-        &edit("horizon = 6", "horizon = 0"),
-        "time.horizon",
-        "at least 1",
-    );
+    rejects(&edit("horizon = 6", "horizon = 0"), "time.horizon", "at least 1");
 }
 
 #[test]
@@ -236,11 +197,7 @@ fn relative_risk_making_a_probability_negative() {
 
 #[test]
 fn bad_name() {
-    rejects(
-        &edit("name = \"base\"", "name = \"Base Case!\""),
-        "name",
-        "a-z, 0-9",
-    );
+    rejects(&edit("name = \"base\"", "name = \"Base Case!\""), "name", "a-z, 0-9");
 }
 
 #[test]
@@ -259,10 +216,7 @@ fn not_utf8() {
 #[test]
 fn metric_window_outside_horizon() {
     rejects(
-        &edit(
-            "states = [\"care\"]",
-            "states = [\"care\"]\nwindow = [0, 9]",
-        ),
+        &edit("states = [\"care\"]", "states = [\"care\"]\nwindow = [0, 9]"),
         "metrics[0].window",
         "horizon",
     );
@@ -280,10 +234,7 @@ fn initial_distribution_not_summing_to_one() {
 #[test]
 fn unknown_enum_value() {
     rejects(
-        &edit(
-            "[discounting]",
-            "[counting]\noccupancy = \"middle\"\n[discounting]",
-        ),
+        &edit("[discounting]", "[counting]\noccupancy = \"middle\"\n[discounting]"),
         "counting.occupancy",
         "start",
     );
@@ -306,10 +257,7 @@ fn missing_file() {
 fn zero_replications() {
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::write(dir.path().join("ok.toml"), BASE).expect("write");
-    let out = common::run_in(
-        dir.path(),
-        &["run", "ok.toml", "--replications", "0", "--out", "out"],
-    );
+    let out = common::run_in(dir.path(), &["run", "ok.toml", "--replications", "0", "--out", "out"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--replications"));
     assert!(!dir.path().join("out").exists());
@@ -319,15 +267,151 @@ fn zero_replications() {
 fn one_bad_file_means_nothing_runs() {
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::write(dir.path().join("ok.toml"), BASE).expect("write");
-    std::fs::write(
-        dir.path().join("bad.toml"),
-        edit("horizon = 6", "horizon = 0"),
-    )
-    .expect("write");
-    let out = common::run_in(
-        dir.path(),
-        &["run", "ok.toml", "bad.toml", "--out", "out", "--quiet"],
-    );
+    std::fs::write(dir.path().join("bad.toml"), edit("horizon = 6", "horizon = 0")).expect("write");
+    let out = common::run_in(dir.path(), &["run", "ok.toml", "bad.toml", "--out", "out", "--quiet"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(!dir.path().join("out").exists());
+}
+
+const CONTRACT: &str = r#"
+[contract]
+max_total = 100000.0
+[[contract.payments]]
+metric = "care_years"
+baseline = "expected"
+rule = "rate_card"
+price = 1000.0
+threshold = 0.05
+at = [2, 5]
+cap = 50000.0
+[fund]
+capital = 50000.0
+management_fee = 0.01
+"#;
+
+fn with_contract(from: &str, to: &str) -> Vec<u8> {
+    let text = format!("{BASE}{CONTRACT}");
+    assert!(text.contains(from), "test edit `{from}` must apply");
+    text.replacen(from, to, 1).into_bytes()
+}
+
+#[test]
+fn the_contract_scenario_is_valid() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("ok.toml"), format!("{BASE}{CONTRACT}")).expect("write");
+    let out = common::run_in(
+        dir.path(),
+        &["run", "ok.toml", "--out", "out", "--quiet", "--replications", "5"],
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    for file in ["summary.json", "summary.csv", "cashflows.csv"] {
+        assert!(dir.path().join("out/base").join(file).exists(), "{file}");
+    }
+}
+
+#[test]
+fn payment_on_undefined_metric() {
+    rejects(
+        &with_contract("metric = \"care_years\"\nbaseline", "metric = \"placements\"\nbaseline"),
+        "contract.payments[0].metric",
+        "no metric",
+    );
+}
+
+#[test]
+fn payment_date_outside_horizon() {
+    rejects(
+        &with_contract("at = [2, 5]", "at = [2, 6]"),
+        "contract.payments[0].at[1]",
+        "outside the horizon",
+    );
+}
+
+#[test]
+fn negative_price() {
+    rejects(
+        &with_contract("price = 1000.0", "price = -1000.0"),
+        "contract.payments[0].price",
+        "negative",
+    );
+}
+
+#[test]
+fn negative_share() {
+    rejects(
+        &with_contract(
+            "rule = \"rate_card\"\nprice = 1000.0",
+            "rule = \"savings_share\"\nshare = -0.5",
+        ),
+        "contract.payments[0].share",
+        "negative",
+    );
+}
+
+#[test]
+fn negative_cap() {
+    rejects(
+        &with_contract("cap = 50000.0", "cap = -1.0"),
+        "contract.payments[0].cap",
+        "negative",
+    );
+    rejects(
+        &with_contract("max_total = 100000.0", "max_total = -5.0"),
+        "contract.max_total",
+        "negative",
+    );
+}
+
+#[test]
+fn tiers_not_increasing() {
+    rejects(
+        &with_contract(
+            "rule = \"rate_card\"\nprice = 1000.0",
+            "rule = \"tiers\"\ntiers = [[0.2, 100.0], [0.1, 200.0]]",
+        ),
+        "contract.payments[0].tiers[1]",
+        "increase",
+    );
+}
+
+#[test]
+fn threshold_outside_unit_interval() {
+    rejects(
+        &with_contract("threshold = 0.05", "threshold = 1.5"),
+        "contract.payments[0].threshold",
+        "outside [0, 1]",
+    );
+}
+
+#[test]
+fn capital_not_positive() {
+    rejects(
+        &with_contract("capital = 50000.0", "capital = 0.0"),
+        "fund.capital",
+        "capital > 0",
+    );
+}
+
+#[test]
+fn tranche_shares_not_summing_to_one() {
+    let text = format!("{BASE}{CONTRACT}[[fund.tranches]]\nname = \"senior\"\nshare = 0.7\n[[fund.tranches]]\nname = \"junior\"\nshare = 0.2\n");
+    rejects(text.as_bytes(), "fund.tranches", "sum to 1");
+}
+
+#[test]
+fn single_baseline_number_for_several_dates() {
+    rejects(
+        &with_contract("baseline = \"expected\"", "baseline = 30.0"),
+        "contract.payments[0].baseline",
+        "give a list",
+    );
+}
+
+#[test]
+fn control_group_without_size() {
+    rejects(
+        &with_contract("max_total = 100000.0", "measurement = \"control_group\""),
+        "contract.control_size",
+        "missing",
+    );
 }

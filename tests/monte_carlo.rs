@@ -140,16 +140,14 @@ fn check(text: &str, replications: u64, seed: u64) {
     let scenario = sibsim::scenario::parse(text, "rich.toml").expect("valid scenario");
     let engine = Engine::new(scenario);
     let exact: Expected = engine.expected();
-    let results = engine
-        .run(&RunOptions::new(seed, replications))
-        .expect("runs");
+    let results = engine.run(&RunOptions::new(seed, replications)).expect("runs");
     let mut checked = 0;
     for (name, want) in exact.named() {
         let s = Summary::of(results.column(&name).expect("column")).expect("values");
         common::within_five_se(&name, s.mean, s.se, want);
         checked += 1;
     }
-    assert_eq!(checked, 2 * engine.scenario.metrics.len() + 1);
+    assert_eq!(checked, 2 * engine.scenario.metrics.len() + 2);
 }
 
 #[test]
@@ -190,10 +188,7 @@ fn standard_error_shrinks_with_replications() {
             .se
     };
     let ratio = se(400) / se(6400);
-    assert!(
-        (ratio - 4.0).abs() < 0.6,
-        "se ratio {ratio}, expected about √16 = 4"
-    );
+    assert!((ratio - 4.0).abs() < 0.6, "se ratio {ratio}, expected about √16 = 4");
 }
 
 /// Common random numbers: with RR = 1 the arms are the same children with
@@ -212,11 +207,7 @@ fn no_effect_means_zero_impact_in_every_replication() {
         "payer.true_savings",
     ] {
         assert!(
-            results
-                .column(name)
-                .expect("column")
-                .iter()
-                .all(|&v| v == 0.0),
+            results.column(name).expect("column").iter().all(|&v| v == 0.0),
             "{name}"
         );
     }

@@ -15,10 +15,7 @@ pub fn expected_occupancy(schedule: &Schedule, layout: Layout) -> [Vec<f64>; 2] 
             let mut dist = wave.initial.clone();
             let mut next = vec![0.0; n];
             let children = wave.children as f64;
-            for (k, step) in std::iter::once(None)
-                .chain(wave.steps.iter().map(Some))
-                .enumerate()
-            {
+            for (k, step) in std::iter::once(None).chain(wave.steps.iter().map(Some)).enumerate() {
                 if let Some(step) = step {
                     let matrix = &schedule.matrices[if arm == BASELINE {
                         step.baseline
@@ -84,8 +81,7 @@ pub fn expected_entries(schedule: &Schedule, states: &[bool], window: (usize, us
                             continue;
                         }
                         let mut move_to = |j: usize, q: f64| {
-                            let entered =
-                                flag == 1 || (in_window(t_next) && states[j] && !states[i]);
+                            let entered = flag == 1 || (in_window(t_next) && states[j] && !states[i]);
                             next[if entered { n + j } else { j }] += q;
                         };
                         if step.forced_state != NO_FORCED_STATE {
@@ -110,14 +106,17 @@ pub fn expected_entries(schedule: &Schedule, states: &[bool], window: (usize, us
 pub struct Expected {
     /// `(metric name, [baseline, intervention])`, in scenario order.
     pub metrics: Vec<(String, [f64; 2])>,
-    /// Payer's cost per arm, whole horizon, discounted at the payer's rate.
-    pub payer_cost: [f64; 2],
+    /// Payer's state costs per arm, whole horizon, discounted at the payer's rate.
+    pub state_cost: [f64; 2],
+    /// Programme costs the payer bears, discounted likewise.
+    pub payer_programme_cost: f64,
 }
 
 impl Expected {
-    /// Expected true savings: baseline cost − intervention cost.
+    /// Expected true savings: the difference of the payer's state costs,
+    /// baseline − intervention (model.md §9: gross of programme costs).
     pub fn true_savings(&self) -> f64 {
-        self.payer_cost[BASELINE] - self.payer_cost[INTERVENTION]
+        self.state_cost[BASELINE] - self.state_cost[INTERVENTION]
     }
 
     /// `(name, value)` pairs as reported: `arm.baseline.<m>`,
@@ -131,6 +130,7 @@ impl Expected {
             out.push((format!("arm.intervention.{name}"), v[INTERVENTION]));
         }
         out.push(("payer.true_savings".to_string(), self.true_savings()));
+        out.push(("payer.programme_costs".to_string(), self.payer_programme_cost));
         out
     }
 }
@@ -162,9 +162,10 @@ pub fn expected_with(scenario: &Scenario, schedule: &Schedule, ledger: &Ledger) 
         .collect();
     Expected {
         metrics,
-        payer_cost: [
-            ledger.payer_cost[BASELINE].of_expected(&occupancy[BASELINE]),
-            ledger.payer_cost[INTERVENTION].of_expected(&occupancy[INTERVENTION]),
+        state_cost: [
+            ledger.state_cost[BASELINE].of_expected(&occupancy[BASELINE]),
+            ledger.state_cost[INTERVENTION].of_expected(&occupancy[INTERVENTION]),
         ],
+        payer_programme_cost: ledger.payer_programme_cost.of_expected(&occupancy[INTERVENTION]),
     }
 }

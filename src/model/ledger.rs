@@ -110,8 +110,10 @@ pub struct Ledger {
     pub layout: Layout,
     /// One per scenario metric, in order.
     pub metrics: Vec<Measure>,
-    /// The payer's costs over the whole horizon, discounted at the payer's rate.
-    pub payer_cost: [Linear; 2],
+    /// The payer's state costs over the whole horizon, discounted at the payer's rate.
+    pub state_cost: [Linear; 2],
+    /// The programme costs the payer bears (intervention arm), discounted likewise.
+    pub payer_programme_cost: Linear,
 }
 
 /// Adds `amount(state)` for cycle `t` of `wave` to `linear`, with the
@@ -147,7 +149,18 @@ pub fn in_programme(scenario: &Scenario, entry: usize, t: usize) -> bool {
     t >= entry && t < entry + scenario.intervention.duration
 }
 
-/// The payer's cost in `arm` over cycles in `window`: state costs, plus the
+/// What [`payer_cost`] counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CostParts {
+    /// State costs only.
+    States,
+    /// The programme's costs only, when the payer bears them.
+    Programme,
+    /// Both: the `cost` metric.
+    Both,
+}
+
+/// The payer's cost in `arm` over cycles in `window`: state costs and/or the
 /// programme's when the payer bears it (per child while enrolled and not in
 /// `stops_in`; fixed costs at the start of every cycle some wave is enrolled).
 pub fn payer_cost(
@@ -155,16 +168,19 @@ pub fn payer_cost(
     arm: usize,
     window: (usize, usize),
     rate: Option<f64>,
+    parts: CostParts,
 ) -> Linear {
     let layout = Layout::new(scenario);
     let mut linear = Linear::zero(layout);
-    let programme = arm == INTERVENTION && scenario.intervention.payer == ProgrammePayer::Payer;
+    let programme =
+        parts != CostParts::States && arm == INTERVENTION && scenario.intervention.payer == ProgrammePayer::Payer;
+    let states = if parts == CostParts::Programme { 0.0 } else { 1.0 };
     let iv = &scenario.intervention;
     for (w, wave) in scenario.cohort.waves.iter().enumerate() {
         for t in window.0.max(wave.cycle)..window.1 {
             let enrolled = programme && in_programme(scenario, wave.cycle, t);
             let amount = |s: usize| {
-                let mut a = scenario.states[s].cost;
+                let mut a = states * scenario.states[s].cost;
                 if enrolled && !iv.stops_in[s] {
                     a += iv.cost_per_child_cycle;
                 }
@@ -184,15 +200,8 @@ pub fn payer_cost(
     }
     if programme {
         for t in window.0..window.1 {
-            if scenario
-                .cohort
-                .waves
-                .iter()
-                .any(|w| in_programme(scenario, w.cycle, t))
-            {
-                let d = rate.map_or(1.0, |r| {
-                    discount_factor(r, t as f64 * scenario.time.cycle_years)
-                });
+            if scenario.cohort.waves.iter().any(|w| in_programme(scenario, w.cycle, t)) {
+                let d = rate.map_or(1.0, |r| discount_factor(r, t as f64 * scenario.time.cycle_years));
                 linear.constant += iv.fixed_cost_per_cycle * d;
             }
         }
@@ -201,6 +210,53 @@ pub fn payer_cost(
 }
 
 impl Ledger {
+    /// How `metric` is measured over `window` (which may be shorter than
+    /// the metric's own, for a contract's cumulative measurement to a date).
+    pub fn measure(scenario: &Scenario, m: &super::Metric, window: (usize, usize)) -> Measure {
+        let layout = Layout::new(scenario);
+        match m.kind {
+            MetricKind::Entries => Measure::Entries {
+                states: m.states.clone(),
+                window,
+            },
+            MetricKind::Cost => Measure::Linear(
+                [BASELINE, INTERVENTION].map(|arm| payer_cost(scenario, arm, window, m.discount_rate, CostParts::Both)),
+            ),
+            MetricKind::StateCycles => {
+                let mut linear = Linear::zero(layout);
+                for (w, wave) in scenario.cohort.waves.iter().enumerate() {
+                    for t in window.0.max(wave.cycle)..window.1 {
+                        let amount = |s: usize| if m.states[s] { 1.0 } else { 0.0 };
+                        add_cycle(
+                            &mut linear,
+                            layout,
+                            scenario.counting,
+                            scenario.time.cycle_years,
+                            m.discount_rate,
+                            w,
+                            t,
+                            &amount,
+                        );
+                    }
+                }
+                Measure::Linear([linear.clone(), linear])
+            }
+            MetricKind::OccupancyAt(at) => {
+                let mut linear = Linear::zero(layout);
+                for (w, wave) in scenario.cohort.waves.iter().enumerate() {
+                    if at >= wave.cycle {
+                        for s in 0..layout.states {
+                            if m.states[s] {
+                                linear.weights[layout.index(w, at, s)] = 1.0;
+                            }
+                        }
+                    }
+                }
+                Measure::Linear([linear.clone(), linear])
+            }
+        }
+    }
+
     /// Builds every account of a scenario.
     pub fn new(scenario: &Scenario) -> Ledger {
         let layout = Layout::new(scenario);
@@ -208,55 +264,15 @@ impl Ledger {
         let metrics = scenario
             .metrics
             .iter()
-            .map(|m| match m.kind {
-                MetricKind::Entries => Measure::Entries {
-                    states: m.states.clone(),
-                    window: m.window,
-                },
-                MetricKind::Cost => Measure::Linear(
-                    [BASELINE, INTERVENTION]
-                        .map(|arm| payer_cost(scenario, arm, m.window, m.discount_rate)),
-                ),
-                MetricKind::StateCycles => {
-                    let mut linear = Linear::zero(layout);
-                    for (w, wave) in scenario.cohort.waves.iter().enumerate() {
-                        for t in m.window.0.max(wave.cycle)..m.window.1 {
-                            let amount = |s: usize| if m.states[s] { 1.0 } else { 0.0 };
-                            add_cycle(
-                                &mut linear,
-                                layout,
-                                scenario.counting,
-                                scenario.time.cycle_years,
-                                m.discount_rate,
-                                w,
-                                t,
-                                &amount,
-                            );
-                        }
-                    }
-                    Measure::Linear([linear.clone(), linear])
-                }
-                MetricKind::OccupancyAt(at) => {
-                    let mut linear = Linear::zero(layout);
-                    for (w, wave) in scenario.cohort.waves.iter().enumerate() {
-                        if at >= wave.cycle {
-                            for s in 0..layout.states {
-                                if m.states[s] {
-                                    linear.weights[layout.index(w, at, s)] = 1.0;
-                                }
-                            }
-                        }
-                    }
-                    Measure::Linear([linear.clone(), linear])
-                }
-            })
+            .map(|m| Ledger::measure(scenario, m, m.window))
             .collect();
         let rate = Some(scenario.discounting.payer_rate);
         Ledger {
             layout,
             metrics,
-            payer_cost: [BASELINE, INTERVENTION]
-                .map(|arm| payer_cost(scenario, arm, (0, horizon), rate)),
+            state_cost: [BASELINE, INTERVENTION]
+                .map(|arm| payer_cost(scenario, arm, (0, horizon), rate, CostParts::States)),
+            payer_programme_cost: payer_cost(scenario, INTERVENTION, (0, horizon), rate, CostParts::Programme),
         }
     }
 }

@@ -36,6 +36,10 @@ pub struct Scenario {
     pub discounting: Discounting,
     /// Outcome metrics computed per arm.
     pub metrics: Vec<Metric>,
+    /// The outcome contract, if any.
+    pub contract: Option<crate::contract::Contract>,
+    /// The fund, if any (otherwise investors fund whatever is spent).
+    pub fund: Option<crate::fund::Fund>,
 }
 
 impl Scenario {

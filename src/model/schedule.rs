@@ -128,9 +128,7 @@ impl Schedule {
             index: HashMap::new(),
         };
         let max_waning = match parameters.arm {
-            InterventionArm::Effects(effects) => {
-                effects.iter().map(|e| e.waning_cycles).max().unwrap_or(0)
-            }
+            InterventionArm::Effects(effects) => effects.iter().map(|e| e.waning_cycles).max().unwrap_or(0),
             InterventionArm::Transitions(_) => 0,
         };
         let duration = scenario.intervention.duration;
@@ -143,9 +141,7 @@ impl Schedule {
                 let baseline = builder.get(Source::Baseline(band));
                 let k = t - wave.cycle;
                 let intervention_source = match parameters.arm {
-                    InterventionArm::Transitions(full) if k < duration => {
-                        Source::Full(full.band_for(t, age))
-                    }
+                    InterventionArm::Transitions(full) if k < duration => Source::Full(full.band_for(t, age)),
                     InterventionArm::Transitions(_) => Source::Baseline(band),
                     InterventionArm::Effects(e) if e.is_empty() => Source::Baseline(band),
                     InterventionArm::Effects(_) if k < duration => Source::Effects(band, None),
@@ -238,12 +234,7 @@ impl Builder<'_> {
 
 /// Applies effects in file order with the risks in force `after` cycles
 /// since the programme ended (`None` = in the programme).
-pub fn apply_effects(
-    effects: &[Effect],
-    probabilities: &mut [f64],
-    n: usize,
-    after: Option<usize>,
-) {
+pub fn apply_effects(effects: &[Effect], probabilities: &mut [f64], n: usize, after: Option<usize>) {
     for e in effects {
         // Validation has rejected risks that break a row; sampled risks are clamped.
         let _ = e.apply(probabilities, n, e.relative_risk_at(after));

@@ -6,7 +6,7 @@ use crate::error::{Error, Result};
 use crate::model::expected::Expected;
 use crate::sim::engine::RunResults;
 use crate::sim::rng::RNG_ALGORITHM;
-use crate::stats::{Probability, Summary};
+use crate::stats::{expected_shortfall, quantile_sorted, Probability, Summary};
 use serde_json::{json, Map, Value};
 use std::path::{Path, PathBuf};
 
@@ -28,7 +28,17 @@ pub struct Report {
     pub probabilities: Vec<(String, Probability)>,
     /// Exact expectations from the central parameters.
     pub expected: Vec<(String, f64)>,
+    /// `(name, mean of the worst 5 %)` for the tail statistics.
+    pub expected_shortfall: Vec<(String, Option<f64>)>,
+    /// Per cycle: (calendar year at the cycle's end, investor quantiles, payer quantiles).
+    pub cashflows: Vec<(f64, [f64; 5], [f64; 5])>,
 }
+
+/// Statistics whose lower tail is reported as a 5 % expected shortfall.
+pub const SHORTFALL_STATISTICS: [&str; 2] = ["investor.multiple", "payer.net_savings"];
+
+/// Quantile levels of cash-flow paths.
+pub const PATH_QUANTILES: [f64; 5] = [0.05, 0.25, 0.50, 0.75, 0.95];
 
 impl Report {
     /// Summarises a run.
@@ -43,9 +53,66 @@ impl Report {
                 .zip(&results.columns)
                 .map(|(n, c)| (n.clone(), Summary::of(c)))
                 .collect(),
-            probabilities: Vec::new(),
+            probabilities: results
+                .event_names
+                .iter()
+                .zip(&results.events)
+                .map(|(n, e)| {
+                    (
+                        n.clone(),
+                        Probability::of(e.iter().filter(|&&x| x).count() as u64, e.len() as u64),
+                    )
+                })
+                .collect(),
             expected: expected.named(),
+            expected_shortfall: SHORTFALL_STATISTICS
+                .iter()
+                .map(|&n| {
+                    (
+                        n.to_string(),
+                        results.column(n).and_then(|c| expected_shortfall(c, 0.05)),
+                    )
+                })
+                .collect(),
+            cashflows: (0..results.investor_paths.len())
+                .map(|t| {
+                    let quantiles = |paths: &[Vec<f64>]| {
+                        let mut sorted = paths[t].clone();
+                        sorted.sort_by(|a, b| a.total_cmp(b));
+                        PATH_QUANTILES.map(|p| {
+                            if sorted.is_empty() {
+                                f64::NAN
+                            } else {
+                                quantile_sorted(&sorted, p)
+                            }
+                        })
+                    };
+                    (
+                        results.year_end(t),
+                        quantiles(&results.investor_paths),
+                        quantiles(&results.payer_paths),
+                    )
+                })
+                .collect(),
         }
+    }
+
+    /// `cashflows.csv`: per cycle, quantiles of cumulative cash flows.
+    pub fn cashflows_csv(&self) -> String {
+        let mut out = String::from("cycle,year_end,investor_p05,investor_p25,investor_p50,investor_p75,investor_p95,payer_p05,payer_p25,payer_p50,payer_p75,payer_p95\n");
+        for (t, (year, investor, payer)) in self.cashflows.iter().enumerate() {
+            out.push_str(&format!("{t},{year}"));
+            for v in investor.iter().chain(payer) {
+                out.push_str(&format!(",{v}"));
+            }
+            out.push('\n');
+        }
+        out
+    }
+
+    /// A probability by name.
+    pub fn probability(&self, name: &str) -> Option<&Probability> {
+        self.probabilities.iter().find(|(n, _)| n == name).map(|(_, p)| p)
     }
 
     /// A statistic's summary by name.
@@ -60,10 +127,7 @@ impl Report {
     pub fn to_json(&self) -> Value {
         let mut statistics = Map::new();
         for (name, summary) in &self.statistics {
-            statistics.insert(
-                name.clone(),
-                summary.as_ref().map_or(Value::Null, |s| json!(s)),
-            );
+            statistics.insert(name.clone(), summary.as_ref().map_or(Value::Null, |s| json!(s)));
         }
         let mut probabilities = Map::new();
         for (name, p) in &self.probabilities {
@@ -72,6 +136,10 @@ impl Report {
         let mut expected = Map::new();
         for (name, v) in &self.expected {
             expected.insert(name.clone(), json!(v));
+        }
+        let mut shortfall = Map::new();
+        for (name, v) in &self.expected_shortfall {
+            shortfall.insert(name.clone(), json!({ "level": 0.05, "value": v }));
         }
         json!({
             "scenario": self.scenario,
@@ -83,6 +151,7 @@ impl Report {
             "statistics": statistics,
             "probabilities": probabilities,
             "expected": expected,
+            "expected_shortfall": shortfall,
         })
     }
 
@@ -95,19 +164,7 @@ impl Report {
                     let q = s.quantiles();
                     out.push_str(&format!(
                         "{name},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
-                        s.mean,
-                        s.se,
-                        s.sd,
-                        s.min,
-                        s.max,
-                        q[0],
-                        q[1],
-                        q[2],
-                        q[3],
-                        q[4],
-                        q[5],
-                        q[6],
-                        s.n
+                        s.mean, s.se, s.sd, s.min, s.max, q[0], q[1], q[2], q[3], q[4], q[5], q[6], s.n
                     ));
                 }
                 None => out.push_str(&format!("{name},,,,,,,,,,,,,0\n")),
@@ -168,6 +225,7 @@ pub fn summary_files(report: &Report) -> Vec<(String, Vec<u8>)> {
     vec![
         ("summary.json".to_string(), json.into_bytes()),
         ("summary.csv".to_string(), report.to_csv().into_bytes()),
+        ("cashflows.csv".to_string(), report.cashflows_csv().into_bytes()),
     ]
 }
 

@@ -65,8 +65,7 @@ pub fn parse_raw(text: &str, file: &str) -> Result<raw::RawScenario, InputError>
             "the file is empty; a scenario needs at least `name`, [time], [[states]], [cohort] and [baseline]",
         ));
     }
-    let deserializer =
-        toml::Deserializer::parse(text).map_err(|e| toml_error(&e, file, text, ""))?;
+    let deserializer = toml::Deserializer::parse(text).map_err(|e| toml_error(&e, file, text, ""))?;
     serde_path_to_error::deserialize(deserializer).map_err(|e| {
         let path = clean_path(&e.path().to_string());
         toml_error(e.inner(), file, text, &path)
@@ -88,10 +87,7 @@ fn toml_error(e: &toml::de::Error, file: &str, text: &str, path: &str) -> InputE
     let message = explain(&message);
     match e.span() {
         Some(span)
-            if !(span.start == 0
-                && span.end == 0
-                && path.is_empty()
-                && !message.contains("missing"))
+            if !(span.start == 0 && span.end == 0 && path.is_empty() && !message.contains("missing"))
                 || span.end > 0 =>
         {
             InputError::at(file, text, span.start, path, message)

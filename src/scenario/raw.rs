@@ -31,6 +31,10 @@ pub struct RawScenario {
     pub discounting: Option<RawDiscounting>,
     #[serde(default)]
     pub metrics: Option<Vec<Spanned<RawMetric>>>,
+    #[serde(default)]
+    pub contract: Option<Spanned<RawContract>>,
+    #[serde(default)]
+    pub fund: Option<Spanned<RawFund>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -202,4 +206,114 @@ pub struct RawMetric {
     pub at: Option<Spanned<i64>>,
     #[serde(default)]
     pub discounted: Option<bool>,
+}
+
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum RawMeasurement {
+    FixedBaseline,
+    ControlGroup,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawContract {
+    #[serde(default)]
+    pub measurement: Option<RawMeasurement>,
+    #[serde(default)]
+    pub control_size: Option<Spanned<i64>>,
+    #[serde(default)]
+    pub max_total: Option<Spanned<f64>>,
+    #[serde(default)]
+    pub cap_per_date: Option<Spanned<f64>>,
+    #[serde(default)]
+    pub clawback: Option<bool>,
+    #[serde(default)]
+    pub payments: Option<Vec<Spanned<RawPayment>>>,
+}
+
+/// `baseline = "expected" | number | [numbers]`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum RawBaseline {
+    Number(f64),
+    List(Vec<f64>),
+    Word(String),
+}
+
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum RawRule {
+    RateCard,
+    SavingsShare,
+    Tiers,
+}
+
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum RawInterpolate {
+    Step,
+    Linear,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPayment {
+    pub metric: Spanned<String>,
+    #[serde(default)]
+    pub baseline: Option<Spanned<RawBaseline>>,
+    pub rule: RawRule,
+    #[serde(default)]
+    pub price: Option<Spanned<f64>>,
+    #[serde(default)]
+    pub threshold: Option<Spanned<f64>>,
+    #[serde(default)]
+    pub share: Option<Spanned<f64>>,
+    #[serde(default)]
+    pub tiers: Option<Spanned<Vec<Vec<f64>>>>,
+    #[serde(default)]
+    pub interpolate: Option<RawInterpolate>,
+    pub at: Spanned<Vec<i64>>,
+    #[serde(default)]
+    pub cap: Option<Spanned<f64>>,
+    #[serde(default)]
+    pub cap_per_date: Option<Spanned<f64>>,
+}
+
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum RawDistribute {
+    AtEnd,
+    OnReceipt,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFund {
+    pub capital: Spanned<f64>,
+    #[serde(default)]
+    pub management_fee: Option<Spanned<f64>>,
+    #[serde(default)]
+    pub distribute: Option<RawDistribute>,
+    #[serde(default)]
+    pub return_cap_multiple: Option<Spanned<f64>>,
+    #[serde(default)]
+    pub guarantee: Option<RawGuarantee>,
+    #[serde(default)]
+    pub tranches: Option<Spanned<Vec<Spanned<RawTranche>>>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawGuarantee {
+    pub first_loss: Spanned<f64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTranche {
+    pub name: Spanned<String>,
+    pub share: Spanned<f64>,
+    #[serde(default)]
+    pub coupon: Option<Spanned<f64>>,
 }

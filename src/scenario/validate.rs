@@ -1,7 +1,9 @@
 //! `RawScenario` → [`Scenario`]: every semantic check, with key paths and positions.
 
 use super::raw::*;
+use crate::contract::Contract;
 use crate::error::InputError;
+use crate::fund::Fund;
 use crate::model::*;
 use std::collections::HashMap;
 use std::ops::Range;
@@ -20,12 +22,7 @@ struct Ctx<'a> {
 type R<T> = Result<T, InputError>;
 
 impl Ctx<'_> {
-    fn err(
-        &self,
-        span: Range<usize>,
-        path: impl Into<String>,
-        message: impl Into<String>,
-    ) -> InputError {
+    fn err(&self, span: Range<usize>, path: impl Into<String>, message: impl Into<String>) -> InputError {
         InputError::at(self.file, self.text, span.start, path, message)
     }
 
@@ -62,11 +59,7 @@ impl Ctx<'_> {
     fn non_negative(&self, value: &Spanned<f64>, path: &str) -> R<f64> {
         let v = self.finite(value, path)?;
         if v < 0.0 {
-            return Err(self.err(
-                value.span(),
-                path,
-                format!("{v} is negative; expected a number ≥ 0"),
-            ));
+            return Err(self.err(value.span(), path, format!("{v} is negative; expected a number ≥ 0")));
         }
         Ok(v)
     }
@@ -87,11 +80,7 @@ impl Ctx<'_> {
     fn count(&self, value: &Spanned<i64>, path: &str, min: i64, what: &str) -> R<usize> {
         let v = *value.get_ref();
         if v < min {
-            return Err(self.err(
-                value.span(),
-                path,
-                format!("{v} is too small; expected {what}"),
-            ));
+            return Err(self.err(value.span(), path, format!("{v} is too small; expected {what}")));
         }
         Ok(v as usize)
     }
@@ -109,17 +98,19 @@ impl Ctx<'_> {
         let sep = if path.is_empty() { "" } else { "." };
         let (rows, key, is_counts) = match (matrix, counts) {
             (Some(_), Some(c)) => {
-                return Err(self.err(c.span(), format!("{path}{sep}counts"), "give either `matrix` or `counts`, not both"))
+                return Err(self.err(
+                    c.span(),
+                    format!("{path}{sep}counts"),
+                    "give either `matrix` or `counts`, not both",
+                ))
             }
             (Some(m), None) => (m, "matrix", false),
             (None, Some(c)) => (c, "counts", true),
-            (None, None) => {
-                return Err(self.err(
-                    table_span,
-                    path,
-                    "missing transitions: give `matrix` (rows of probabilities) or `counts` (observed transition counts)",
-                ))
-            }
+            (None, None) => return Err(self.err(
+                table_span,
+                path,
+                "missing transitions: give `matrix` (rows of probabilities) or `counts` (observed transition counts)",
+            )),
         };
         let key = format!("{path}{sep}{key}");
         if let (Some(p), false) = (prior, is_counts) {
@@ -152,10 +143,7 @@ impl Ctx<'_> {
                 return Err(self.err(
                     row.span(),
                     &row_path,
-                    format!(
-                        "has {} entries; expected {n}, one per state",
-                        row.get_ref().len()
-                    ),
+                    format!("has {} entries; expected {n}, one per state", row.get_ref().len()),
                 ));
             }
             for (j, cell) in row.get_ref().iter().enumerate() {
@@ -177,7 +165,10 @@ impl Ctx<'_> {
                     return Err(self.err(
                         row.span(),
                         &row_path,
-                        format!("state `{}` is absorbing, so its row must be 1 on the diagonal and 0 elsewhere", self.state_names[i]),
+                        format!(
+                            "state `{}` is absorbing, so its row must be 1 on the diagonal and 0 elsewhere",
+                            self.state_names[i]
+                        ),
                     ));
                 }
                 out[i] = 1.0;
@@ -214,12 +205,7 @@ impl Ctx<'_> {
         })
     }
 
-    fn bands(
-        &self,
-        bands: &Option<Vec<Spanned<RawBand>>>,
-        absorbing: &[bool],
-        path: &str,
-    ) -> R<Vec<Band>> {
+    fn bands(&self, bands: &Option<Vec<Spanned<RawBand>>>, absorbing: &[bool], path: &str) -> R<Vec<Band>> {
         let mut out = Vec::new();
         for (k, band) in bands.iter().flatten().enumerate() {
             let band_path = format!("{path}[{k}]");
@@ -229,7 +215,11 @@ impl Ctx<'_> {
                 Some(c) => {
                     let v = c.get_ref();
                     if v.len() != 2 || v[0] < 0 || v[0] >= v[1] {
-                        return Err(self.err(c.span(), format!("{band_path}.cycles"), format!("{v:?} is not a cycle range; expected [from, to) with 0 ≤ from < to")));
+                        return Err(self.err(
+                            c.span(),
+                            format!("{band_path}.cycles"),
+                            format!("{v:?} is not a cycle range; expected [from, to) with 0 ≤ from < to"),
+                        ));
                     }
                     Some((v[0] as usize, v[1] as usize))
                 }
@@ -238,29 +228,18 @@ impl Ctx<'_> {
                 None => None,
                 Some(a) => {
                     let v = a.get_ref();
-                    if v.len() != 2
-                        || !v.iter().all(|x| x.is_finite())
-                        || v[0] < 0.0
-                        || v[0] >= v[1]
-                    {
-                        return Err(self.err(a.span(), format!("{band_path}.ages"), format!("{v:?} is not an age range; expected [from, to) in years with 0 ≤ from < to")));
+                    if v.len() != 2 || !v.iter().all(|x| x.is_finite()) || v[0] < 0.0 || v[0] >= v[1] {
+                        return Err(self.err(
+                            a.span(),
+                            format!("{band_path}.ages"),
+                            format!("{v:?} is not an age range; expected [from, to) in years with 0 ≤ from < to"),
+                        ));
                     }
                     Some((v[0], v[1]))
                 }
             };
-            let matrix = self.matrix(
-                &raw.matrix,
-                &raw.counts,
-                &raw.prior,
-                absorbing,
-                band.span(),
-                &band_path,
-            )?;
-            out.push(Band {
-                cycles,
-                ages,
-                matrix,
-            });
+            let matrix = self.matrix(&raw.matrix, &raw.counts, &raw.prior, absorbing, band.span(), &band_path)?;
+            out.push(Band { cycles, ages, matrix });
         }
         Ok(out)
     }
@@ -283,13 +262,21 @@ pub fn validate(raw: RawScenario, file: &str, text: &str) -> Result<Scenario, In
     };
     let name = raw.name.get_ref().clone();
     if !check_name(&name) {
-        return Err(ctx.err(raw.name.span(), "name", format!("`{name}` is not allowed; use only a-z, 0-9, `_` and `-` (it names the results folder)")));
+        return Err(ctx.err(
+            raw.name.span(),
+            "name",
+            format!("`{name}` is not allowed; use only a-z, 0-9, `_` and `-` (it names the results folder)"),
+        ));
     }
 
     // [time]
     let cycle_years = ctx.finite(&raw.time.cycle_years, "time.cycle_years")?;
     if cycle_years <= 0.0 {
-        return Err(ctx.err(raw.time.cycle_years.span(), "time.cycle_years", format!("{cycle_years} is not a cycle length; expected years > 0 (1 = annual, 0.25 = quarterly)")));
+        return Err(ctx.err(
+            raw.time.cycle_years.span(),
+            "time.cycle_years",
+            format!("{cycle_years} is not a cycle length; expected years > 0 (1 = annual, 0.25 = quarterly)"),
+        ));
     }
     let horizon = ctx.count(&raw.time.horizon, "time.horizon", 1, "at least 1 cycle")?;
     if horizon > 100_000 {
@@ -316,8 +303,7 @@ pub fn validate(raw: RawScenario, file: &str, text: &str) -> Result<Scenario, In
     };
     if let Some(r) = &raw.run {
         if let Some(n) = &r.replications {
-            run.replications =
-                ctx.count(n, "run.replications", 1, "at least 1 replication")? as u64;
+            run.replications = ctx.count(n, "run.replications", 1, "at least 1 replication")? as u64;
         }
         if let Some(s) = &r.seed {
             run.seed = ctx.count(s, "run.seed", 0, "a seed ≥ 0")? as u64;
@@ -333,11 +319,7 @@ pub fn validate(raw: RawScenario, file: &str, text: &str) -> Result<Scenario, In
         ));
     }
     if raw.states.get_ref().len() > 64 {
-        return Err(ctx.err(
-            raw.states.span(),
-            "states",
-            "more than 64 states are not supported",
-        ));
+        return Err(ctx.err(raw.states.span(), "states", "more than 64 states are not supported"));
     }
     let mut states = Vec::new();
     for (i, s) in raw.states.get_ref().iter().enumerate() {
@@ -415,17 +397,10 @@ pub fn validate(raw: RawScenario, file: &str, text: &str) -> Result<Scenario, In
             return Err(ctx.err(
                 span,
                 format!("{path}.cycle"),
-                format!(
-                    "entry cycle {cycle} is outside the horizon; expected 0 ≤ cycle < {horizon}"
-                ),
+                format!("entry cycle {cycle} is outside the horizon; expected 0 ≤ cycle < {horizon}"),
             ));
         }
-        let children = ctx.count(
-            &rw.children,
-            &format!("{path}.children"),
-            1,
-            "at least 1 child",
-        )? as u64;
+        let children = ctx.count(&rw.children, &format!("{path}.children"), 1, "at least 1 child")? as u64;
         let age = ctx.non_negative(&rw.age, &format!("{path}.age"))?;
         if let Some(e) = exit {
             if age >= e.age - AGE_EPSILON {
@@ -456,7 +431,11 @@ pub fn validate(raw: RawScenario, file: &str, text: &str) -> Result<Scenario, In
         }
         let sum: f64 = initial.iter().sum();
         if (sum - 1.0).abs() > SUM_TOLERANCE {
-            return Err(ctx.err(rw.initial.span(), format!("{path}.initial"), format!("sums to {sum}; the initial distribution must sum to 1 (within {SUM_TOLERANCE})")));
+            return Err(ctx.err(
+                rw.initial.span(),
+                format!("{path}.initial"),
+                format!("sums to {sum}; the initial distribution must sum to 1 (within {SUM_TOLERANCE})"),
+            ));
         }
         waves.push(Wave {
             cycle,
@@ -520,7 +499,11 @@ pub fn validate(raw: RawScenario, file: &str, text: &str) -> Result<Scenario, In
             let full = ri.matrix.is_some() || ri.counts.is_some() || ri.bands.is_some();
             let arm = if full {
                 if let Some(e) = ri.effects.as_ref().and_then(|e| e.first()) {
-                    return Err(ctx.err(e.span(), "intervention.effects", "give either `effects` or full transitions (`matrix`/`counts`/`bands`), not both"));
+                    return Err(ctx.err(
+                        e.span(),
+                        "intervention.effects",
+                        "give either `effects` or full transitions (`matrix`/`counts`/`bands`), not both",
+                    ));
                 }
                 if ri.matrix.is_none() && ri.counts.is_none() {
                     return Err(ctx.err(
@@ -542,18 +525,13 @@ pub fn validate(raw: RawScenario, file: &str, text: &str) -> Result<Scenario, In
                 })
             } else {
                 if let Some(p) = &ri.prior {
-                    return Err(ctx.err(
-                        p.span(),
-                        "intervention.prior",
-                        "`prior` goes with `counts`",
-                    ));
+                    return Err(ctx.err(p.span(), "intervention.prior", "`prior` goes with `counts`"));
                 }
                 let mut effects = Vec::new();
                 for (k, e) in ri.effects.iter().flatten().enumerate() {
                     let path = format!("intervention.effects[{k}]");
                     let re = e.get_ref();
-                    let relative_risk =
-                        ctx.non_negative(&re.relative_risk, &format!("{path}.relative_risk"))?;
+                    let relative_risk = ctx.non_negative(&re.relative_risk, &format!("{path}.relative_risk"))?;
                     let targets = match &re.targets {
                         Some(t) => ctx.state_mask(t, &format!("{path}.targets"))?,
                         None => vec![true; n],
@@ -563,12 +541,7 @@ pub fn validate(raw: RawScenario, file: &str, text: &str) -> Result<Scenario, In
                         None => vec![true; n],
                     };
                     let waning_cycles = match &re.waning_cycles {
-                        Some(w) => ctx.count(
-                            w,
-                            &format!("{path}.waning_cycles"),
-                            0,
-                            "a number of cycles ≥ 0",
-                        )?,
+                        Some(w) => ctx.count(w, &format!("{path}.waning_cycles"), 0, "a number of cycles ≥ 0")?,
                         None => 0,
                     };
                     effects.push(Effect {
@@ -582,9 +555,7 @@ pub fn validate(raw: RawScenario, file: &str, text: &str) -> Result<Scenario, In
                 // A relative risk must leave every row a distribution, in every
                 // matrix it can touch. The diagonal is multilinear in the risks,
                 // so checking the full risks (and waning's RR = 1) suffices.
-                for matrix in std::iter::once(&baseline.default)
-                    .chain(baseline.bands.iter().map(|b| &b.matrix))
-                {
+                for matrix in std::iter::once(&baseline.default).chain(baseline.bands.iter().map(|b| &b.matrix)) {
                     let mut p = matrix.probabilities.clone();
                     for (k, e) in effects.iter().enumerate() {
                         if let Some(row) = e.apply(&mut p, n, e.relative_risk) {
@@ -626,14 +597,9 @@ pub fn validate(raw: RawScenario, file: &str, text: &str) -> Result<Scenario, In
             payer_outcomes_rate: None,
         },
         Some(d) => Discounting {
-            payer_rate: ctx
-                .rate(&d.payer_rate, "discounting.payer_rate")?
-                .unwrap_or(0.0),
-            investor_rate: ctx
-                .rate(&d.investor_rate, "discounting.investor_rate")?
-                .unwrap_or(0.0),
-            payer_outcomes_rate: ctx
-                .rate(&d.payer_outcomes_rate, "discounting.payer_outcomes_rate")?,
+            payer_rate: ctx.rate(&d.payer_rate, "discounting.payer_rate")?.unwrap_or(0.0),
+            investor_rate: ctx.rate(&d.investor_rate, "discounting.investor_rate")?.unwrap_or(0.0),
+            payer_outcomes_rate: ctx.rate(&d.payer_outcomes_rate, "discounting.payer_outcomes_rate")?,
         },
     };
 
@@ -681,7 +647,11 @@ pub fn validate(raw: RawScenario, file: &str, text: &str) -> Result<Scenario, In
             Some(w) => {
                 let v = w.get_ref();
                 if v.len() != 2 || v[0] < 0 || v[0] >= v[1] || v[1] as usize > horizon {
-                    return Err(ctx.err(w.span(), format!("{path}.window"), format!("{v:?} is not a window; expected [from, to) with 0 ≤ from < to ≤ horizon ({horizon})")));
+                    return Err(ctx.err(
+                        w.span(),
+                        format!("{path}.window"),
+                        format!("{v:?} is not a window; expected [from, to) with 0 ≤ from < to ≤ horizon ({horizon})"),
+                    ));
                 }
                 (v[0] as usize, v[1] as usize)
             }
@@ -712,9 +682,7 @@ pub fn validate(raw: RawScenario, file: &str, text: &str) -> Result<Scenario, In
                 "`at` is only for `occupancy_at` metrics",
             ));
         }
-        if rm.discounted.is_some()
-            && matches!(kind, MetricKind::Entries | MetricKind::OccupancyAt(_))
-        {
+        if rm.discounted.is_some() && matches!(kind, MetricKind::Entries | MetricKind::OccupancyAt(_)) {
             return Err(ctx.err(
                 m.span(),
                 format!("{path}.discounted"),
@@ -722,16 +690,9 @@ pub fn validate(raw: RawScenario, file: &str, text: &str) -> Result<Scenario, In
             ));
         }
         let discount_rate = match kind {
-            MetricKind::Cost => rm
-                .discounted
-                .unwrap_or(true)
-                .then_some(discounting.payer_rate),
+            MetricKind::Cost => rm.discounted.unwrap_or(true).then_some(discounting.payer_rate),
             MetricKind::StateCycles => match rm.discounted {
-                Some(true) => Some(
-                    discounting
-                        .payer_outcomes_rate
-                        .unwrap_or(discounting.payer_rate),
-                ),
+                Some(true) => Some(discounting.payer_outcomes_rate.unwrap_or(discounting.payer_rate)),
                 Some(false) => None,
                 None => discounting.payer_outcomes_rate,
             },
@@ -745,10 +706,7 @@ pub fn validate(raw: RawScenario, file: &str, text: &str) -> Result<Scenario, In
             discount_rate,
         });
     }
-    let entries = metrics
-        .iter()
-        .filter(|m| m.kind == MetricKind::Entries)
-        .count();
+    let entries = metrics.iter().filter(|m| m.kind == MetricKind::Entries).count();
     if entries > 64 {
         return Err(InputError::new(
             file,
@@ -756,6 +714,15 @@ pub fn validate(raw: RawScenario, file: &str, text: &str) -> Result<Scenario, In
             "more than 64 `entries` metrics are not supported",
         ));
     }
+
+    let contract = match &raw.contract {
+        Some(c) => Some(contract(&ctx, c, &metrics, horizon)?),
+        None => None,
+    };
+    let fund = match &raw.fund {
+        Some(f) => Some(fund(&ctx, f.get_ref())?),
+        None => None,
+    };
 
     Ok(Scenario {
         name,
@@ -770,5 +737,365 @@ pub fn validate(raw: RawScenario, file: &str, text: &str) -> Result<Scenario, In
         counting,
         discounting,
         metrics,
+        contract,
+        fund,
+    })
+}
+
+fn contract(ctx: &Ctx, raw: &Spanned<RawContract>, metrics: &[Metric], horizon: usize) -> R<Contract> {
+    use crate::contract::{Baseline, Component, Measurement, Rule};
+    let span = raw.span();
+    let raw = raw.get_ref();
+    let measurement = match raw.measurement.unwrap_or(RawMeasurement::FixedBaseline) {
+        RawMeasurement::FixedBaseline => {
+            if let Some(c) = &raw.control_size {
+                return Err(ctx.err(
+                    c.span(),
+                    "contract.control_size",
+                    "`control_size` is for `measurement = \"control_group\"`",
+                ));
+            }
+            Measurement::FixedBaseline
+        }
+        RawMeasurement::ControlGroup => {
+            let Some(size) = &raw.control_size else {
+                return Err(ctx.err(span, "contract.control_size", "missing: `measurement = \"control_group\"` needs `control_size`, the number of children in the comparison group"));
+            };
+            Measurement::ControlGroup {
+                size: ctx.count(size, "contract.control_size", 1, "at least 1 child")? as u64,
+            }
+        }
+    };
+    let cap = |v: &Option<Spanned<f64>>, path: &str| -> R<Option<f64>> {
+        v.as_ref().map(|c| ctx.non_negative(c, path)).transpose()
+    };
+    let max_total = cap(&raw.max_total, "contract.max_total")?;
+    let cap_per_date = cap(&raw.cap_per_date, "contract.cap_per_date")?;
+    let mut components = Vec::new();
+    for (k, p) in raw.payments.iter().flatten().enumerate() {
+        let path = format!("contract.payments[{k}]");
+        let rp = p.get_ref();
+        let Some(metric) = metrics.iter().position(|m| &m.name == rp.metric.get_ref()) else {
+            let known: Vec<&str> = metrics.iter().map(|m| m.name.as_str()).collect();
+            return Err(ctx.err(
+                rp.metric.span(),
+                format!("{path}.metric"),
+                format!(
+                    "no metric is called `{}`; define it under [[metrics]] (defined: {})",
+                    rp.metric.get_ref(),
+                    if known.is_empty() {
+                        "none".to_string()
+                    } else {
+                        known.join(", ")
+                    }
+                ),
+            ));
+        };
+        let at_values = rp.at.get_ref();
+        if at_values.is_empty() {
+            return Err(ctx.err(
+                rp.at.span(),
+                format!("{path}.at"),
+                "no payment dates; give the cycles at whose end the component pays, e.g. [4, 8, 12]",
+            ));
+        }
+        let mut at = Vec::new();
+        for (d, &a) in at_values.iter().enumerate() {
+            if a < 0 || a as usize >= horizon {
+                return Err(ctx.err(
+                    rp.at.span(),
+                    format!("{path}.at[{d}]"),
+                    format!(
+                        "cycle {a} is outside the horizon; payment dates must be cycles 0 ..= {}",
+                        horizon - 1
+                    ),
+                ));
+            }
+            if at.last().is_some_and(|&last| last >= a as usize) {
+                return Err(ctx.err(
+                    rp.at.span(),
+                    format!("{path}.at[{d}]"),
+                    "payment dates must be strictly increasing",
+                ));
+            }
+            at.push(a as usize);
+        }
+        let baseline = match (&rp.baseline, measurement) {
+            (None, Measurement::FixedBaseline) => {
+                return Err(ctx.err(p.span(), format!("{path}.baseline"), "missing: a fixed-baseline contract needs `baseline`: a number, a list (one per date in `at`) or \"expected\""));
+            }
+            (None, Measurement::ControlGroup { .. }) => Baseline::FromControl,
+            (Some(b), Measurement::ControlGroup { .. }) => {
+                return Err(ctx.err(
+                    b.span(),
+                    format!("{path}.baseline"),
+                    "a control-group contract measures its baseline on the comparison group; remove `baseline`",
+                ));
+            }
+            (Some(b), Measurement::FixedBaseline) => match b.get_ref() {
+                RawBaseline::Word(w) if w == "expected" => Baseline::Expected,
+                RawBaseline::Word(w) => {
+                    return Err(ctx.err(
+                        b.span(),
+                        format!("{path}.baseline"),
+                        format!("`{w}` is not a baseline; give a number, a list of numbers or \"expected\""),
+                    ));
+                }
+                RawBaseline::Number(x) => {
+                    if at.len() != 1 {
+                        return Err(ctx.err(b.span(), format!("{path}.baseline"), format!("one number for {} payment dates; give a list of {} cumulative baseline values, one per date in `at`", at.len(), at.len())));
+                    }
+                    if !x.is_finite() || *x < 0.0 {
+                        return Err(ctx.err(
+                            b.span(),
+                            format!("{path}.baseline"),
+                            format!("{x} is not a baseline value; expected a finite number ≥ 0"),
+                        ));
+                    }
+                    Baseline::Stated(vec![*x])
+                }
+                RawBaseline::List(v) => {
+                    if v.len() != at.len() {
+                        return Err(ctx.err(
+                            b.span(),
+                            format!("{path}.baseline"),
+                            format!(
+                                "{} values for {} payment dates; give one cumulative value per date in `at`",
+                                v.len(),
+                                at.len()
+                            ),
+                        ));
+                    }
+                    if let Some(x) = v.iter().find(|x| !x.is_finite() || **x < 0.0) {
+                        return Err(ctx.err(
+                            b.span(),
+                            format!("{path}.baseline"),
+                            format!("{x} is not a baseline value; expected finite numbers ≥ 0"),
+                        ));
+                    }
+                    Baseline::Stated(v.clone())
+                }
+            },
+        };
+        let misplaced = |key: &str, present: bool| -> R<()> {
+            if present {
+                Err(ctx.err(
+                    p.span(),
+                    format!("{path}.{key}"),
+                    format!("`{key}` does not apply to this rule"),
+                ))
+            } else {
+                Ok(())
+            }
+        };
+        let rule = match rp.rule {
+            RawRule::RateCard => {
+                misplaced("share", rp.share.is_some())?;
+                misplaced("tiers", rp.tiers.is_some())?;
+                let Some(price) = &rp.price else {
+                    return Err(ctx.err(
+                        p.span(),
+                        format!("{path}.price"),
+                        "missing: `rule = \"rate_card\"` needs `price`, the payment per unit of measured impact",
+                    ));
+                };
+                Rule::RateCard {
+                    price: ctx.non_negative(price, &format!("{path}.price"))?,
+                }
+            }
+            RawRule::SavingsShare => {
+                misplaced("price", rp.price.is_some())?;
+                misplaced("tiers", rp.tiers.is_some())?;
+                let Some(share) = &rp.share else {
+                    return Err(ctx.err(
+                        p.span(),
+                        format!("{path}.share"),
+                        "missing: `rule = \"savings_share\"` needs `share`, the share of measured avoided cost paid",
+                    ));
+                };
+                let v = ctx.non_negative(share, &format!("{path}.share"))?;
+                if v > 1.0 {
+                    return Err(ctx.err(
+                        share.span(),
+                        format!("{path}.share"),
+                        format!("{v} is not a share; expected a number in [0, 1]"),
+                    ));
+                }
+                Rule::SavingsShare { share: v }
+            }
+            RawRule::Tiers => {
+                misplaced("price", rp.price.is_some())?;
+                misplaced("share", rp.share.is_some())?;
+                let Some(tiers) = &rp.tiers else {
+                    return Err(ctx.err(p.span(), format!("{path}.tiers"), "missing: `rule = \"tiers\"` needs `tiers`, a list of [relative effect, cumulative payment] points"));
+                };
+                let mut points: Vec<(f64, f64)> = Vec::new();
+                for (i, point) in tiers.get_ref().iter().enumerate() {
+                    let tpath = format!("{path}.tiers[{i}]");
+                    if point.len() != 2 || !point.iter().all(|x| x.is_finite()) {
+                        return Err(ctx.err(
+                            tiers.span(),
+                            tpath,
+                            "each tier is [relative effect, cumulative payment]: two finite numbers",
+                        ));
+                    }
+                    let (e, pay) = (point[0], point[1]);
+                    if pay < 0.0 {
+                        return Err(ctx.err(tiers.span(), tpath, format!("payment {pay} is negative; expected ≥ 0")));
+                    }
+                    if let Some(&(e0, p0)) = points.last() {
+                        if e <= e0 || pay < p0 {
+                            return Err(ctx.err(tiers.span(), tpath, format!("tiers must increase: effect {e} after {e0}, payment {pay} after {p0}; effects strictly increasing, payments not decreasing")));
+                        }
+                    }
+                    points.push((e, pay));
+                }
+                if points.is_empty() {
+                    return Err(ctx.err(
+                        tiers.span(),
+                        format!("{path}.tiers"),
+                        "no tiers; give at least one [relative effect, cumulative payment] point",
+                    ));
+                }
+                Rule::Tiers {
+                    points,
+                    linear: rp.interpolate == Some(RawInterpolate::Linear),
+                }
+            }
+        };
+        if rp.interpolate.is_some() && rp.rule != RawRule::Tiers {
+            misplaced("interpolate", true)?;
+        }
+        let threshold = match &rp.threshold {
+            None => None,
+            Some(t) => {
+                let v = ctx.finite(t, &format!("{path}.threshold"))?;
+                if !(0.0..=1.0).contains(&v) {
+                    return Err(ctx.err(t.span(), format!("{path}.threshold"), format!("{v} is outside [0, 1]; the threshold is a relative effect (0.05 = 5 % better than baseline)")));
+                }
+                Some(v)
+            }
+        };
+        components.push(Component {
+            metric,
+            baseline,
+            rule,
+            threshold,
+            at,
+            cap: cap(&rp.cap, &format!("{path}.cap"))?,
+            cap_per_date: cap(&rp.cap_per_date, &format!("{path}.cap_per_date"))?,
+        });
+    }
+    Ok(Contract {
+        measurement,
+        max_total,
+        cap_per_date,
+        clawback: raw.clawback.unwrap_or(false),
+        components,
+    })
+}
+
+fn fund(ctx: &Ctx, raw: &RawFund) -> R<Fund> {
+    use crate::fund::{Distribute, Tranche};
+    let capital = ctx.finite(&raw.capital, "fund.capital")?;
+    if capital <= 0.0 {
+        return Err(ctx.err(
+            raw.capital.span(),
+            "fund.capital",
+            format!("{capital} is not a commitment; expected capital > 0"),
+        ));
+    }
+    let management_fee = match &raw.management_fee {
+        Some(f) => ctx.non_negative(f, "fund.management_fee")?,
+        None => 0.0,
+    };
+    let return_cap_multiple = match &raw.return_cap_multiple {
+        Some(m) => {
+            let v = ctx.finite(m, "fund.return_cap_multiple")?;
+            if v <= 0.0 {
+                return Err(ctx.err(
+                    m.span(),
+                    "fund.return_cap_multiple",
+                    format!("{v} is not a cap; expected a multiple > 0 (1.5 = at most 1.5 x the capital back)"),
+                ));
+            }
+            Some(v)
+        }
+        None => None,
+    };
+    let first_loss = match &raw.guarantee {
+        Some(g) => {
+            let v = ctx.finite(&g.first_loss, "fund.guarantee.first_loss")?;
+            if !(0.0..=1.0).contains(&v) {
+                return Err(ctx.err(
+                    g.first_loss.span(),
+                    "fund.guarantee.first_loss",
+                    format!("{v} is not a share; expected a number in [0, 1]"),
+                ));
+            }
+            Some(v)
+        }
+        None => None,
+    };
+    let mut tranches = Vec::new();
+    match &raw.tranches {
+        None => tranches.push(Tranche {
+            name: "investors".into(),
+            share: 1.0,
+            coupon: 0.0,
+        }),
+        Some(list) => {
+            for (k, t) in list.get_ref().iter().enumerate() {
+                let path = format!("fund.tranches[{k}]");
+                let rt = t.get_ref();
+                let name = rt.name.get_ref().clone();
+                if !check_name(&name) {
+                    return Err(ctx.err(
+                        rt.name.span(),
+                        format!("{path}.name"),
+                        format!("`{name}` is not allowed; use only a-z, 0-9, `_` and `-`"),
+                    ));
+                }
+                if tranches.iter().any(|x: &Tranche| x.name == name) {
+                    return Err(ctx.err(
+                        rt.name.span(),
+                        format!("{path}.name"),
+                        format!("tranche `{name}` is defined twice"),
+                    ));
+                }
+                let share = ctx.non_negative(&rt.share, &format!("{path}.share"))?;
+                let coupon = match &rt.coupon {
+                    Some(c) => ctx.non_negative(c, &format!("{path}.coupon"))?,
+                    None => 0.0,
+                };
+                tranches.push(Tranche { name, share, coupon });
+            }
+            if tranches.is_empty() {
+                return Err(ctx.err(
+                    list.span(),
+                    "fund.tranches",
+                    "no tranches; give at least one, or leave out [[fund.tranches]]",
+                ));
+            }
+            let sum: f64 = tranches.iter().map(|t| t.share).sum();
+            if (sum - 1.0).abs() > SUM_TOLERANCE {
+                return Err(ctx.err(
+                    list.span(),
+                    "fund.tranches",
+                    format!("tranche shares sum to {sum}; they must sum to 1"),
+                ));
+            }
+        }
+    }
+    Ok(Fund {
+        capital,
+        management_fee,
+        distribute: match raw.distribute {
+            Some(RawDistribute::OnReceipt) => Distribute::OnReceipt,
+            _ => Distribute::AtEnd,
+        },
+        return_cap_multiple,
+        first_loss,
+        tranches,
     })
 }

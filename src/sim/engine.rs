@@ -1,12 +1,19 @@
 //! Replications in parallel, results in replication order.
+//!
+//! One replication: the treated children in both arms (common random
+//! numbers), the comparison group if the contract has one, the contract's
+//! payments, the fund's cash flows, and every per-replication statistic.
 
 use super::replication::{simulate_treated, EntriesSpec, Workspace};
 use super::rng::{stream, Purpose};
+use crate::contract::{Baseline, Measurement, Observation};
 use crate::error::{Error, Result};
-use crate::model::expected::{expected_with, Expected};
-use crate::model::ledger::{Ledger, Measure, BASELINE, INTERVENTION};
+use crate::fund::irr::{irr, Irr};
+use crate::fund::{multiple, npv, Fund};
+use crate::model::expected::{expected_entries, expected_occupancy, expected_with, Expected};
+use crate::model::ledger::{in_programme, Ledger, Linear, Measure, BASELINE, INTERVENTION};
 use crate::model::schedule::Schedule;
-use crate::model::Scenario;
+use crate::model::{discount_factor, Counting, ProgrammePayer, Scenario};
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -41,6 +48,14 @@ impl RunOptions<'_> {
     }
 }
 
+/// A measure as the engine evaluates it.
+#[derive(Debug, Clone)]
+enum Evaluate {
+    Linear(Box<[Linear; 2]>),
+    /// Index into the sampler's entries specs.
+    Entries(usize),
+}
+
 /// A scenario compiled for simulation.
 #[derive(Debug, Clone)]
 pub struct Engine {
@@ -50,9 +65,36 @@ pub struct Engine {
     pub schedule: Schedule,
     /// Linear accounts.
     pub ledger: Ledger,
+    /// The fund (the scenario's, or one without limits).
+    pub fund: Fund,
     entries: Vec<EntriesSpec>,
+    metrics: Vec<Evaluate>,
+    /// `contract_measures[c][d]`: component c's metric over its window up to date d.
+    contract_measures: Vec<Vec<Evaluate>>,
+    /// Exact baseline-arm values of the contract measures (for `"expected"`).
+    expected_baselines: Vec<Vec<f64>>,
+    /// Schedule of the comparison group, when measured by one.
+    control: Option<Schedule>,
+    /// Metrics reported as `measured.<metric>.impact`: (metric, component, date).
+    measured: Vec<(usize, usize, usize)>,
     /// Names of the per-replication statistics, in record order.
     pub statistic_names: Vec<String>,
+    /// Names of the per-replication events (probabilities), in record order.
+    pub event_names: Vec<String>,
+}
+
+/// One replication's output.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Record {
+    /// Statistics in [`Engine::statistic_names`] order.
+    pub values: Vec<f64>,
+    /// Events in [`Engine::event_names`] order.
+    pub events: Vec<bool>,
+    /// Cumulative net cash flow to investors at the end of each cycle.
+    pub investor_path: Vec<f64>,
+    /// Cumulative net cash position of the payer at the end of each cycle
+    /// (state costs avoided − payments − programme costs it bears), undiscounted.
+    pub payer_path: Vec<f64>,
 }
 
 /// Everything a run produced, in replication order.
@@ -68,6 +110,18 @@ pub struct RunResults {
     pub names: Vec<String>,
     /// `columns[k][r]`: statistic k in replication `first + r`.
     pub columns: Vec<Vec<f64>>,
+    /// Event names.
+    pub event_names: Vec<String>,
+    /// `events[k][r]`: whether event k happened in replication `first + r`.
+    pub events: Vec<Vec<bool>>,
+    /// `investor_paths[t][r]`: cumulative investor cash flow at the end of cycle t.
+    pub investor_paths: Vec<Vec<f64>>,
+    /// `payer_paths[t][r]`: cumulative payer cash position at the end of cycle t.
+    pub payer_paths: Vec<Vec<f64>>,
+    /// Calendar label of cycle 0.
+    pub start_year: f64,
+    /// Years per cycle.
+    pub cycle_years: f64,
 }
 
 impl RunResults {
@@ -83,6 +137,48 @@ impl RunResults {
             .position(|n| n == name)
             .map(|i| self.columns[i].as_slice())
     }
+
+    /// Calendar year at the end of cycle `t`.
+    pub fn year_end(&self, t: usize) -> f64 {
+        self.start_year + (t + 1) as f64 * self.cycle_years
+    }
+
+    /// The column of an event by name.
+    pub fn event(&self, name: &str) -> Option<&[bool]> {
+        self.event_names
+            .iter()
+            .position(|n| n == name)
+            .map(|i| self.events[i].as_slice())
+    }
+}
+
+/// Splits `total` children over waves in proportion to their sizes
+/// (largest remainder, ties to the earlier wave).
+fn allocate(total: u64, sizes: &[u64]) -> Vec<u64> {
+    let sum: u64 = sizes.iter().sum();
+    let mut out: Vec<u64> = sizes
+        .iter()
+        .map(|&s| (total as u128 * s as u128 / sum as u128) as u64)
+        .collect();
+    let mut left = total - out.iter().sum::<u64>();
+    let mut order: Vec<usize> = (0..sizes.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse((total as u128 * sizes[i] as u128) % sum as u128));
+    for i in order {
+        if left == 0 {
+            break;
+        }
+        out[i] += 1;
+        left -= 1;
+    }
+    out
+}
+
+/// Evaluates a measure on one simulation's workspace.
+fn evaluate(measure: &Evaluate, workspace: &Workspace) -> [f64; 2] {
+    match measure {
+        Evaluate::Linear(l) => [BASELINE, INTERVENTION].map(|arm| l[arm].of_counts(&workspace.occupancy[arm])),
+        Evaluate::Entries(i) => workspace.entries[*i].map(|x| x as f64),
+    }
 }
 
 impl Engine {
@@ -90,21 +186,79 @@ impl Engine {
     pub fn new(scenario: Scenario) -> Engine {
         let schedule = Schedule::new(&scenario);
         let ledger = Ledger::new(&scenario);
-        let entries = ledger
-            .metrics
-            .iter()
-            .filter_map(|m| match m {
-                Measure::Entries { states, window } => Some(EntriesSpec {
+        let mut entries: Vec<EntriesSpec> = Vec::new();
+        let mut compile = |measure: Measure| match measure {
+            Measure::Linear(l) => Evaluate::Linear(Box::new(l)),
+            Measure::Entries { states, window } => {
+                let spec = EntriesSpec {
                     mask: states
                         .iter()
                         .enumerate()
                         .filter(|(_, &b)| b)
                         .fold(0u64, |acc, (s, _)| acc | 1 << s),
-                    window: *window,
-                }),
-                Measure::Linear(_) => None,
+                    window,
+                };
+                let index = entries.iter().position(|e| *e == spec).unwrap_or_else(|| {
+                    entries.push(spec);
+                    entries.len() - 1
+                });
+                Evaluate::Entries(index)
+            }
+        };
+        let metrics: Vec<Evaluate> = ledger.metrics.iter().cloned().map(&mut compile).collect();
+        let mut contract_measures = Vec::new();
+        let mut measured: Vec<(usize, usize, usize)> = Vec::new();
+        if let Some(contract) = &scenario.contract {
+            for (c, component) in contract.components.iter().enumerate() {
+                let metric = &scenario.metrics[component.metric];
+                let measures: Vec<Evaluate> = component
+                    .at
+                    .iter()
+                    .map(|&date| {
+                        let window = (metric.window.0, metric.window.1.min(date + 1).max(metric.window.0));
+                        compile(Ledger::measure(&scenario, metric, window))
+                    })
+                    .collect();
+                contract_measures.push(measures);
+                let last = component.at.len() - 1;
+                match measured.iter_mut().find(|(m, _, _)| *m == component.metric) {
+                    Some(entry) if contract.components[entry.1].at[entry.2] < component.at[last] => {
+                        *entry = (component.metric, c, last)
+                    }
+                    Some(_) => {}
+                    None => measured.push((component.metric, c, last)),
+                }
+            }
+        }
+        let occupancy = expected_occupancy(&schedule, ledger.layout);
+        let expected_baselines = contract_measures
+            .iter()
+            .map(|dates| {
+                dates
+                    .iter()
+                    .map(|m| match m {
+                        Evaluate::Linear(l) => l[BASELINE].of_expected(&occupancy[BASELINE]),
+                        Evaluate::Entries(i) => {
+                            let spec = entries[*i];
+                            let states: Vec<bool> = (0..schedule.n).map(|s| spec.mask >> s & 1 == 1).collect();
+                            expected_entries(&schedule, &states, spec.window)[BASELINE]
+                        }
+                    })
+                    .collect()
             })
             .collect();
+        let control = match scenario.contract.as_ref().map(|c| c.measurement) {
+            Some(Measurement::ControlGroup { size }) => {
+                let sizes: Vec<u64> = schedule.waves.iter().map(|w| w.children).collect();
+                let mut control = schedule.clone();
+                for (wave, children) in control.waves.iter_mut().zip(allocate(size, &sizes)) {
+                    wave.children = children;
+                }
+                Some(control)
+            }
+            _ => None,
+        };
+        let fund = scenario.fund.clone().unwrap_or_else(Fund::unlimited);
         let mut statistic_names = Vec::new();
         for arm in ["baseline", "intervention"] {
             for m in &scenario.metrics {
@@ -114,13 +268,56 @@ impl Engine {
         for m in &scenario.metrics {
             statistic_names.push(format!("true.{}.impact", m.name));
         }
-        statistic_names.push("payer.true_savings".to_string());
+        for (m, _, _) in &measured {
+            statistic_names.push(format!("measured.{}.impact", scenario.metrics[*m].name));
+        }
+        for name in [
+            "payer.true_savings",
+            "payer.payments",
+            "payer.programme_costs",
+            "payer.net_savings",
+            "investor.irr",
+            "investor.multiple",
+            "investor.npv",
+            "fund.contributions",
+            "fund.distributions",
+            "fund.fees",
+            "fund.overcall",
+            "fund.guarantee",
+        ] {
+            statistic_names.push(name.to_string());
+        }
+        let mut event_names: Vec<String> = [
+            "investor.loss",
+            "payer.net_loss",
+            "payer.paid_without_impact",
+            "fund.overcommitted",
+            "investor.irr_undefined",
+        ]
+        .map(String::from)
+        .to_vec();
+        if scenario.fund.as_ref().is_some_and(|f| f.tranches.len() > 1) {
+            for t in &fund.tranches {
+                statistic_names.push(format!("tranche.{}.irr", t.name));
+                statistic_names.push(format!("tranche.{}.multiple", t.name));
+                statistic_names.push(format!("tranche.{}.contributions", t.name));
+                statistic_names.push(format!("tranche.{}.distributions", t.name));
+                event_names.push(format!("tranche.{}.loss", t.name));
+            }
+        }
         Engine {
             scenario,
             schedule,
             ledger,
+            fund,
             entries,
+            metrics,
+            contract_measures,
+            expected_baselines,
+            control,
+            measured,
             statistic_names,
+            event_names,
         }
     }
 
@@ -129,46 +326,223 @@ impl Engine {
         expected_with(&self.scenario, &self.schedule, &self.ledger)
     }
 
-    /// Fresh per-thread scratch space.
-    pub fn workspace(&self) -> Workspace {
-        Workspace::new(self.ledger.layout, self.entries.len())
+    /// Fresh per-thread scratch space: the treated children and the comparison group.
+    pub fn workspace(&self) -> (Workspace, Workspace) {
+        (
+            Workspace::new(self.ledger.layout, self.entries.len()),
+            Workspace::new(self.ledger.layout, self.entries.len()),
+        )
     }
 
-    /// One replication: its statistics in [`Engine::statistic_names`] order.
-    pub fn replicate(
-        &self,
-        seed: u64,
-        replication: u64,
-        workspace: &mut Workspace,
-        record: &mut Vec<f64>,
-    ) {
-        let mut rng = stream(seed, replication, Purpose::Trajectories);
-        simulate_treated(
-            &self.schedule,
-            self.ledger.layout,
-            &self.entries,
-            &mut rng,
-            workspace,
-        );
-        record.clear();
-        let mut metric_values = Vec::with_capacity(self.ledger.metrics.len());
-        let mut entries = workspace.entries.iter();
-        for measure in &self.ledger.metrics {
-            let v = match measure {
-                Measure::Linear(l) => {
-                    [BASELINE, INTERVENTION].map(|arm| l[arm].of_counts(&workspace.occupancy[arm]))
+    /// Number of treated children.
+    pub fn children(&self) -> u64 {
+        self.scenario.children()
+    }
+
+    /// Adds `amount(wave, cycle, state) × occupancy` to `out[cycle]`, with the
+    /// counting convention (undiscounted).
+    fn per_cycle(&self, occupancy: &[u32], sign: f64, amount: &dyn Fn(usize, usize, usize) -> f64, out: &mut [f64]) {
+        let layout = self.ledger.layout;
+        let parts: &[(usize, f64)] = match self.scenario.counting {
+            Counting::Start => &[(0, 1.0)],
+            Counting::End => &[(1, 1.0)],
+            Counting::HalfCycle => &[(0, 0.5), (1, 0.5)],
+        };
+        for (w, wave) in self.schedule.waves.iter().enumerate() {
+            for (t, cell) in out.iter_mut().enumerate().skip(wave.entry) {
+                for &(offset, share) in parts {
+                    for s in 0..layout.states {
+                        let count = occupancy[layout.index(w, t + offset, s)];
+                        if count != 0 {
+                            *cell += sign * share * amount(w, t, s) * count as f64;
+                        }
+                    }
                 }
-                Measure::Entries { .. } => entries.next().map_or([0.0; 2], |e| e.map(|x| x as f64)),
+            }
+        }
+    }
+
+    /// Programme costs per cycle (undiscounted) in the intervention arm.
+    fn programme_by_cycle(&self, occupancy: &[u32], out: &mut [f64]) {
+        let iv = &self.scenario.intervention;
+        out.fill(0.0);
+        if iv.cost_per_child_cycle > 0.0 {
+            let waves = &self.scenario.cohort.waves;
+            let amount = |w: usize, t: usize, s: usize| {
+                if in_programme(&self.scenario, waves[w].cycle, t) && !iv.stops_in[s] {
+                    iv.cost_per_child_cycle
+                } else {
+                    0.0
+                }
             };
-            metric_values.push(v);
+            self.per_cycle(occupancy, 1.0, &amount, out);
         }
+        for (t, cell) in out.iter_mut().enumerate() {
+            if self
+                .scenario
+                .cohort
+                .waves
+                .iter()
+                .any(|w| in_programme(&self.scenario, w.cycle, t))
+            {
+                *cell += iv.fixed_cost_per_cycle;
+            }
+        }
+    }
+
+    /// One replication.
+    pub fn replicate(&self, seed: u64, replication: u64, workspaces: &mut (Workspace, Workspace), record: &mut Record) {
+        let (treated, control) = workspaces;
+        let mut rng = stream(seed, replication, Purpose::Trajectories);
+        simulate_treated(&self.schedule, self.ledger.layout, &self.entries, &mut rng, treated);
+        if let Some(schedule) = &self.control {
+            let mut rng = stream(seed, replication, Purpose::ControlGroup);
+            simulate_treated(schedule, self.ledger.layout, &self.entries, &mut rng, control);
+        }
+        let horizon = self.scenario.time.horizon;
+        let step = self.scenario.time.cycle_years;
+        let values = &mut record.values;
+        values.clear();
+        record.events.clear();
+
+        let metric_values: Vec<[f64; 2]> = self.metrics.iter().map(|m| evaluate(m, treated)).collect();
         for arm in [BASELINE, INTERVENTION] {
-            record.extend(metric_values.iter().map(|v| v[arm]));
+            values.extend(metric_values.iter().map(|v| v[arm]));
         }
-        record.extend(metric_values.iter().map(|v| v[BASELINE] - v[INTERVENTION]));
-        let cost = [BASELINE, INTERVENTION]
-            .map(|arm| self.ledger.payer_cost[arm].of_counts(&workspace.occupancy[arm]));
-        record.push(cost[BASELINE] - cost[INTERVENTION]);
+        values.extend(metric_values.iter().map(|v| v[BASELINE] - v[INTERVENTION]));
+
+        // The contract.
+        let mut payments = vec![0.0; horizon];
+        let mut paid_without_impact = false;
+        if let Some(contract) = &self.scenario.contract {
+            let treated_children = self.children() as f64;
+            let mut observations = Vec::with_capacity(contract.components.len());
+            for (c, component) in contract.components.iter().enumerate() {
+                let dates: Vec<Observation> = self.contract_measures[c]
+                    .iter()
+                    .enumerate()
+                    .map(|(d, measure)| {
+                        let observed = evaluate(measure, treated)[INTERVENTION];
+                        let baseline = match &component.baseline {
+                            Baseline::Stated(v) => v[d],
+                            Baseline::Expected => self.expected_baselines[c][d],
+                            Baseline::FromControl => {
+                                let size = match contract.measurement {
+                                    Measurement::ControlGroup { size } => size as f64,
+                                    Measurement::FixedBaseline => 1.0,
+                                };
+                                evaluate(measure, control)[BASELINE] / size * treated_children
+                            }
+                        };
+                        Observation {
+                            impact: baseline - observed,
+                            baseline,
+                        }
+                    })
+                    .collect();
+                observations.push(dates);
+            }
+            for &(_, c, d) in &self.measured {
+                values.push(observations[c][d].impact);
+            }
+            let settlement = contract.settle(&observations, horizon);
+            for (c, &paid) in settlement.by_component.iter().enumerate() {
+                let last = self.contract_measures[c].len() - 1;
+                let truth = evaluate(&self.contract_measures[c][last], treated);
+                if paid > 0.0 && truth[BASELINE] - truth[INTERVENTION] <= 0.0 {
+                    paid_without_impact = true;
+                }
+            }
+            payments = settlement.by_cycle;
+        }
+
+        // The fund.
+        let mut programme = vec![0.0; horizon];
+        self.programme_by_cycle(&treated.occupancy[INTERVENTION], &mut programme);
+        let payer_bears = self.scenario.intervention.payer == ProgrammePayer::Payer;
+        let fund_spending: Vec<f64> = if payer_bears {
+            vec![0.0; horizon]
+        } else {
+            programme.clone()
+        };
+        let flows = self.fund.flows(&fund_spending, &payments, step);
+
+        // The payer.
+        let rate = self.scenario.discounting.payer_rate;
+        let state_cost =
+            [BASELINE, INTERVENTION].map(|arm| self.ledger.state_cost[arm].of_counts(&treated.occupancy[arm]));
+        let true_savings = state_cost[BASELINE] - state_cost[INTERVENTION];
+        let mut paid = 0.0;
+        for (t, p) in payments.iter().enumerate() {
+            paid += p * discount_factor(rate, (t + 1) as f64 * step);
+        }
+        for (k, r) in flows.refunds.iter().enumerate() {
+            paid -= r * discount_factor(rate, k as f64 * step);
+        }
+        let programme_costs = self
+            .ledger
+            .payer_programme_cost
+            .of_counts(&treated.occupancy[INTERVENTION]);
+        let net_savings = true_savings - paid - programme_costs;
+
+        // Investors.
+        let investor_irr = irr(&flows.investor, step);
+        let investor_multiple = multiple(flows.distributions, flows.contributions);
+        values.extend([
+            true_savings,
+            paid,
+            programme_costs,
+            net_savings,
+            investor_irr.value(),
+            investor_multiple,
+            npv(&flows.investor, self.scenario.discounting.investor_rate, step),
+            flows.contributions,
+            flows.distributions,
+            flows.fees,
+            flows.overcall,
+            flows.guarantee,
+        ]);
+        record.events.extend([
+            investor_multiple < 1.0,
+            net_savings < 0.0,
+            paid_without_impact,
+            flows.overcall > 0.0,
+            matches!(investor_irr, Irr::None | Irr::NotUnique),
+        ]);
+        if self.event_names.len() > 5 {
+            for tranche in &flows.tranches {
+                let m = multiple(tranche.distributions, tranche.contributions);
+                values.extend([
+                    irr(&tranche.flows, step).value(),
+                    m,
+                    tranche.contributions,
+                    tranche.distributions,
+                ]);
+                record.events.push(m < 1.0);
+            }
+        }
+
+        // Cumulative cash paths.
+        record.investor_path.clear();
+        let mut cumulative = flows.investor[0];
+        for t in 0..horizon {
+            cumulative += flows.investor[t + 1];
+            record.investor_path.push(cumulative);
+        }
+        let mut payer = vec![0.0; horizon];
+        let costs = &self.scenario.states;
+        let state_amount = |_: usize, _: usize, s: usize| costs[s].cost;
+        self.per_cycle(&treated.occupancy[BASELINE], 1.0, &state_amount, &mut payer);
+        self.per_cycle(&treated.occupancy[INTERVENTION], -1.0, &state_amount, &mut payer);
+        record.payer_path.clear();
+        let mut cumulative = 0.0;
+        for t in 0..horizon {
+            cumulative += payer[t] - payments[t] + flows.refunds[t + 1];
+            if payer_bears {
+                cumulative -= programme[t];
+            }
+            record.payer_path.push(cumulative);
+        }
     }
 
     /// Runs replications `first .. first + replications` in parallel.
@@ -177,18 +551,17 @@ impl Engine {
     /// [`Error::Interrupted`] when cancelled; [`Error::Runtime`] when the
     /// thread pool cannot be built.
     pub fn run(&self, options: &RunOptions) -> Result<RunResults> {
-        let work = || -> Result<Vec<Vec<f64>>> {
-            let records: Vec<Option<Vec<f64>>> = (options.first
-                ..options.first + options.replications)
+        let work = || -> Result<Vec<Record>> {
+            let records: Vec<Option<Record>> = (options.first..options.first + options.replications)
                 .into_par_iter()
                 .map_init(
                     || self.workspace(),
-                    |workspace, r| {
+                    |workspaces, r| {
                         if options.cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
                             return None;
                         }
-                        let mut record = Vec::with_capacity(self.statistic_names.len());
-                        self.replicate(options.seed, r, workspace, &mut record);
+                        let mut record = Record::default();
+                        self.replicate(options.seed, r, workspaces, &mut record);
                         if let Some(progress) = options.progress {
                             progress(1);
                         }
@@ -209,10 +582,20 @@ impl Engine {
                 .map_err(|e| Error::Runtime(format!("cannot start {threads} threads: {e}")))?
                 .install(work)?,
         };
-        let mut columns = vec![Vec::with_capacity(records.len()); self.statistic_names.len()];
+        let transpose = |width: usize, get: &dyn Fn(&Record) -> &[f64]| -> Vec<Vec<f64>> {
+            let mut columns = vec![Vec::with_capacity(records.len()); width];
+            for record in &records {
+                for (column, &v) in columns.iter_mut().zip(get(record)) {
+                    column.push(v);
+                }
+            }
+            columns
+        };
+        let horizon = self.scenario.time.horizon;
+        let mut events = vec![Vec::with_capacity(records.len()); self.event_names.len()];
         for record in &records {
-            for (column, &v) in columns.iter_mut().zip(record) {
-                column.push(v);
+            for (column, &e) in events.iter_mut().zip(&record.events) {
+                column.push(e);
             }
         }
         Ok(RunResults {
@@ -220,7 +603,26 @@ impl Engine {
             seed: options.seed,
             first: options.first,
             names: self.statistic_names.clone(),
-            columns,
+            columns: transpose(self.statistic_names.len(), &|r| &r.values),
+            event_names: self.event_names.clone(),
+            events,
+            investor_paths: transpose(horizon, &|r| &r.investor_path),
+            payer_paths: transpose(horizon, &|r| &r.payer_path),
+            start_year: self.scenario.time.start_year,
+            cycle_years: self.scenario.time.cycle_years,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::allocate;
+
+    #[test]
+    fn control_group_is_allocated_in_proportion() {
+        assert_eq!(allocate(300, &[25, 25]), vec![150, 150]);
+        assert_eq!(allocate(10, &[1, 2]), vec![3, 7]);
+        assert_eq!(allocate(7, &[5]), vec![7]);
+        assert_eq!(allocate(3, &[1, 1, 1, 1]).iter().sum::<u64>(), 3);
     }
 }

@@ -117,10 +117,7 @@ fn run_children<const ENTRIES: bool>(
                 } else {
                     (
                         draw(schedule.row_thresholds(step.baseline, baseline), uniform),
-                        draw(
-                            schedule.row_thresholds(step.intervention, intervention),
-                            uniform,
-                        ),
+                        draw(schedule.row_thresholds(step.intervention, intervention), uniform),
                     )
                 };
                 cell += n;

@@ -10,8 +10,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 /// Name of the generator, written into every result.
-pub const RNG_ALGORITHM: &str =
-    "ChaCha8 (rand_chacha 0.9), key = (seed, purpose), stream = replication";
+pub const RNG_ALGORITHM: &str = "ChaCha8 (rand_chacha 0.9), key = (seed, purpose), stream = replication";
 
 /// What a stream is used for; each purpose has its own key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -64,11 +64,7 @@ impl Summary {
         for v in values.iter().filter(|v| !v.is_nan()) {
             squares += (v - mean) * (v - mean);
         }
-        let sd = if n > 1 {
-            (squares / (n - 1) as f64).sqrt()
-        } else {
-            0.0
-        };
+        let sd = if n > 1 { (squares / (n - 1) as f64).sqrt() } else { 0.0 };
         sorted.sort_by(|a, b| a.total_cmp(b));
         let q = |p: f64| quantile_sorted(&sorted, p);
         Some(Summary {
@@ -90,9 +86,7 @@ impl Summary {
 
     /// The quantile fields in [`QUANTILES`] order.
     pub fn quantiles(&self) -> [f64; 7] {
-        [
-            self.p01, self.p05, self.p25, self.p50, self.p75, self.p95, self.p99,
-        ]
+        [self.p01, self.p05, self.p25, self.p50, self.p75, self.p95, self.p99]
     }
 }
 
@@ -134,18 +128,10 @@ pub struct Probability {
 impl Probability {
     /// From a count of events among `n` replications.
     pub fn of(events: u64, n: u64) -> Probability {
-        let p = if n == 0 {
-            0.0
-        } else {
-            events as f64 / n as f64
-        };
+        let p = if n == 0 { 0.0 } else { events as f64 / n as f64 };
         Probability {
             p,
-            se: if n == 0 {
-                0.0
-            } else {
-                (p * (1.0 - p) / n as f64).sqrt()
-            },
+            se: if n == 0 { 0.0 } else { (p * (1.0 - p) / n as f64).sqrt() },
         }
     }
 }

@@ -11,18 +11,12 @@ pub fn sibsim() -> Command {
 
 /// Runs `sibsim` with arguments in `dir`.
 pub fn run_in(dir: &Path, args: &[&str]) -> Output {
-    sibsim()
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .expect("sibsim runs")
+    sibsim().current_dir(dir).args(args).output().expect("sibsim runs")
 }
 
 /// Path of a bundled scenario.
 pub fn bundled(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("scenarios")
-        .join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios").join(name)
 }
 
 /// Writes `text` to `dir/name` and returns the path.

@@ -1,0 +1,254 @@
+//! The outcome contract: how impact is measured and what it pays (model.md §7–8).
+//!
+//! Each payment component is tied to a metric and evaluated at the end of the
+//! cycles in `at`, on the cumulative measurement to date; what it already
+//! paid is deducted. A component's entitlement is never negative; a negative
+//! true-up (paying back) happens only with `clawback = true`.
+
+/// How the contract sees impact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Measurement {
+    /// Against a stated baseline value: impact = baseline − observed.
+    FixedBaseline,
+    /// Against a simulated comparison group of `size` children:
+    /// impact = (control rate − treated rate) × treated children.
+    ControlGroup {
+        /// Children in the comparison group.
+        size: u64,
+    },
+}
+
+/// The baseline value a fixed-baseline component compares against.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Baseline {
+    /// One cumulative value per payment date.
+    Stated(Vec<f64>),
+    /// The exact expectation of the baseline arm from the central
+    /// parameters, over each date's cumulative window.
+    Expected,
+    /// Measured by the comparison group (control-group contracts).
+    FromControl,
+}
+
+/// What a component pays for its measurement.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Rule {
+    /// `price` per unit of measured impact.
+    RateCard {
+        /// Per unit of impact.
+        price: f64,
+    },
+    /// `share` of the measured avoided cost (impact in the metric's units).
+    SavingsShare {
+        /// In [0, 1].
+        share: f64,
+    },
+    /// Cumulative payment by relative effect.
+    Tiers {
+        /// (relative effect, cumulative payment), effects strictly increasing.
+        points: Vec<(f64, f64)>,
+        /// Interpolate linearly between points (else step).
+        linear: bool,
+    },
+}
+
+impl Rule {
+    /// Cumulative entitlement before caps, for a measured impact and a
+    /// relative effect (impact / baseline value).
+    pub fn entitlement(&self, impact: f64, relative_effect: f64) -> f64 {
+        let value = match self {
+            Rule::RateCard { price } => price * impact,
+            Rule::SavingsShare { share } => share * impact,
+            Rule::Tiers { points, linear } => tier_payment(points, *linear, relative_effect),
+        };
+        value.max(0.0)
+    }
+}
+
+/// Tier table: nothing below the first point; the last point's payment above it.
+pub fn tier_payment(points: &[(f64, f64)], linear: bool, effect: f64) -> f64 {
+    let Some(k) = points.iter().rposition(|&(e, _)| effect >= e) else {
+        return 0.0;
+    };
+    if !linear || k + 1 == points.len() {
+        return points[k].1;
+    }
+    let (e0, p0) = points[k];
+    let (e1, p1) = points[k + 1];
+    p0 + (p1 - p0) * (effect - e0) / (e1 - e0)
+}
+
+/// One payment component.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Component {
+    /// Index of the metric in the scenario.
+    pub metric: usize,
+    /// What measured impact is compared with.
+    pub baseline: Baseline,
+    /// The payment rule.
+    pub rule: Rule,
+    /// Pay only once the relative effect reaches this.
+    pub threshold: Option<f64>,
+    /// Payment dates: ends of these cycles, strictly increasing, < horizon.
+    pub at: Vec<usize>,
+    /// Cap on this component's cumulative payments.
+    pub cap: Option<f64>,
+    /// Cap on this component's payment at any one date.
+    pub cap_per_date: Option<f64>,
+}
+
+/// The contract.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Contract {
+    /// How impact is measured.
+    pub measurement: Measurement,
+    /// Cap on all payments together.
+    pub max_total: Option<f64>,
+    /// Cap on all components' payments at one date.
+    pub cap_per_date: Option<f64>,
+    /// Whether overpayments are paid back at a later date.
+    pub clawback: bool,
+    /// Components in file order.
+    pub components: Vec<Component>,
+}
+
+/// A component's measurement at one payment date.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Observation {
+    /// Measured (cumulative) impact to date.
+    pub impact: f64,
+    /// The baseline value it is relative to.
+    pub baseline: f64,
+}
+
+impl Observation {
+    /// Measured impact relative to the baseline value (0 when the baseline is 0).
+    pub fn relative_effect(&self) -> f64 {
+        if self.baseline == 0.0 {
+            0.0
+        } else {
+            self.impact / self.baseline
+        }
+    }
+}
+
+/// What the contract paid in one replication.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settlement {
+    /// Payment at the end of each cycle (negative: paid back).
+    pub by_cycle: Vec<f64>,
+    /// Total paid per component.
+    pub by_component: Vec<f64>,
+}
+
+impl Contract {
+    /// Settles the contract: `observations[c][d]` is component c's
+    /// measurement at its d-th date. Dates are processed in time order,
+    /// components in file order within a date.
+    pub fn settle(&self, observations: &[Vec<Observation>], horizon: usize) -> Settlement {
+        let mut by_cycle = vec![0.0; horizon];
+        let mut paid = vec![0.0; self.components.len()];
+        let mut total = 0.0;
+        let mut next_date = vec![0usize; self.components.len()];
+        for (t, cycle_payment) in by_cycle.iter_mut().enumerate() {
+            let mut at_date = 0.0;
+            for (c, component) in self.components.iter().enumerate() {
+                let d = next_date[c];
+                if component.at.get(d) != Some(&t) {
+                    continue;
+                }
+                next_date[c] += 1;
+                let observation = observations[c][d];
+                let effect = observation.relative_effect();
+                let mut entitled = if component.threshold.is_some_and(|th| effect < th) {
+                    0.0
+                } else {
+                    component.rule.entitlement(observation.impact, effect)
+                };
+                if let Some(cap) = component.cap {
+                    entitled = entitled.min(cap);
+                }
+                let mut due = entitled - paid[c];
+                if due < 0.0 && !self.clawback {
+                    due = 0.0;
+                }
+                if due > 0.0 {
+                    if let Some(cap) = component.cap_per_date {
+                        due = due.min(cap);
+                    }
+                    if let Some(cap) = self.cap_per_date {
+                        due = due.min((cap - at_date).max(0.0));
+                    }
+                    if let Some(max) = self.max_total {
+                        due = due.min((max - total).max(0.0));
+                    }
+                }
+                paid[c] += due;
+                total += due;
+                at_date += due;
+            }
+            *cycle_payment = at_date;
+        }
+        Settlement {
+            by_cycle,
+            by_component: paid,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn component(rule: Rule, at: Vec<usize>) -> Component {
+        Component {
+            metric: 0,
+            baseline: Baseline::Expected,
+            rule,
+            threshold: None,
+            at,
+            cap: None,
+            cap_per_date: None,
+        }
+    }
+
+    fn obs(impact: f64, baseline: f64) -> Observation {
+        Observation { impact, baseline }
+    }
+
+    #[test]
+    fn tiers_step_and_linear() {
+        let points = vec![(0.1, 100.0), (0.2, 300.0)];
+        assert_eq!(tier_payment(&points, false, 0.05), 0.0);
+        assert_eq!(tier_payment(&points, false, 0.15), 100.0);
+        assert!((tier_payment(&points, true, 0.15) - 200.0).abs() < 1e-9);
+        assert_eq!(tier_payment(&points, true, 0.5), 300.0);
+    }
+
+    #[test]
+    fn cumulative_payments_deduct_what_was_paid_and_respect_caps() {
+        let contract = Contract {
+            measurement: Measurement::FixedBaseline,
+            max_total: Some(250.0),
+            cap_per_date: None,
+            clawback: false,
+            components: vec![Component {
+                cap_per_date: Some(120.0),
+                ..component(Rule::RateCard { price: 10.0 }, vec![1, 3, 4])
+            }],
+        };
+        // entitlements 100, 300, 200: pays 100, then min(200, 120) = 120,
+        // then the total cap leaves 30 (entitled 200 − paid 220 < 0: nothing).
+        let s = contract.settle(&[vec![obs(10.0, 50.0), obs(30.0, 50.0), obs(20.0, 50.0)]], 5);
+        assert_eq!(s.by_cycle, vec![0.0, 100.0, 0.0, 120.0, 0.0]);
+        let clawback = Contract {
+            clawback: true,
+            max_total: None,
+            ..contract
+        };
+        let s = clawback.settle(&[vec![obs(10.0, 50.0), obs(30.0, 50.0), obs(20.0, 50.0)]], 5);
+        assert_eq!(s.by_cycle, vec![0.0, 100.0, 0.0, 120.0, -20.0]);
+    }
+}

@@ -1,0 +1,169 @@
+//! Internal rate of return from cash flows on a regular grid.
+//!
+//! Flows sit at times k·Δ years (k = 0..K). With x = (1 + r)^(−Δ), the net
+//! present value is the polynomial Σ F_k x^k, evaluated by Horner's rule (no
+//! `powf` in the solver). Its roots with x > 0 are the IRRs (r > −100 %).
+//! Descartes' rule of signs: one sign change in the flows means exactly one
+//! IRR; otherwise the solver scans for every root and reports when there is
+//! none or more than one, rather than inventing a rate.
+
+/// The outcome of solving for an IRR.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Irr {
+    /// The unique annual rate.
+    Rate(f64),
+    /// Money went in and nothing ever came back: −100 %.
+    TotalLoss,
+    /// No rate makes the NPV zero (e.g. only inflows).
+    None,
+    /// Several rates make the NPV zero.
+    NotUnique,
+}
+
+impl Irr {
+    /// As a number: the rate, −1 for a total loss, NaN when undefined.
+    pub fn value(self) -> f64 {
+        match self {
+            Irr::Rate(r) => r,
+            Irr::TotalLoss => -1.0,
+            Irr::None | Irr::NotUnique => f64::NAN,
+        }
+    }
+}
+
+/// NPV of grid flows at log-discount u = ln x.
+fn npv_at(flows: &[f64], u: f64) -> f64 {
+    let x = u.exp();
+    flows.iter().rev().fold(0.0, |acc, &f| acc * x + f)
+}
+
+/// Finds a root of `npv_at` in u between `a` and `b` (signs differ) by bisection.
+fn bisect(flows: &[f64], mut a: f64, mut b: f64) -> f64 {
+    let mut fa = npv_at(flows, a);
+    for _ in 0..200 {
+        let m = 0.5 * (a + b);
+        if m == a || m == b {
+            break;
+        }
+        let fm = npv_at(flows, m);
+        if fm == 0.0 {
+            return m;
+        }
+        if (fm < 0.0) == (fa < 0.0) {
+            a = m;
+            fa = fm;
+        } else {
+            b = m;
+        }
+    }
+    0.5 * (a + b)
+}
+
+/// Annual IRR of `flows[k]` at time k·`step_years` (positive = to the investor).
+pub fn irr(flows: &[f64], step_years: f64) -> Irr {
+    let tolerance = 1e-9 * flows.iter().map(|f| f.abs()).fold(0.0, f64::max);
+    let signs: Vec<bool> = flows.iter().filter(|f| f.abs() > tolerance).map(|&f| f > 0.0).collect();
+    if signs.is_empty() {
+        return Irr::None;
+    }
+    if signs.iter().all(|&positive| !positive) {
+        return Irr::TotalLoss;
+    }
+    if signs.iter().all(|&positive| positive) {
+        return Irr::None;
+    }
+    let changes = signs.windows(2).filter(|w| w[0] != w[1]).count();
+    // Search u = ln x over a wide range: u = −Δ·ln(1 + r), so u ∈ [−40, 40]
+    // covers annual rates from about −100 % to e^(40/Δ) − 1.
+    let limit = 40.0;
+    let to_rate = |u: f64| (-u / step_years).exp() - 1.0;
+    if changes == 1 {
+        // Exactly one positive root: bracket it by widening from r = 0.
+        let f0 = npv_at(flows, 0.0);
+        if f0 == 0.0 {
+            return Irr::Rate(0.0);
+        }
+        let mut width = 0.125;
+        while width <= limit {
+            for (a, b) in [(0.0, width), (-width, 0.0)] {
+                let fa = npv_at(flows, a);
+                let fb = npv_at(flows, b);
+                if (fa < 0.0) != (fb < 0.0) {
+                    return Irr::Rate(to_rate(bisect(flows, a, b)));
+                }
+            }
+            width *= 2.0;
+        }
+        return Irr::None;
+    }
+    // Several sign changes: count the roots on a fine grid.
+    let steps = 4000;
+    let mut roots = Vec::new();
+    let mut previous = (-limit, npv_at(flows, -limit));
+    for i in 1..=steps {
+        let u = -limit + 2.0 * limit * i as f64 / steps as f64;
+        let f = npv_at(flows, u);
+        if f == 0.0 || (f < 0.0) != (previous.1 < 0.0) {
+            roots.push(if f == 0.0 { u } else { bisect(flows, previous.0, u) });
+        }
+        previous = (u, f);
+    }
+    match roots.len() {
+        0 => Irr::None,
+        1 => Irr::Rate(to_rate(roots[0])),
+        _ => Irr::NotUnique,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rate(flows: &[f64], step: f64) -> f64 {
+        match irr(flows, step) {
+            Irr::Rate(r) => r,
+            other => panic!("expected a rate, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn simple_rates() {
+        assert!((rate(&[-100.0, 110.0], 1.0) - 0.10).abs() < 1e-12);
+        assert!((rate(&[-100.0, 0.0, 121.0], 1.0) - 0.10).abs() < 1e-12);
+        // Quarterly grid: 110 back after four quarters is 10 % a year.
+        assert!((rate(&[-100.0, 0.0, 0.0, 0.0, 110.0], 0.25) - 0.10).abs() < 1e-12);
+        assert!((rate(&[-100.0, 50.0], 1.0) + 0.5).abs() < 1e-12);
+    }
+
+    #[test]
+    fn total_loss_and_undefined() {
+        assert_eq!(irr(&[-100.0, 0.0, 0.0], 1.0), Irr::TotalLoss);
+        assert_eq!(irr(&[0.0, 10.0], 1.0), Irr::None);
+        assert_eq!(irr(&[0.0, 0.0], 1.0), Irr::None);
+        assert!(irr(&[0.0, 0.0], 1.0).value().is_nan());
+    }
+
+    #[test]
+    fn two_roots_are_not_unique() {
+        // −100 + 230x − 132x² has roots at r = 10 % and r = 20 %.
+        assert_eq!(irr(&[-100.0, 230.0, -132.0], 1.0), Irr::NotUnique);
+    }
+
+    #[test]
+    fn several_sign_changes_with_one_root() {
+        // −100, +50, −10, +80: three sign changes, one real IRR.
+        let r = rate(&[-100.0, 50.0, -10.0, 80.0], 1.0);
+        let npv: f64 = [-100.0, 50.0, -10.0, 80.0]
+            .iter()
+            .enumerate()
+            .map(|(k, f)| f / (1.0 + r).powi(k as i32))
+            .sum();
+        assert!(npv.abs() < 1e-9, "npv {npv} at {r}");
+    }
+
+    #[test]
+    fn payment_before_contribution() {
+        // Receive 100 now, pay 110 in a year: the rate of that loan is 10 %.
+        assert!((rate(&[100.0, -110.0], 1.0) - 0.10).abs() < 1e-12);
+    }
+}

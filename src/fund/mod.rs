@@ -1,0 +1,333 @@
+//! The fund: capital calls, fees, distributions, tranches, guarantee (model.md §9).
+//!
+//! Cash flows sit on a grid of times k·Δ (k = 0..=horizon): spending at the
+//! start of cycle t is at k = t, outcome payments at its end at k = t + 1.
+
+pub mod irr;
+
+/// When receipts go to investors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Distribute {
+    /// Receipts pay later costs; the balance goes back at the end of the horizon.
+    AtEnd,
+    /// Every payment is distributed when it arrives.
+    OnReceipt,
+}
+
+/// A slice of the investors: earlier tranches are senior to later ones.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Tranche {
+    /// Name (`[a-z0-9_-]+`).
+    pub name: String,
+    /// Share of every capital call.
+    pub share: f64,
+    /// Annual coupon a senior tranche accrues on what it is owed.
+    pub coupon: f64,
+}
+
+/// The fund's terms.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Fund {
+    /// Committed capital (> 0); calls beyond it are made and reported.
+    pub capital: f64,
+    /// Share of committed capital per year, charged at every cycle start.
+    pub management_fee: f64,
+    /// Distribution policy.
+    pub distribute: Distribute,
+    /// Investors get back at most this multiple of what they put in; the
+    /// excess is refunded to the outcome payer.
+    pub return_cap_multiple: Option<f64>,
+    /// Share of the (most junior) investors' capital loss a guarantor covers at the end.
+    pub first_loss: Option<f64>,
+    /// Tranches, senior first; one implicit tranche when none are given.
+    pub tranches: Vec<Tranche>,
+}
+
+impl Fund {
+    /// The fund used when a scenario has no `[fund]`: investors fund
+    /// whatever the fund spends, no fee, receipts kept to the end.
+    pub fn unlimited() -> Fund {
+        Fund {
+            capital: f64::INFINITY,
+            management_fee: 0.0,
+            distribute: Distribute::AtEnd,
+            return_cap_multiple: None,
+            first_loss: None,
+            tranches: vec![Tranche {
+                name: "investors".to_string(),
+                share: 1.0,
+                coupon: 0.0,
+            }],
+        }
+    }
+}
+
+/// One tranche's cash flows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrancheFlows {
+    /// Net flow to the tranche at each grid time (negative: contribution).
+    pub flows: Vec<f64>,
+    /// What it put in.
+    pub contributions: f64,
+    /// What it got back (guarantee included).
+    pub distributions: f64,
+}
+
+/// The fund's cash flows in one replication.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FundFlows {
+    /// Net flow to all investors at each grid time.
+    pub investor: Vec<f64>,
+    /// Per tranche.
+    pub tranches: Vec<TrancheFlows>,
+    /// Total capital called.
+    pub contributions: f64,
+    /// Total distributed, guarantee included.
+    pub distributions: f64,
+    /// Paid by the guarantor.
+    pub guarantee: f64,
+    /// Management fees charged.
+    pub fees: f64,
+    /// Capital called beyond the commitment.
+    pub overcall: f64,
+    /// Refunds to the payer (return cap) at each grid time.
+    pub refunds: Vec<f64>,
+}
+
+struct Waterfall<'a> {
+    fund: &'a Fund,
+    step_years: f64,
+    out: FundFlows,
+    /// What each senior tranche is owed, accrued to `accrued_at`.
+    owed: Vec<f64>,
+    accrued_at: usize,
+    distributed: f64,
+}
+
+impl Waterfall<'_> {
+    fn accrue(&mut self, k: usize) {
+        if k > self.accrued_at {
+            let years = (k - self.accrued_at) as f64 * self.step_years;
+            for (owed, tranche) in self.owed.iter_mut().zip(&self.fund.tranches) {
+                *owed *= (1.0 + tranche.coupon).powf(years);
+            }
+            self.accrued_at = k;
+        }
+    }
+
+    fn contribute(&mut self, k: usize, amount: f64) {
+        if amount <= 0.0 {
+            return;
+        }
+        self.accrue(k);
+        self.out.contributions += amount;
+        self.out.investor[k] -= amount;
+        for (i, tranche) in self.fund.tranches.iter().enumerate() {
+            let part = tranche.share * amount;
+            self.owed[i] += part;
+            let flows = &mut self.out.tranches[i];
+            flows.contributions += part;
+            flows.flows[k] -= part;
+        }
+    }
+
+    fn distribute(&mut self, k: usize, amount: f64) {
+        if amount <= 0.0 {
+            return;
+        }
+        let allowed = match self.fund.return_cap_multiple {
+            Some(cap) => (cap * self.out.contributions - self.distributed).max(0.0),
+            None => f64::INFINITY,
+        };
+        let paid = amount.min(allowed);
+        self.out.refunds[k] += amount - paid;
+        self.distributed += paid;
+        self.out.distributions += paid;
+        self.out.investor[k] += paid;
+        self.accrue(k);
+        let last = self.fund.tranches.len() - 1;
+        let mut left = paid;
+        for i in 0..=last {
+            let part = if i == last { left } else { left.min(self.owed[i]) };
+            self.owed[i] -= part.min(self.owed[i]);
+            left -= part;
+            let flows = &mut self.out.tranches[i];
+            flows.distributions += part;
+            flows.flows[k] += part;
+        }
+    }
+}
+
+impl Fund {
+    /// Runs the fund over a horizon: `programme[t]` is what the fund must
+    /// spend on the programme at the start of cycle t (fees are added here),
+    /// `receipts[t]` the outcome payment at its end (negative: paid back).
+    pub fn flows(&self, programme: &[f64], receipts: &[f64], step_years: f64) -> FundFlows {
+        let horizon = programme.len();
+        let grid = horizon + 1;
+        let mut w = Waterfall {
+            fund: self,
+            step_years,
+            out: FundFlows {
+                investor: vec![0.0; grid],
+                tranches: self
+                    .tranches
+                    .iter()
+                    .map(|_| TrancheFlows {
+                        flows: vec![0.0; grid],
+                        contributions: 0.0,
+                        distributions: 0.0,
+                    })
+                    .collect(),
+                contributions: 0.0,
+                distributions: 0.0,
+                guarantee: 0.0,
+                fees: 0.0,
+                overcall: 0.0,
+                refunds: vec![0.0; grid],
+            },
+            owed: vec![0.0; self.tranches.len()],
+            accrued_at: 0,
+            distributed: 0.0,
+        };
+        let fee = if self.capital.is_finite() {
+            self.management_fee * self.capital * step_years
+        } else {
+            0.0
+        };
+        let mut cash: f64 = 0.0;
+        for t in 0..horizon {
+            let spend = programme[t] + fee;
+            w.out.fees += fee;
+            let from_cash = if self.distribute == Distribute::AtEnd {
+                cash.min(spend)
+            } else {
+                0.0
+            };
+            cash -= from_cash;
+            w.contribute(t, spend - from_cash);
+            let receipt = receipts[t];
+            if receipt >= 0.0 {
+                match self.distribute {
+                    Distribute::OnReceipt => w.distribute(t + 1, receipt),
+                    Distribute::AtEnd => cash += receipt,
+                }
+            } else {
+                // A clawback: paid from cash first, then called from investors.
+                let owed = -receipt;
+                let from_cash = cash.min(owed);
+                cash -= from_cash;
+                w.contribute(t + 1, owed - from_cash);
+            }
+        }
+        w.distribute(horizon, cash);
+        if let Some(first_loss) = self.first_loss {
+            let last = self.tranches.len() - 1;
+            let junior = &mut w.out.tranches[last];
+            let loss = (junior.contributions - junior.distributions).max(0.0);
+            let covered = first_loss * loss;
+            junior.distributions += covered;
+            junior.flows[horizon] += covered;
+            w.out.investor[horizon] += covered;
+            w.out.distributions += covered;
+            w.out.guarantee = covered;
+        }
+        w.out.overcall = (w.out.contributions - self.capital).max(0.0);
+        w.out
+    }
+}
+
+/// Money multiple: distributions / contributions (NaN when nothing was put in).
+pub fn multiple(distributions: f64, contributions: f64) -> f64 {
+    if contributions > 0.0 {
+        distributions / contributions
+    } else {
+        f64::NAN
+    }
+}
+
+/// Present value of grid flows at an annual rate.
+pub fn npv(flows: &[f64], rate: f64, step_years: f64) -> f64 {
+    let x = (1.0 + rate).powf(-step_years);
+    flows.iter().rev().fold(0.0, |acc, &f| acc * x + f)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fund(distribute: Distribute) -> Fund {
+        Fund {
+            capital: 1000.0,
+            management_fee: 0.01,
+            distribute,
+            return_cap_multiple: None,
+            first_loss: None,
+            tranches: vec![Tranche {
+                name: "investors".into(),
+                share: 1.0,
+                coupon: 0.0,
+            }],
+        }
+    }
+
+    #[test]
+    fn at_end_receipts_pay_later_costs() {
+        // Spend 100 + fee 10 a cycle; 300 arrives at the end of cycle 0.
+        let f = fund(Distribute::AtEnd).flows(&[100.0, 100.0, 100.0], &[300.0, 0.0, 0.0], 1.0);
+        assert_eq!(f.contributions, 110.0);
+        assert_eq!(f.investor, vec![-110.0, 0.0, 0.0, 80.0]);
+        assert_eq!(f.fees, 30.0);
+    }
+
+    #[test]
+    fn on_receipt_distributes_at_once() {
+        let f = fund(Distribute::OnReceipt).flows(&[100.0, 100.0, 100.0], &[300.0, 0.0, 0.0], 1.0);
+        assert_eq!(f.investor, vec![-110.0, 300.0 - 110.0, -110.0, 0.0]);
+        assert_eq!(f.contributions, 330.0);
+        assert_eq!(f.distributions, 300.0);
+    }
+
+    #[test]
+    fn senior_gets_capital_and_coupon_first_and_guarantee_covers_junior() {
+        let mut f = fund(Distribute::AtEnd);
+        f.management_fee = 0.0;
+        f.tranches = vec![
+            Tranche {
+                name: "senior".into(),
+                share: 0.5,
+                coupon: 0.1,
+            },
+            Tranche {
+                name: "junior".into(),
+                share: 0.5,
+                coupon: 0.0,
+            },
+        ];
+        f.first_loss = Some(0.5);
+        // 100 called at t = 0; 80 back at t = 2: senior owed 50 × 1.1² = 60.5.
+        let flows = f.flows(&[100.0, 0.0], &[0.0, 80.0], 1.0);
+        assert!((flows.tranches[0].distributions - 60.5).abs() < 1e-12);
+        // Junior gets 19.5, lost 30.5, half covered.
+        assert!((flows.tranches[1].distributions - (19.5 + 15.25)).abs() < 1e-12);
+        assert!((flows.guarantee - 15.25).abs() < 1e-12);
+    }
+
+    #[test]
+    fn return_cap_refunds_the_excess() {
+        let mut f = fund(Distribute::AtEnd);
+        f.management_fee = 0.0;
+        f.return_cap_multiple = Some(1.5);
+        let flows = f.flows(&[100.0], &[200.0], 1.0);
+        assert_eq!(flows.distributions, 150.0);
+        assert_eq!(flows.refunds, vec![0.0, 50.0]);
+    }
+
+    #[test]
+    fn overcall_is_reported() {
+        let flows = fund(Distribute::AtEnd).flows(&[600.0, 600.0], &[0.0, 0.0], 1.0);
+        assert_eq!(flows.overcall, 1220.0 - 1000.0);
+    }
+}
