@@ -44,6 +44,24 @@ fn one_replication(c: &mut Criterion) {
     group.finish();
 }
 
+/// The draw kernel alone: trajectories of both arms, no accounting.
+fn kernel(c: &mut Criterion) {
+    use sibsim::sim::replication::{simulate_treated, Workspace};
+    let mut group = c.benchmark_group("kernel");
+    let engine = engine("bench-6x1000x20.toml");
+    group.throughput(Throughput::Elements(pairs(&engine)));
+    let mut workspace = Workspace::new(engine.ledger.layout, 0);
+    let mut replication = 0u64;
+    group.bench_function("bench-6x1000x20", |b| {
+        b.iter(|| {
+            replication += 1;
+            let mut rng = sibsim::sim::rng::stream(7, replication, sibsim::sim::rng::Purpose::Trajectories);
+            simulate_treated(&engine.schedule, engine.ledger.layout, &[], &mut rng, &mut workspace);
+        })
+    });
+    group.finish();
+}
+
 fn full_run(c: &mut Criterion) {
     let mut group = c.benchmark_group("full_run");
     group.sample_size(10);
@@ -56,5 +74,5 @@ fn full_run(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, one_replication, full_run);
+criterion_group!(benches, kernel, one_replication, full_run);
 criterion_main!(benches);

@@ -9,9 +9,12 @@
 use super::{Effect, InterventionArm, Scenario, Transitions};
 use std::collections::HashMap;
 
-/// 2^32: thresholds compare a uniform `u32` against cumulative probabilities
-/// scaled by this, so a draw is one integer comparison per state.
-pub const THRESHOLD_SCALE: u64 = 1 << 32;
+/// 2^31: a draw takes the top 31 bits of a uniform `u32` and compares them
+/// with cumulative probabilities scaled by this, one integer comparison per
+/// state. 31 bits keep every threshold, including "never" (2^31), in a u32,
+/// which halves the table and lets the comparisons vectorise; the resolution,
+/// 2^-31 ≈ 4.7e-10, is finer than the 1e-9 to which rows must sum.
+pub const THRESHOLD_SCALE: u64 = 1 << 31;
 
 /// Marker for "no forced exit" in [`Step::forced_state`].
 pub const NO_FORCED_STATE: u8 = u8::MAX;
@@ -20,7 +23,7 @@ pub const NO_FORCED_STATE: u8 = u8::MAX;
 /// uniform u32 `u` when `thr[k-1] <= u < thr[k]`, i.e. k = #{j : thr[j] <= u}.
 /// The last state with positive probability ends at 2^32 exactly, so rounding
 /// never gives a zero-probability state any mass.
-pub fn thresholds(probabilities: &[f64]) -> Vec<u64> {
+pub fn thresholds(probabilities: &[f64]) -> Vec<u32> {
     let last_positive = probabilities.iter().rposition(|&p| p > 0.0).unwrap_or(0);
     let mut cumulative = 0.0;
     probabilities
@@ -34,13 +37,14 @@ pub fn thresholds(probabilities: &[f64]) -> Vec<u64> {
                 ((cumulative * THRESHOLD_SCALE as f64).round() as u64).min(THRESHOLD_SCALE)
             }
         })
+        .map(|t| t as u32)
         .collect()
 }
 
 /// Draws an index from thresholds built by [`thresholds`].
 #[inline(always)]
-pub fn draw(thresholds: &[u64], uniform: u32) -> usize {
-    let u = uniform as u64;
+pub fn draw(thresholds: &[u32], uniform: u32) -> usize {
+    let u = uniform >> 1;
     // Branch-free count; rows are short (a handful of states).
     thresholds.iter().map(|&t| (t <= u) as usize).sum()
 }
@@ -66,7 +70,7 @@ pub struct WaveSchedule {
     /// Initial distribution.
     pub initial: Vec<f64>,
     /// Thresholds of the initial distribution.
-    pub initial_thresholds: Vec<u64>,
+    pub initial_thresholds: Vec<u32>,
     /// `steps[t - entry]` is the transition at the end of cycle t, t = entry..horizon.
     pub steps: Vec<Step>,
 }
@@ -81,7 +85,7 @@ pub struct Schedule {
     /// Distinct probability matrices (row-major, n × n each).
     pub matrices: Vec<Vec<f64>>,
     /// Thresholds of every matrix, flattened: matrix, row, column.
-    pub thresholds: Vec<u64>,
+    pub thresholds: Vec<u32>,
     /// Per wave.
     pub waves: Vec<WaveSchedule>,
 }
@@ -187,7 +191,7 @@ impl Schedule {
 
     /// Thresholds of row `from` of matrix `matrix`.
     #[inline(always)]
-    pub fn row_thresholds(&self, matrix: u32, from: usize) -> &[u64] {
+    pub fn row_thresholds(&self, matrix: u32, from: usize) -> &[u32] {
         let start = (matrix as usize * self.n + from) * self.n;
         &self.thresholds[start..start + self.n]
     }
@@ -248,7 +252,8 @@ mod tests {
     #[test]
     fn thresholds_give_exact_integer_probabilities() {
         let t = thresholds(&[0.25, 0.0, 0.75, 0.0]);
-        assert_eq!(t, vec![1 << 30, 1 << 30, 1 << 32, 1 << 32]);
+        assert_eq!(t, vec![1 << 29, 1 << 29, 1 << 31, 1 << 31]);
+        // A draw uses the top 31 bits: u32 values below 2^31 give 0.25 of the range.
         assert_eq!(draw(&t, 0), 0);
         assert_eq!(draw(&t, (1 << 30) - 1), 0);
         assert_eq!(draw(&t, 1 << 30), 2);
