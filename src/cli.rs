@@ -4,10 +4,18 @@ use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use sibsim::error::{Error, InputError, Result};
 use sibsim::model::Scenario;
-use sibsim::report::{summary_files, write_folder, Report};
-use sibsim::sim::engine::{Engine, RunOptions};
+use sibsim::report::shard::{self, ShardMeta};
+use sibsim::report::{replications_csv, summary_files, write_folder, Report, ENGINE_VERSION};
+use sibsim::sim::engine::{Engine, RunOptions, RunResults};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Set by Ctrl-C: the run stops and writes nothing.
+static CANCEL: AtomicBool = AtomicBool::new(false);
+
+/// The benchmark scenario, built in so that `sibsim bench` runs anywhere.
+const BENCH_SCENARIO: &str = include_str!("../scenarios/bench-6x1000x20.toml");
 
 #[derive(Parser)]
 #[command(name = "sibsim", version, about = "Monte Carlo engine for Social Impact Bonds")]
@@ -18,7 +26,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Simulate scenarios and write results/<name>/summary.json and summary.csv.
+    /// Simulate scenarios and write results/<name>/ (summary.json, summary.csv, cashflows.csv).
     Run {
         /// Scenario files.
         #[arg(required = true)]
@@ -35,6 +43,13 @@ enum Command {
         /// Folder that receives <name>/.
         #[arg(long, default_value = "results")]
         out: PathBuf,
+        /// Run only the I-th of N contiguous slices of the replications and
+        /// write mergeable partial results to <out>/<name>.shard-I-of-N/.
+        #[arg(long, value_name = "I/N")]
+        shard: Option<String>,
+        /// Also write replications.csv, one row per replication.
+        #[arg(long)]
+        keep_replications: bool,
         /// No progress bar, no summary lines.
         #[arg(long)]
         quiet: bool,
@@ -50,6 +65,29 @@ enum Command {
         /// Scenario file.
         scenario: PathBuf,
     },
+    /// Merge shard results into the summary an unsharded run writes.
+    Merge {
+        /// Shard folders, or folders that contain them.
+        #[arg(required = true)]
+        shards: Vec<PathBuf>,
+        /// Folder that receives <name>/.
+        #[arg(long, default_value = "results")]
+        out: PathBuf,
+    },
+    /// Throughput and thread scaling: child-cycle pairs per second.
+    Bench {
+        /// Scenario (default: the built-in 6 states × 1000 children × 20 cycles).
+        scenario: Option<PathBuf>,
+        /// Thread counts, e.g. 1,2,4 (default: 1, 2, 4, … up to all cores).
+        #[arg(long, value_delimiter = ',', value_parser = clap::value_parser!(u64).range(1..=4096))]
+        threads: Vec<u64>,
+        /// Replications per timing (default 400).
+        #[arg(long, default_value_t = 400, value_parser = clap::value_parser!(u64).range(1..))]
+        replications: u64,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn load(path: &Path) -> Result<Scenario> {
@@ -58,6 +96,9 @@ fn load(path: &Path) -> Result<Scenario> {
 
 pub fn main() -> Result<()> {
     let cli = Cli::parse();
+    // Without a handler Ctrl-C kills the process at once, which is safe too:
+    // results are only ever renamed into place when complete.
+    let _ = ctrlc::set_handler(|| CANCEL.store(true, Ordering::SeqCst));
     match cli.command {
         Command::Validate { scenarios } => {
             for path in &scenarios {
@@ -91,8 +132,11 @@ pub fn main() -> Result<()> {
             seed,
             threads,
             out,
+            shard,
+            keep_replications,
             quiet,
         } => {
+            let shard = shard.as_deref().map(shard::parse_spec).transpose()?;
             // Load everything first: one bad file means nothing runs.
             let loaded = scenarios.iter().map(|p| load(p)).collect::<Result<Vec<_>>>()?;
             let mut names = std::collections::HashSet::new();
@@ -101,29 +145,65 @@ pub fn main() -> Result<()> {
                     return Err(InputError::new(&s.source, "name", format!("`{}` is also the name of another scenario in this run; their results would overwrite each other", s.name)).into());
                 }
             }
-            for scenario in loaded {
-                let replications = replications.unwrap_or(scenario.run.replications);
+            for (scenario, path) in loaded.into_iter().zip(&scenarios) {
+                let total = replications.unwrap_or(scenario.run.replications);
                 let seed = seed.unwrap_or(scenario.run.seed);
                 let engine = Engine::new(scenario);
-                let bar = progress_bar(replications, quiet);
+                let (first, end) = match shard {
+                    Some((i, n)) => shard::range(i, n, total),
+                    None => (0, total),
+                };
+                let bar = progress_bar(end - first, quiet);
                 let tick = |k: u64| bar.inc(k);
                 let started = std::time::Instant::now();
                 let options = RunOptions {
                     seed,
-                    first: 0,
-                    replications,
+                    first,
+                    replications: end - first,
                     threads: threads.map(|t| t as usize),
                     progress: Some(&tick),
-                    cancel: None,
+                    cancel: Some(&CANCEL),
                 };
-                let results = engine.run(&options)?;
+                let results = engine.run(&options);
                 bar.finish_and_clear();
-                let report = Report::new(&results, &engine.expected());
-                let folder = write_folder(&out, &engine.scenario.name, &summary_files(&report))?;
+                let results = results?;
+                let seconds = started.elapsed().as_secs_f64();
+                if let Some((index, count)) = shard {
+                    let meta = ShardMeta {
+                        format: shard::FORMAT.to_string(),
+                        scenario: engine.scenario.name.clone(),
+                        scenario_path: path.display().to_string(),
+                        scenario_digest: format!("{:016x}", engine.scenario.digest),
+                        seed,
+                        engine_version: ENGINE_VERSION.to_string(),
+                        replications: total,
+                        index,
+                        count,
+                        first,
+                        end,
+                        names: results.names.clone(),
+                        event_names: results.event_names.clone(),
+                        horizon: engine.scenario.time.horizon,
+                        start_year: engine.scenario.time.start_year,
+                        cycle_years: engine.scenario.time.cycle_years,
+                        expected: engine.expected().named(),
+                        keep_replications,
+                    };
+                    let folder = shard::write(&out, &meta, &results)?;
+                    if !quiet {
+                        println!("{}: shard {index}/{count} (replications {first}..{end}), seed {seed}, {seconds:.2} s -> {}", engine.scenario.name, folder.display());
+                    }
+                    continue;
+                }
+                let report = Report::new(&results, &engine.expected().named());
+                let folder = write_folder(
+                    &out,
+                    &engine.scenario.name,
+                    &files(&report, &results, keep_replications),
+                )?;
                 if !quiet {
-                    let seconds = started.elapsed().as_secs_f64();
                     println!(
-                        "{}: {replications} replications, seed {seed}, {seconds:.2} s -> {}",
+                        "{}: {total} replications, seed {seed}, {seconds:.2} s -> {}",
                         engine.scenario.name,
                         folder.display()
                     );
@@ -132,7 +212,117 @@ pub fn main() -> Result<()> {
             }
             Ok(())
         }
+        Command::Merge { shards, out } => {
+            let folders = shard::discover(&shards)?;
+            let read = folders.iter().map(|f| shard::read(f)).collect::<Result<Vec<_>>>()?;
+            let merged = shard::merge(read)?;
+            let report = Report::new(&merged.results, &merged.meta.expected);
+            let folder = write_folder(
+                &out,
+                &merged.meta.scenario,
+                &files(&report, &merged.results, merged.meta.keep_replications),
+            )?;
+            println!(
+                "{}: merged {} shards, {} replications -> {}",
+                merged.meta.scenario,
+                merged.meta.count,
+                merged.meta.replications,
+                folder.display()
+            );
+            Ok(())
+        }
+        Command::Bench {
+            scenario,
+            threads,
+            replications,
+            json,
+        } => bench(scenario, threads, replications, json),
     }
+}
+
+/// The files of a finished run.
+fn files(report: &Report, results: &RunResults, keep_replications: bool) -> Vec<(String, Vec<u8>)> {
+    let mut files = summary_files(report);
+    if keep_replications {
+        files.push(("replications.csv".to_string(), replications_csv(results).into_bytes()));
+    }
+    files
+}
+
+fn bench(scenario: Option<PathBuf>, threads: Vec<u64>, replications: u64, json: bool) -> Result<()> {
+    let scenario = match &scenario {
+        Some(path) => load(path)?,
+        None => sibsim::scenario::parse(BENCH_SCENARIO, "bench-6x1000x20.toml (built in)")?,
+    };
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as u64;
+    let threads = if threads.is_empty() {
+        let mut t: Vec<u64> = std::iter::successors(Some(1u64), |&t| Some(t * 2))
+            .take_while(|&t| t < cores)
+            .collect();
+        t.push(cores);
+        t
+    } else {
+        threads
+    };
+    let engine = Engine::new(scenario);
+    let horizon = engine.scenario.time.horizon as u64;
+    let pairs: u64 = engine
+        .scenario
+        .cohort
+        .waves
+        .iter()
+        .map(|w| w.children * (horizon - w.cycle as u64))
+        .sum();
+    let mut rows = Vec::new();
+    for &t in &threads {
+        let options = RunOptions {
+            threads: Some(t as usize),
+            cancel: Some(&CANCEL),
+            ..RunOptions::new(1, replications)
+        };
+        // Warm up (thread pool, caches), then keep the best of three timings.
+        engine.run(&RunOptions {
+            replications: replications.min(16),
+            ..options
+        })?;
+        let mut best = f64::INFINITY;
+        for _ in 0..3 {
+            let started = std::time::Instant::now();
+            engine.run(&options)?;
+            best = best.min(started.elapsed().as_secs_f64());
+        }
+        rows.push((t, best, (pairs * replications) as f64 / best));
+    }
+    // Per-thread rate of the first row (normally 1 thread) is the baseline.
+    let base = rows.first().map_or(1.0, |r| r.2 / r.0 as f64);
+    if json {
+        let table: Vec<serde_json::Value> = rows
+            .iter()
+            .map(|&(t, seconds, rate)| serde_json::json!({"threads": t, "seconds": seconds, "pairs_per_second": rate, "speedup": rate / base, "efficiency": rate / base / t as f64}))
+            .collect();
+        let out = serde_json::json!({"scenario": engine.scenario.name, "replications": replications, "pairs_per_replication": pairs, "cores": cores, "results": table});
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&out).map_err(|e| Error::Runtime(e.to_string()))?
+        );
+    } else {
+        println!(
+            "{}: {replications} replications x {pairs} child-cycle pairs, {cores} cores, best of 3",
+            engine.scenario.name
+        );
+        println!(
+            "{:>8} {:>10} {:>16} {:>9} {:>11}",
+            "threads", "seconds", "pairs/second", "speed-up", "efficiency"
+        );
+        for (t, seconds, rate) in rows {
+            println!(
+                "{t:>8} {seconds:>10.4} {rate:>16.4e} {:>9.2} {:>10.1}%",
+                rate / base,
+                100.0 * rate / base / t as f64
+            );
+        }
+    }
+    Ok(())
 }
 
 fn progress_bar(total: u64, quiet: bool) -> ProgressBar {

@@ -18,6 +18,9 @@ pub struct Scenario {
     pub description: String,
     /// The file it was read from.
     pub source: String,
+    /// FNV-1a digest of the scenario text (and any overrides): shards of
+    /// different scenarios are never merged.
+    pub digest: u64,
     /// Cycle length and horizon.
     pub time: Time,
     /// Default replications and seed.
@@ -332,6 +335,16 @@ pub struct Discounting {
     pub investor_rate: f64,
     /// For discounted state-cycle metrics, if given.
     pub payer_outcomes_rate: Option<f64>,
+}
+
+/// 64-bit FNV-1a: a small, stable digest (the same on every platform and version).
+pub fn fnv1a(bytes: &[u8]) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in bytes {
+        hash ^= b as u64;
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    hash
 }
 
 /// Discount factor (1 + rate)^-years.

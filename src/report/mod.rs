@@ -2,8 +2,9 @@
 //!
 //! `stats` owns the numbers; this module owns the formats and the folder.
 
+pub mod shard;
+
 use crate::error::{Error, Result};
-use crate::model::expected::Expected;
 use crate::sim::engine::RunResults;
 use crate::sim::rng::RNG_ALGORITHM;
 use crate::stats::{expected_shortfall, quantile_sorted, Probability, Summary};
@@ -42,7 +43,7 @@ pub const PATH_QUANTILES: [f64; 5] = [0.05, 0.25, 0.50, 0.75, 0.95];
 
 impl Report {
     /// Summarises a run.
-    pub fn new(results: &RunResults, expected: &Expected) -> Report {
+    pub fn new(results: &RunResults, expected: &[(String, f64)]) -> Report {
         Report {
             scenario: results.scenario.clone(),
             replications: results.replications(),
@@ -64,7 +65,7 @@ impl Report {
                     )
                 })
                 .collect(),
-            expected: expected.named(),
+            expected: expected.to_vec(),
             expected_shortfall: SHORTFALL_STATISTICS
                 .iter()
                 .map(|&n| {
@@ -217,6 +218,28 @@ pub fn write_folder(parent: &Path, name: &str, files: &[(String, Vec<u8>)]) -> R
         let _ = std::fs::remove_dir_all(&temporary);
     }
     result.map(|()| target)
+}
+
+/// `replications.csv`: one row per replication, its index, every statistic
+/// and every event (0/1).
+pub fn replications_csv(results: &RunResults) -> String {
+    let mut out = String::from("replication");
+    for name in results.names.iter().chain(&results.event_names) {
+        out.push(',');
+        out.push_str(name);
+    }
+    out.push('\n');
+    for r in 0..results.replications() as usize {
+        out.push_str(&(results.first + r as u64).to_string());
+        for column in &results.columns {
+            out.push_str(&format!(",{}", column[r]));
+        }
+        for column in &results.events {
+            out.push_str(if column[r] { ",1" } else { ",0" });
+        }
+        out.push('\n');
+    }
+    out
 }
 
 /// The files of a single run: `summary.json` and `summary.csv`.

@@ -728,6 +728,7 @@ pub fn validate(raw: RawScenario, file: &str, text: &str) -> Result<Scenario, In
         name,
         description: raw.description.unwrap_or_default(),
         source: file.to_string(),
+        digest: fnv1a(text.as_bytes()),
         time,
         run,
         states,

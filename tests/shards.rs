@@ -1,0 +1,155 @@
+//! Shards merge into exactly the unsharded summary; faults are named.
+
+mod common;
+
+use std::path::Path;
+
+fn scenario() -> String {
+    common::bundled("hameenlinna-icehearts.toml")
+        .to_str()
+        .expect("utf-8")
+        .to_string()
+}
+
+fn run(dir: &Path, extra: &[&str]) -> std::process::Output {
+    let s = scenario();
+    let mut args = vec!["run", s.as_str(), "--replications", "600", "--quiet"];
+    args.extend_from_slice(extra);
+    common::run_in(dir, &args)
+}
+
+fn read(path: &Path) -> Vec<u8> {
+    std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+#[test]
+fn four_shards_merge_bitwise_into_one_run() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    assert!(run(d, &["--out", "full", "--keep-replications"]).status.success());
+    for i in 1..=4 {
+        let out = run(
+            d,
+            &[
+                "--shard",
+                &format!("{i}/4"),
+                "--out",
+                "shards",
+                "--threads",
+                &format!("{}", 1 + i % 2),
+                "--keep-replications",
+            ],
+        );
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    let merged = common::run_in(d, &["merge", "shards", "--out", "merged"]);
+    assert!(merged.status.success(), "{}", String::from_utf8_lossy(&merged.stderr));
+    for file in ["summary.json", "summary.csv", "cashflows.csv", "replications.csv"] {
+        assert_eq!(
+            read(&d.join("full/hameenlinna-icehearts").join(file)),
+            read(&d.join("merged/hameenlinna-icehearts").join(file)),
+            "{file}"
+        );
+    }
+    let rows = String::from_utf8(read(&d.join("full/hameenlinna-icehearts/replications.csv"))).expect("utf-8");
+    assert_eq!(rows.lines().count(), 601, "a header and one row per replication");
+}
+
+#[test]
+fn a_missing_shard_is_named_with_the_command_that_reruns_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    assert!(run(d, &["--out", "full"]).status.success());
+    for i in [1, 2, 4] {
+        assert!(run(d, &["--shard", &format!("{i}/4"), "--out", "shards"])
+            .status
+            .success());
+    }
+    let merged = common::run_in(d, &["merge", "shards", "--out", "merged"]);
+    assert_eq!(merged.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&merged.stderr);
+    assert!(stderr.contains("missing shard 3 of 4"), "{stderr}");
+    assert!(!d.join("merged").exists());
+    // Run exactly the printed command, then merge again.
+    let command = stderr
+        .lines()
+        .find(|l| l.trim_start().starts_with("sibsim run"))
+        .expect("a command");
+    let words: Vec<&str> = command.split_whitespace().skip(1).collect();
+    let rerun = common::run_in(d, &words);
+    assert!(rerun.status.success(), "{}", String::from_utf8_lossy(&rerun.stderr));
+    let merged = common::run_in(d, &["merge", "shards", "--out", "merged"]);
+    assert!(merged.status.success(), "{}", String::from_utf8_lossy(&merged.stderr));
+    assert_eq!(
+        read(&d.join("full/hameenlinna-icehearts/summary.json")),
+        read(&d.join("merged/hameenlinna-icehearts/summary.json"))
+    );
+}
+
+#[test]
+fn duplicates_are_kept_once_if_identical_and_refused_otherwise() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    for i in 1..=2 {
+        assert!(run(d, &["--shard", &format!("{i}/2"), "--out", "a"]).status.success());
+    }
+    // A retried task: the same shard written again elsewhere.
+    assert!(run(d, &["--shard", "2/2", "--out", "b"]).status.success());
+    let ok = common::run_in(d, &["merge", "a", "b", "--out", "merged"]);
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    // A different seed for the same index is refused.
+    assert!(run(d, &["--shard", "2/2", "--out", "c", "--seed", "5"])
+        .status
+        .success());
+    let bad = common::run_in(d, &["merge", "a", "c", "--out", "merged2"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("seed"));
+    assert!(!d.join("merged2").exists());
+}
+
+#[test]
+fn shards_of_different_scenarios_or_sizes_are_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    assert!(run(d, &["--shard", "1/2", "--out", "a"]).status.success());
+    let s = scenario();
+    let other = common::run_in(
+        d,
+        &[
+            "run",
+            s.as_str(),
+            "--replications",
+            "700",
+            "--quiet",
+            "--shard",
+            "2/2",
+            "--out",
+            "a",
+        ],
+    );
+    assert!(other.status.success());
+    let bad = common::run_in(d, &["merge", "a", "--out", "merged"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("replications"),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
+    let hiv = common::bundled("hiv-chancellor.toml");
+    let bad_spec = common::run_in(d, &["run", hiv.to_str().expect("utf-8"), "--shard", "5/4"]);
+    assert_eq!(bad_spec.status.code(), Some(2));
+}
+
+#[test]
+fn bench_prints_a_scaling_table() {
+    let out = common::sibsim()
+        .args(["bench", "--threads", "1,2", "--replications", "4", "--json"])
+        .output()
+        .expect("runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let rows = json["results"].as_array().expect("rows");
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0]["speedup"], 1.0);
+    assert!(rows[1]["pairs_per_second"].as_f64().expect("rate") > 0.0);
+}
