@@ -5,8 +5,8 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use sibsim::error::{Error, InputError, Result};
 use sibsim::model::Scenario;
 use sibsim::report::shard::{self, ShardMeta};
-use sibsim::report::{replications_csv, summary_files, write_folder, Report, ENGINE_VERSION};
-use sibsim::sim::engine::{Engine, RunOptions, RunResults};
+use sibsim::report::{key_terms, result_files, write_folder, Report, ENGINE_VERSION};
+use sibsim::sim::engine::{Engine, RunOptions};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -188,6 +188,8 @@ pub fn main() -> Result<()> {
                         cycle_years: engine.scenario.time.cycle_years,
                         expected: engine.expected().named(),
                         keep_replications,
+                        description: engine.scenario.description.clone(),
+                        terms: key_terms(&engine.scenario),
                     };
                     let folder = shard::write(&out, &meta, &results)?;
                     if !quiet {
@@ -196,11 +198,14 @@ pub fn main() -> Result<()> {
                     continue;
                 }
                 let report = Report::new(&results, &engine.expected().named());
-                let folder = write_folder(
-                    &out,
-                    &engine.scenario.name,
-                    &files(&report, &results, keep_replications),
-                )?;
+                let files = result_files(
+                    &report,
+                    &results,
+                    &engine.scenario.description,
+                    &key_terms(&engine.scenario),
+                    keep_replications,
+                );
+                let folder = write_folder(&out, &engine.scenario.name, &files)?;
                 if !quiet {
                     println!(
                         "{}: {total} replications, seed {seed}, {seconds:.2} s -> {}",
@@ -217,11 +222,15 @@ pub fn main() -> Result<()> {
             let read = folders.iter().map(|f| shard::read(f)).collect::<Result<Vec<_>>>()?;
             let merged = shard::merge(read)?;
             let report = Report::new(&merged.results, &merged.meta.expected);
-            let folder = write_folder(
-                &out,
-                &merged.meta.scenario,
-                &files(&report, &merged.results, merged.meta.keep_replications),
-            )?;
+            let meta = &merged.meta;
+            let files = result_files(
+                &report,
+                &merged.results,
+                &meta.description,
+                &meta.terms,
+                meta.keep_replications,
+            );
+            let folder = write_folder(&out, &meta.scenario, &files)?;
             println!(
                 "{}: merged {} shards, {} replications -> {}",
                 merged.meta.scenario,
@@ -238,15 +247,6 @@ pub fn main() -> Result<()> {
             json,
         } => bench(scenario, threads, replications, json),
     }
-}
-
-/// The files of a finished run.
-fn files(report: &Report, results: &RunResults, keep_replications: bool) -> Vec<(String, Vec<u8>)> {
-    let mut files = summary_files(report);
-    if keep_replications {
-        files.push(("replications.csv".to_string(), replications_csv(results).into_bytes()));
-    }
-    files
 }
 
 fn bench(scenario: Option<PathBuf>, threads: Vec<u64>, replications: u64, json: bool) -> Result<()> {

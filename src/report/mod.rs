@@ -2,6 +2,8 @@
 //!
 //! `stats` owns the numbers; this module owns the formats and the folder.
 
+pub mod html;
+pub mod plot;
 pub mod shard;
 
 use crate::error::{Error, Result};
@@ -242,6 +244,64 @@ pub fn replications_csv(results: &RunResults) -> String {
     out
 }
 
+/// Everything a finished run writes: the summary files, cashflows.csv,
+/// the pictures and report.html (and replications.csv when asked).
+pub fn result_files(
+    report: &Report,
+    results: &RunResults,
+    description: &str,
+    terms: &[(String, String)],
+    keep_replications: bool,
+) -> Vec<(String, Vec<u8>)> {
+    let mut files = summary_files(report);
+    let mut pictures = Vec::new();
+    let mut add = |file: &str, caption: &str, svg: Option<String>| {
+        if let Some(svg) = svg {
+            files.push((file.to_string(), svg.clone().into_bytes()));
+            pictures.push((caption.to_string(), svg));
+        }
+    };
+    if let Some(irr) = results.column("investor.irr") {
+        let percent: Vec<f64> = irr.iter().map(|x| x * 100.0).collect();
+        add(
+            "irr_histogram.svg",
+            "Investor IRR across replications (undefined IRRs left out)",
+            plot::histogram(&percent, "Investor IRR", "annual IRR (%)", 40),
+        );
+    }
+    if let Some(net) = results.column("payer.net_savings") {
+        add(
+            "net_savings_histogram.svg",
+            "Payer net savings across replications",
+            plot::histogram(net, "Payer net savings", "net savings, discounted (EUR)", 40),
+        );
+    }
+    let years: Vec<f64> = report.cashflows.iter().map(|c| c.0).collect();
+    let investor: Vec<[f64; 5]> = report.cashflows.iter().map(|c| c.1).collect();
+    let payer: Vec<[f64; 5]> = report.cashflows.iter().map(|c| c.2).collect();
+    add(
+        "cashflow_fan_investor.svg",
+        "Cumulative cash flow to investors: median, p25–p75 and p05–p95",
+        plot::fan_chart(
+            &years,
+            &investor,
+            "Investors: cumulative cash flow",
+            "EUR (undiscounted)",
+        ),
+    );
+    add(
+        "cashflow_fan_payer.svg",
+        "Payer: cumulative costs avoided minus payments (and programme costs it bears)",
+        plot::fan_chart(&years, &payer, "Payer: cumulative net position", "EUR (undiscounted)"),
+    );
+    let page = html::render(report, description, terms, &pictures);
+    files.push(("report.html".to_string(), page.into_bytes()));
+    if keep_replications {
+        files.push(("replications.csv".to_string(), replications_csv(results).into_bytes()));
+    }
+    files
+}
+
 /// The files of a single run: `summary.json` and `summary.csv`.
 pub fn summary_files(report: &Report) -> Vec<(String, Vec<u8>)> {
     let json = serde_json::to_string_pretty(&report.to_json()).unwrap_or_default() + "\n";
@@ -269,4 +329,136 @@ mod tests {
         let leftovers: Vec<_> = std::fs::read_dir(dir.path()).expect("list").collect();
         assert_eq!(leftovers.len(), 1, "only the results folder remains");
     }
+}
+
+/// The scenario's key terms, for the report.
+pub fn key_terms(scenario: &crate::model::Scenario) -> Vec<(String, String)> {
+    use crate::contract::{Baseline, Measurement, Rule};
+    use crate::fund::Distribute;
+    let mut terms = Vec::new();
+    let mut add = |k: &str, v: String| terms.push((k.to_string(), v));
+    let time = &scenario.time;
+    add(
+        "time",
+        format!(
+            "{} cycles of {} years from {}",
+            time.horizon, time.cycle_years, time.start_year
+        ),
+    );
+    add(
+        "cohort",
+        format!(
+            "{} children in {} wave(s)",
+            scenario.children(),
+            scenario.cohort.waves.len()
+        ),
+    );
+    add(
+        "states",
+        scenario
+            .states
+            .iter()
+            .map(|s| format!("{} ({}/cycle)", s.name, s.cost))
+            .collect::<Vec<_>>()
+            .join(", "),
+    );
+    let iv = &scenario.intervention;
+    add(
+        "programme",
+        format!(
+            "{} cycles per child, {} per child per cycle, {} fixed per cycle, paid by the {}",
+            iv.duration,
+            iv.cost_per_child_cycle,
+            iv.fixed_cost_per_cycle,
+            if iv.payer == crate::model::ProgrammePayer::Fund {
+                "fund"
+            } else {
+                "outcome payer"
+            }
+        ),
+    );
+    add(
+        "discounting",
+        format!(
+            "payer {} %, investors {} % a year",
+            scenario.discounting.payer_rate * 100.0,
+            scenario.discounting.investor_rate * 100.0
+        ),
+    );
+    if let Some(c) = &scenario.contract {
+        add(
+            "measurement",
+            match c.measurement {
+                Measurement::FixedBaseline => "against a fixed baseline".to_string(),
+                Measurement::ControlGroup { size } => format!("against a comparison group of {size} children"),
+            },
+        );
+        for (i, p) in c.components.iter().enumerate() {
+            let rule = match &p.rule {
+                Rule::RateCard { price } => format!("rate card, {price} per unit of impact"),
+                Rule::SavingsShare { share } => format!("{} % of measured savings", share * 100.0),
+                Rule::Tiers { points, linear } => {
+                    format!("tiers {:?} ({})", points, if *linear { "linear" } else { "step" })
+                }
+            };
+            let baseline = match &p.baseline {
+                Baseline::Stated(v) => format!("baseline {v:?}"),
+                Baseline::Expected => "baseline = exact expectation".to_string(),
+                Baseline::FromControl => "baseline from the comparison group".to_string(),
+            };
+            let mut text = format!(
+                "on `{}`: {rule}; {baseline}; paid at the end of cycles {:?}",
+                scenario.metrics[p.metric].name, p.at
+            );
+            if let Some(t) = p.threshold {
+                text.push_str(&format!("; threshold {} %", t * 100.0));
+            }
+            if let Some(cap) = p.cap {
+                text.push_str(&format!("; cap {cap}"));
+            }
+            if let Some(cap) = p.cap_per_date {
+                text.push_str(&format!("; cap per date {cap}"));
+            }
+            add(&format!("payment {}", i + 1), text);
+        }
+        if let Some(m) = c.max_total {
+            add("total cap", format!("{m}"));
+        }
+        add("clawback", if c.clawback { "yes" } else { "no" }.to_string());
+    }
+    if let Some(f) = &scenario.fund {
+        add(
+            "fund",
+            format!(
+                "capital {}, fee {} % a year, distributed {}",
+                f.capital,
+                f.management_fee * 100.0,
+                if f.distribute == Distribute::AtEnd {
+                    "at the end"
+                } else {
+                    "on receipt"
+                }
+            ),
+        );
+        if f.tranches.len() > 1 {
+            add(
+                "tranches",
+                f.tranches
+                    .iter()
+                    .map(|t| format!("{} {} % (coupon {} %)", t.name, t.share * 100.0, t.coupon * 100.0))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            );
+        }
+        if let Some(g) = f.first_loss {
+            add(
+                "guarantee",
+                format!("first loss {} % of junior capital loss", g * 100.0),
+            );
+        }
+        if let Some(m) = f.return_cap_multiple {
+            add("return cap", format!("{m} x capital"));
+        }
+    }
+    terms
 }

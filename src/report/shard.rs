@@ -85,6 +85,10 @@ pub struct ShardMeta {
     pub expected: Vec<(String, f64)>,
     /// Whether replications.csv is wanted.
     pub keep_replications: bool,
+    /// Scenario description, for the report.
+    pub description: String,
+    /// Key terms, for the report.
+    pub terms: Vec<(String, String)>,
 }
 
 /// Folder name of a shard.

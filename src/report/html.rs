@@ -1,0 +1,126 @@
+//! `report.html`: one self-contained page (inline CSS and SVG, no network).
+
+use super::{Report, ENGINE_VERSION};
+
+/// Escapes text for HTML.
+pub fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+fn number(x: f64) -> String {
+    if !x.is_finite() {
+        return "–".to_string();
+    }
+    let a = x.abs();
+    if a >= 1000.0 {
+        // Thousands separated by a thin space, no decimals.
+        let digits = format!("{:.0}", a);
+        let mut out = String::new();
+        for (i, c) in digits.chars().enumerate() {
+            if i > 0 && (digits.len() - i) % 3 == 0 {
+                out.push('\u{2009}');
+            }
+            out.push(c);
+        }
+        if x < 0.0 {
+            format!("−{out}")
+        } else {
+            out
+        }
+    } else if a >= 10.0 {
+        format!("{x:.1}")
+    } else {
+        format!("{x:.4}")
+    }
+}
+
+/// The headline statistics, in the order a reader wants them.
+pub const HEADLINE: [(&str, &str); 9] = [
+    ("investor.irr", "Investor IRR (annual)"),
+    ("investor.multiple", "Investor money multiple"),
+    ("investor.npv", "Investor NPV at the investors' rate"),
+    ("payer.true_savings", "Payer: true savings (discounted)"),
+    ("payer.payments", "Payer: outcome payments (discounted)"),
+    ("payer.net_savings", "Payer: net savings (discounted)"),
+    ("fund.contributions", "Capital called"),
+    ("fund.distributions", "Distributed to investors"),
+    ("fund.overcall", "Called beyond commitment"),
+];
+
+/// Renders the page; `pictures` are (caption, SVG) pairs.
+pub fn render(report: &Report, description: &str, terms: &[(String, String)], pictures: &[(String, String)]) -> String {
+    let mut rows = String::new();
+    for (name, label) in HEADLINE {
+        if let Some(s) = report.statistic(name) {
+            rows.push_str(&format!(
+                "<tr><td>{}</td><td class=n>{} ± {}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td><td><code>{}</code></td></tr>\n",
+                escape(label),
+                number(s.mean),
+                number(s.se),
+                number(s.p05),
+                number(s.p50),
+                number(s.p95),
+                escape(name)
+            ));
+        }
+    }
+    let mut probabilities = String::new();
+    for (name, p) in &report.probabilities {
+        probabilities.push_str(&format!(
+            "<tr><td><code>{}</code></td><td class=n>{:.4} ± {:.4}</td></tr>\n",
+            escape(name),
+            p.p,
+            p.se
+        ));
+    }
+    let mut term_rows = String::new();
+    for (k, v) in terms {
+        term_rows.push_str(&format!("<tr><td>{}</td><td>{}</td></tr>\n", escape(k), escape(v)));
+    }
+    let mut figures = String::new();
+    for (caption, svg) in pictures {
+        figures.push_str(&format!(
+            "<figure>{svg}<figcaption>{}</figcaption></figure>\n",
+            escape(caption)
+        ));
+    }
+    format!(
+        r#"<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>sibsim: {name}</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 980px; color: #1a1a1a; padding: 0 1rem; }}
+h1 {{ font-size: 1.6rem; margin-bottom: .2rem; }} h2 {{ font-size: 1.2rem; margin-top: 2rem; border-bottom: 1px solid #ccc; }}
+table {{ border-collapse: collapse; width: 100%; font-size: .92rem; }}
+th, td {{ padding: .3rem .5rem; border-bottom: 1px solid #eee; text-align: left; vertical-align: top; }}
+td.n {{ text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }}
+figure {{ margin: 1rem 0; }} figcaption {{ font-size: .9rem; color: #555; }}
+svg {{ max-width: 100%; height: auto; }} .meta {{ color: #555; font-size: .9rem; }}
+</style></head><body>
+<h1>{name}</h1>
+<p>{description}</p>
+<p class="meta">{replications} replications · seed {seed} · sibsim {version} · quantiles are exact order statistics · ± is one Monte Carlo standard error</p>
+<h2>Headline</h2>
+<table id="headline"><tr><th>statistic</th><th>mean ± se</th><th>p05</th><th>p50</th><th>p95</th><th>name</th></tr>
+{rows}</table>
+<h2>Probabilities</h2>
+<table id="probabilities"><tr><th>event</th><th>p ± se</th></tr>
+{probabilities}</table>
+<h2>Pictures</h2>
+{figures}
+<h2>Key terms</h2>
+<table id="terms">
+{term_rows}</table>
+</body></html>
+"#,
+        name = escape(&report.scenario),
+        description = escape(description),
+        replications = report.replications,
+        seed = report.seed,
+        version = ENGINE_VERSION,
+    )
+}

@@ -1,0 +1,217 @@
+//! Pictures as SVG text (plotters' SVG backend: no system libraries).
+
+use plotters::prelude::*;
+
+/// Size of every picture, in pixels.
+const SIZE: (u32, u32) = (720, 400);
+
+fn finite(values: &[f64]) -> Vec<f64> {
+    values.iter().copied().filter(|v| v.is_finite()).collect()
+}
+
+/// A histogram of `values` (NaN and infinities left out) with `bins` bars.
+/// Returns `None` when there is nothing to draw.
+pub fn histogram(values: &[f64], title: &str, x_label: &str, bins: usize) -> Option<String> {
+    let data = finite(values);
+    if data.is_empty() {
+        return None;
+    }
+    let lo = data.iter().copied().fold(f64::INFINITY, f64::min);
+    let mut hi = data.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    if hi <= lo {
+        hi = lo + lo.abs().max(1.0) * 0.01;
+    }
+    let width = (hi - lo) / bins as f64;
+    let mut counts = vec![0u64; bins];
+    for v in &data {
+        let k = (((v - lo) / width) as usize).min(bins - 1);
+        counts[k] += 1;
+    }
+    let top = counts.iter().copied().max().unwrap_or(1) as f64 / data.len() as f64;
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+        root.fill(&WHITE).ok()?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 18))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(60)
+            .build_cartesian_2d(lo..hi, 0.0..top * 1.08)
+            .ok()?;
+        chart
+            .configure_mesh()
+            .x_desc(x_label)
+            .y_desc("share of replications")
+            .x_label_formatter(&|x| short(*x))
+            .y_label_formatter(&|y| format!("{:.0} %", y * 100.0))
+            .draw()
+            .ok()?;
+        let n = data.len() as f64;
+        chart
+            .draw_series(counts.iter().enumerate().map(|(k, &c)| {
+                let x0 = lo + k as f64 * width;
+                Rectangle::new([(x0, 0.0), (x0 + width, c as f64 / n)], RGBColor(70, 110, 170).filled())
+            }))
+            .ok()?;
+        root.present().ok()?;
+    }
+    Some(svg)
+}
+
+/// Compact axis numbers: 1.2M, 350k, 0.05.
+pub fn short(x: f64) -> String {
+    let a = x.abs();
+    if a >= 1e6 {
+        format!("{:.1}M", x / 1e6)
+    } else if a >= 1e4 {
+        format!("{:.0}k", x / 1e3)
+    } else if a >= 100.0 || a == 0.0 {
+        format!("{x:.0}")
+    } else {
+        format!("{x:.2}")
+    }
+}
+
+/// A fan chart: median line and p25–p75, p05–p95 bands against calendar
+/// year. `bands[t]` holds (p05, p25, p50, p75, p95) at `years[t]`.
+pub fn fan_chart(years: &[f64], bands: &[[f64; 5]], title: &str, y_label: &str) -> Option<String> {
+    if years.is_empty() || bands.len() != years.len() {
+        return None;
+    }
+    let mut lo = f64::INFINITY;
+    let mut hi = f64::NEG_INFINITY;
+    for b in bands {
+        for &v in b.iter().filter(|v| v.is_finite()) {
+            lo = lo.min(v);
+            hi = hi.max(v);
+        }
+    }
+    if !lo.is_finite() {
+        return None;
+    }
+    lo = lo.min(0.0);
+    hi = hi.max(0.0);
+    let pad = ((hi - lo) * 0.05).max(1.0);
+    let x0 = years[0] - (years.get(1).map_or(1.0, |y| y - years[0]));
+    let x1 = years[years.len() - 1];
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+        root.fill(&WHITE).ok()?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 18))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(70)
+            .build_cartesian_2d(x0..x1, (lo - pad)..(hi + pad))
+            .ok()?;
+        chart
+            .configure_mesh()
+            .x_desc("year (end of cycle)")
+            .y_desc(y_label)
+            .x_label_formatter(&|x| format!("{x:.0}"))
+            .y_label_formatter(&|y| short(*y))
+            .draw()
+            .ok()?;
+        let band = |low: usize, high: usize| -> Vec<(f64, f64)> {
+            let mut points: Vec<(f64, f64)> = years.iter().zip(bands).map(|(&x, b)| (x, b[high])).collect();
+            points.extend(years.iter().zip(bands).rev().map(|(&x, b)| (x, b[low])));
+            points
+        };
+        chart
+            .draw_series(std::iter::once(Polygon::new(
+                band(0, 4),
+                RGBColor(70, 110, 170).mix(0.18),
+            )))
+            .ok()?
+            .label("p05–p95");
+        chart
+            .draw_series(std::iter::once(Polygon::new(
+                band(1, 3),
+                RGBColor(70, 110, 170).mix(0.38),
+            )))
+            .ok()?
+            .label("p25–p75");
+        chart
+            .draw_series(LineSeries::new(
+                years.iter().zip(bands).map(|(&x, b)| (x, b[2])),
+                RGBColor(20, 50, 110).stroke_width(2),
+            ))
+            .ok()?
+            .label("median");
+        chart
+            .draw_series(LineSeries::new([(x0, 0.0), (x1, 0.0)], BLACK.mix(0.5)))
+            .ok()?;
+        root.present().ok()?;
+    }
+    Some(svg)
+}
+
+/// Grouped bars of (label, p05, p50, p95) — for comparing contracts.
+pub fn interval_chart(rows: &[(String, f64, f64, f64)], title: &str, y_label: &str) -> Option<String> {
+    if rows.is_empty() {
+        return None;
+    }
+    let lo = rows.iter().map(|r| r.1).fold(0.0, f64::min);
+    let hi = rows.iter().map(|r| r.3).fold(0.0, f64::max);
+    let pad = ((hi - lo) * 0.05).max(1e-9);
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+        root.fill(&WHITE).ok()?;
+        let n = rows.len() as f64;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 18))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(70)
+            .build_cartesian_2d(-0.5..(n - 0.5), (lo - pad)..(hi + pad))
+            .ok()?;
+        chart
+            .configure_mesh()
+            .x_labels(rows.len())
+            .x_label_formatter(&|x| rows.get(x.round() as usize).map_or(String::new(), |r| r.0.clone()))
+            .y_desc(y_label)
+            .y_label_formatter(&|y| short(*y))
+            .draw()
+            .ok()?;
+        for (i, r) in rows.iter().enumerate() {
+            let x = i as f64;
+            chart
+                .draw_series(std::iter::once(Rectangle::new(
+                    [(x - 0.2, r.1), (x + 0.2, r.3)],
+                    RGBColor(70, 110, 170).mix(0.35).filled(),
+                )))
+                .ok()?;
+            chart
+                .draw_series(std::iter::once(PathElement::new(
+                    vec![(x - 0.25, r.2), (x + 0.25, r.2)],
+                    RGBColor(20, 50, 110).stroke_width(3),
+                )))
+                .ok()?;
+        }
+        root.present().ok()?;
+    }
+    Some(svg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pictures_are_svg_with_labels() {
+        let svg = histogram(&[1.0, 2.0, 2.5, f64::NAN, 3.0], "IRR", "annual IRR", 10).expect("svg");
+        assert!(svg.starts_with("<svg") && svg.contains("annual IRR"));
+        let fan = fan_chart(
+            &[2019.0, 2020.0],
+            &[[-2.0, -1.0, 0.0, 1.0, 2.0], [-1.0, 0.0, 1.0, 2.0, 3.0]],
+            "cash",
+            "EUR",
+        )
+        .expect("svg");
+        assert!(fan.contains("year (end of cycle)"));
+        assert!(histogram(&[f64::NAN], "x", "y", 5).is_none());
+    }
+}

@@ -1,0 +1,129 @@
+//! report.html in a real browser: headless Chromium renders it, takes a
+//! screenshot, and the page must be neither empty nor broken.
+//!
+//! `.ci/run` installs Debian's `chromium`; under CI a missing browser is a
+//! failure, elsewhere the test says it was skipped.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+fn chromium() -> Option<&'static str> {
+    ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+}
+
+/// Share of pixels that are not (near) white, and the number of distinct colours.
+fn ink(png_path: &Path) -> (f64, usize) {
+    let decoder = png::Decoder::new(std::io::BufReader::new(
+        std::fs::File::open(png_path).expect("screenshot"),
+    ));
+    let mut reader = decoder.read_info().expect("a PNG");
+    let mut buf = vec![0; reader.output_buffer_size().expect("size")];
+    let info = reader.next_frame(&mut buf).expect("a frame");
+    let channels = info.color_type.samples();
+    let pixels = &buf[..info.buffer_size()];
+    let mut inked = 0usize;
+    let mut colours = std::collections::HashSet::new();
+    let total = pixels.len() / channels;
+    for px in pixels.chunks(channels) {
+        if px[..3.min(channels)].iter().any(|&c| c < 235) {
+            inked += 1;
+        }
+        colours.insert(px[..3.min(channels)].to_vec());
+    }
+    (inked as f64 / total as f64, colours.len())
+}
+
+#[test]
+fn report_renders_in_headless_chromium() {
+    let Some(browser) = chromium() else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must install chromium (.ci/run does)"
+        );
+        eprintln!("skipped: no chromium on this machine (CI installs it)");
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let scenario = common::bundled("hameenlinna-icehearts.toml");
+    let out = common::run_in(
+        d,
+        &[
+            "run",
+            scenario.to_str().expect("utf-8"),
+            "--replications",
+            "500",
+            "--quiet",
+            "--out",
+            "out",
+        ],
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let page = d.join("out/hameenlinna-icehearts/report.html");
+    let html = std::fs::read_to_string(&page).expect("report.html");
+    for fetch in ["src=", "<link", "<script", "@import", "url("] {
+        assert!(
+            !html.contains(fetch),
+            "the report must be self-contained, found `{fetch}`"
+        );
+    }
+    let shot = d.join("shot.png");
+    let profile = d.join("profile");
+    let status = Command::new(browser)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--hide-scrollbars",
+            "--window-size=1000,2400",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg(format!("--screenshot={}", shot.display()))
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .expect("chromium starts");
+    assert!(
+        status.status.success() && shot.exists(),
+        "chromium failed: {}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    let (share, colours) = ink(&shot);
+    // A blank or error page is almost all white with few colours; the
+    // report has tables, text and four filled charts.
+    assert!(share > 0.03, "only {:.2} % of the page is drawn", share * 100.0);
+    assert!(colours > 20, "only {colours} colours: the charts did not render");
+    // The DOM as the browser parsed it still has the headline table and the pictures.
+    let dom = Command::new(browser)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--dump-dom",
+        ])
+        .arg(format!("--user-data-dir={}", d.join("profile2").display()))
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .expect("chromium starts");
+    let dom = String::from_utf8_lossy(&dom.stdout);
+    assert!(
+        dom.contains("id=\"headline\"") && dom.contains("investor.irr"),
+        "headline table missing"
+    );
+    assert!(dom.matches("<svg").count() >= 4, "pictures missing");
+    // Keep a copy for the README when asked.
+    if let Some(target) = std::env::var_os("SIBSIM_SCREENSHOT") {
+        std::fs::copy(&shot, target).expect("copy screenshot");
+    }
+}
