@@ -312,25 +312,6 @@ pub fn summary_files(report: &Report) -> Vec<(String, Vec<u8>)> {
     ]
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn write_folder_replaces_atomically() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let files = vec![("a.txt".to_string(), b"one".to_vec())];
-        let target = write_folder(dir.path(), "x", &files).expect("write");
-        assert_eq!(std::fs::read(target.join("a.txt")).expect("read"), b"one");
-        let files = vec![("b.txt".to_string(), b"two".to_vec())];
-        write_folder(dir.path(), "x", &files).expect("write");
-        assert!(!target.join("a.txt").exists());
-        assert_eq!(std::fs::read(target.join("b.txt")).expect("read"), b"two");
-        let leftovers: Vec<_> = std::fs::read_dir(dir.path()).expect("list").collect();
-        assert_eq!(leftovers.len(), 1, "only the results folder remains");
-    }
-}
-
 /// The scenario's key terms, for the report.
 pub fn key_terms(scenario: &crate::model::Scenario) -> Vec<(String, String)> {
     use crate::contract::{Baseline, Measurement, Rule};
@@ -461,4 +442,23 @@ pub fn key_terms(scenario: &crate::model::Scenario) -> Vec<(String, String)> {
         }
     }
     terms
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn write_folder_replaces_atomically() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let files = vec![("a.txt".to_string(), b"one".to_vec())];
+        let target = write_folder(dir.path(), "x", &files).expect("write");
+        assert_eq!(std::fs::read(target.join("a.txt")).expect("read"), b"one");
+        let files = vec![("b.txt".to_string(), b"two".to_vec())];
+        write_folder(dir.path(), "x", &files).expect("write");
+        assert!(!target.join("a.txt").exists());
+        assert_eq!(std::fs::read(target.join("b.txt")).expect("read"), b"two");
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path()).expect("list").collect();
+        assert_eq!(leftovers.len(), 1, "only the results folder remains");
+    }
 }
