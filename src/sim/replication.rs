@@ -58,11 +58,44 @@ pub fn simulate_treated(
     workspace: &mut Workspace,
 ) {
     workspace.clear();
-    if entries.is_empty() {
-        run_children::<false>(schedule, layout, entries, rng, workspace);
-    } else {
-        run_children::<true>(schedule, layout, entries, rng, workspace);
+    // One instantiation per state count up to 8: rows become fixed-size
+    // arrays, so the threshold comparisons unroll and vectorise.
+    macro_rules! dispatch {
+        ($entries:literal) => {
+            match schedule.n {
+                2 => run_children::<$entries, 2>(schedule, layout, entries, rng, workspace),
+                3 => run_children::<$entries, 3>(schedule, layout, entries, rng, workspace),
+                4 => run_children::<$entries, 4>(schedule, layout, entries, rng, workspace),
+                5 => run_children::<$entries, 5>(schedule, layout, entries, rng, workspace),
+                6 => run_children::<$entries, 6>(schedule, layout, entries, rng, workspace),
+                7 => run_children::<$entries, 7>(schedule, layout, entries, rng, workspace),
+                8 => run_children::<$entries, 8>(schedule, layout, entries, rng, workspace),
+                _ => run_children::<$entries, 0>(schedule, layout, entries, rng, workspace),
+            }
+        };
     }
+    if entries.is_empty() {
+        dispatch!(false)
+    } else {
+        dispatch!(true)
+    }
+}
+
+/// Next state from row `from` of matrix `matrix`; `N` = state count, or 0 for any.
+#[inline(always)]
+fn next_state<const N: usize>(schedule: &Schedule, matrix: u32, from: usize, uniform: u32) -> usize {
+    if N > 0 {
+        let start = (matrix as usize * N + from) * N;
+        if let Some(row) = schedule.thresholds.get(start..).and_then(|r| r.first_chunk::<N>()) {
+            let u = uniform >> 1;
+            let mut k = 0;
+            for &t in row {
+                k += (t <= u) as usize;
+            }
+            return k;
+        }
+    }
+    draw(schedule.row_thresholds(matrix, from), uniform)
 }
 
 #[inline(always)]
@@ -71,7 +104,7 @@ fn entered(spec: &EntriesSpec, t: usize, state: usize, previous: Option<usize>) 
     t >= spec.window.0 && t < spec.window.1 && inside(state) && previous.is_none_or(|p| !inside(p))
 }
 
-fn run_children<const ENTRIES: bool>(
+fn run_children<const ENTRIES: bool, const N: usize>(
     schedule: &Schedule,
     layout: Layout,
     entries: &[EntriesSpec],
@@ -116,8 +149,8 @@ fn run_children<const ENTRIES: bool>(
                     (step.forced_state as usize, step.forced_state as usize)
                 } else {
                     (
-                        draw(schedule.row_thresholds(step.baseline, baseline), uniform),
-                        draw(schedule.row_thresholds(step.intervention, intervention), uniform),
+                        next_state::<N>(schedule, step.baseline, baseline, uniform),
+                        next_state::<N>(schedule, step.intervention, intervention, uniform),
                     )
                 };
                 cell += n;
