@@ -43,6 +43,47 @@ pub struct Scenario {
     pub contract: Option<crate::contract::Contract>,
     /// The fund, if any (otherwise investors fund whatever is spent).
     pub fund: Option<crate::fund::Fund>,
+    /// Parameter uncertainty and systemic shock, if any.
+    pub uncertainty: Option<Uncertainty>,
+}
+
+/// Second-order uncertainty: each replication first draws its parameters.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Uncertainty {
+    /// Rows given as `matrix` are drawn Dirichlet(concentration × row).
+    /// (Rows given as `counts` are always drawn Dirichlet(counts + prior).)
+    pub transition_concentration: Option<f64>,
+    /// Relative risks are drawn lognormal(log RR, sd).
+    pub effect_sd_log: f64,
+    /// State costs are drawn gamma with mean = cost and this coefficient of variation.
+    pub cost_cv: f64,
+    /// The systemic shock.
+    pub shock: Option<Shock>,
+}
+
+impl Shock {
+    /// A shock on every state, for tests and examples.
+    pub fn example(sd: f64, autocorrelation: f64) -> Shock {
+        Shock {
+            sd,
+            autocorrelation,
+            targets: Vec::new(),
+        }
+    }
+}
+
+/// An AR(1) normal path z_t per replication that multiplies the odds of every
+/// move into `targets` by exp(z_t); the diagonal absorbs the change.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Shock {
+    /// Stationary standard deviation of z_t.
+    pub sd: f64,
+    /// Correlation of z_t with z_{t−1}, in (−1, 1).
+    pub autocorrelation: f64,
+    /// Target states (mask).
+    pub targets: Vec<bool>,
 }
 
 impl Scenario {

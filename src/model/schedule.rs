@@ -107,6 +107,8 @@ pub struct Parameters<'a> {
     pub baseline: &'a Transitions,
     /// Intervention arm.
     pub arm: &'a InterventionArm,
+    /// A systemic shock: z_t per cycle and the target states.
+    pub shock: Option<(&'a [f64], &'a [bool])>,
 }
 
 impl Schedule {
@@ -117,6 +119,7 @@ impl Schedule {
             &Parameters {
                 baseline: &scenario.baseline,
                 arm: &scenario.intervention.arm,
+                shock: None,
             },
         )
     }
@@ -142,7 +145,8 @@ impl Schedule {
             for t in wave.cycle..horizon {
                 let age = wave.age_at(t, scenario.time.cycle_years);
                 let band = parameters.baseline.band_for(t, age);
-                let baseline = builder.get(Source::Baseline(band));
+                let shocked = parameters.shock.map(|_| t);
+                let baseline = builder.get((Source::Baseline(band), shocked));
                 let k = t - wave.cycle;
                 let intervention_source = match parameters.arm {
                     InterventionArm::Transitions(full) if k < duration => Source::Full(full.band_for(t, age)),
@@ -154,7 +158,7 @@ impl Schedule {
                     }
                     InterventionArm::Effects(_) => Source::Baseline(band),
                 };
-                let intervention = builder.get(intervention_source);
+                let intervention = builder.get((intervention_source, shocked));
                 let age_next = wave.age_at(t + 1, scenario.time.cycle_years);
                 let forced_state = match scenario.cohort.exit {
                     Some(exit) if age_next >= exit.age - super::AGE_EPSILON => exit.state as u8,
@@ -201,18 +205,22 @@ struct Builder<'a> {
     n: usize,
     parameters: &'a Parameters<'a>,
     matrices: Vec<Vec<f64>>,
-    index: HashMap<Source, u32>,
+    index: HashMap<(Source, Option<usize>), u32>,
 }
 
 impl Builder<'_> {
-    fn get(&mut self, source: Source) -> u32 {
-        if let Some(&i) = self.index.get(&source) {
+    /// The matrix index for a source, shocked at cycle `shocked` if given.
+    fn get(&mut self, key: (Source, Option<usize>)) -> u32 {
+        if let Some(&i) = self.index.get(&key) {
             return i;
         }
-        let matrix = self.build(source);
+        let mut matrix = self.build(key.0);
+        if let (Some(t), Some((path, targets))) = (key.1, self.parameters.shock) {
+            apply_shock(&mut matrix, self.n, path.get(t).copied().unwrap_or(0.0), targets);
+        }
         let i = self.matrices.len() as u32;
         self.matrices.push(matrix);
-        self.index.insert(source, i);
+        self.index.insert(key, i);
         i
     }
 
@@ -232,6 +240,39 @@ impl Builder<'_> {
                 }
                 p
             }
+        }
+    }
+}
+
+/// Multiplies the odds of every off-diagonal move into `targets` by e^z;
+/// the diagonal absorbs the change (if it cannot, the moves are scaled to
+/// fill the row and the diagonal is 0).
+pub fn apply_shock(probabilities: &mut [f64], n: usize, z: f64, targets: &[bool]) {
+    if z == 0.0 {
+        return;
+    }
+    let factor = z.exp();
+    for i in 0..n {
+        let row = &mut probabilities[i * n..(i + 1) * n];
+        let mut off_diagonal = 0.0;
+        for (j, p) in row.iter_mut().enumerate() {
+            if j == i {
+                continue;
+            }
+            if targets[j] && *p > 0.0 && *p < 1.0 {
+                *p = *p * factor / (1.0 - *p + *p * factor);
+            }
+            off_diagonal += *p;
+        }
+        if off_diagonal > 1.0 {
+            for (j, p) in row.iter_mut().enumerate() {
+                if j != i {
+                    *p /= off_diagonal;
+                }
+            }
+            row[i] = 0.0;
+        } else {
+            row[i] = 1.0 - off_diagonal;
         }
     }
 }

@@ -35,6 +35,8 @@ pub struct RawScenario {
     pub contract: Option<Spanned<RawContract>>,
     #[serde(default)]
     pub fund: Option<Spanned<RawFund>>,
+    #[serde(default)]
+    pub uncertainty: Option<Spanned<RawUncertainty>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -316,4 +318,27 @@ pub struct RawTranche {
     pub share: Spanned<f64>,
     #[serde(default)]
     pub coupon: Option<Spanned<f64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawUncertainty {
+    #[serde(default)]
+    pub transition_concentration: Option<Spanned<f64>>,
+    #[serde(default)]
+    pub effect_sd_log: Option<Spanned<f64>>,
+    #[serde(default)]
+    pub cost_cv: Option<Spanned<f64>>,
+    #[serde(default)]
+    pub shock: Option<Spanned<RawShock>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawShock {
+    pub sd: Spanned<f64>,
+    #[serde(default)]
+    pub autocorrelation: Option<Spanned<f64>>,
+    #[serde(default)]
+    pub targets: Option<Vec<Spanned<String>>>,
 }

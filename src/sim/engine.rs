@@ -4,8 +4,9 @@
 //! numbers), the comparison group if the contract has one, the contract's
 //! payments, the fund's cash flows, and every per-replication statistic.
 
+use super::parameters;
 use super::replication::{simulate_treated, EntriesSpec, Workspace};
-use super::rng::{stream, Purpose};
+use super::rng::{stream_for, Purpose};
 use crate::contract::{Baseline, Measurement, Observation};
 use crate::error::{Error, Result};
 use crate::fund::irr::{irr, Irr};
@@ -184,7 +185,38 @@ fn evaluate(measure: &Evaluate, workspace: &Workspace) -> [f64; 2] {
 impl Engine {
     /// Compiles a scenario.
     pub fn new(scenario: Scenario) -> Engine {
-        let schedule = Schedule::new(&scenario);
+        Engine::compile(scenario, None, None)
+    }
+
+    /// The states a systemic shock pushes children into.
+    pub fn shock_targets(&self) -> Vec<bool> {
+        match self.scenario.uncertainty.as_ref().and_then(|u| u.shock.as_ref()) {
+            Some(shock) => shock.targets.clone(),
+            None => self
+                .scenario
+                .states
+                .iter()
+                .map(|s| s.cost > 0.0 && !s.absorbing)
+                .collect(),
+        }
+    }
+
+    /// Compiles a scenario whose matrices are shocked by `shock` (z_t, targets),
+    /// reusing `central_baselines` (the contract's fixed "expected" baselines
+    /// come from the central parameters, whatever this replication drew).
+    fn compile(
+        scenario: Scenario,
+        shock: Option<(&[f64], &[bool])>,
+        central_baselines: Option<Vec<Vec<f64>>>,
+    ) -> Engine {
+        let schedule = Schedule::with_parameters(
+            &scenario,
+            &crate::model::schedule::Parameters {
+                baseline: &scenario.baseline,
+                arm: &scenario.intervention.arm,
+                shock,
+            },
+        );
         let ledger = Ledger::new(&scenario);
         let mut entries: Vec<EntriesSpec> = Vec::new();
         let mut compile = |measure: Measure| match measure {
@@ -231,22 +263,24 @@ impl Engine {
             }
         }
         let occupancy = expected_occupancy(&schedule, ledger.layout);
-        let expected_baselines = contract_measures
-            .iter()
-            .map(|dates| {
-                dates
-                    .iter()
-                    .map(|m| match m {
-                        Evaluate::Linear(l) => l[BASELINE].of_expected(&occupancy[BASELINE]),
-                        Evaluate::Entries(i) => {
-                            let spec = entries[*i];
-                            let states: Vec<bool> = (0..schedule.n).map(|s| spec.mask >> s & 1 == 1).collect();
-                            expected_entries(&schedule, &states, spec.window)[BASELINE]
-                        }
-                    })
-                    .collect()
-            })
-            .collect();
+        let expected_baselines = central_baselines.unwrap_or_else(|| {
+            contract_measures
+                .iter()
+                .map(|dates| {
+                    dates
+                        .iter()
+                        .map(|m| match m {
+                            Evaluate::Linear(l) => l[BASELINE].of_expected(&occupancy[BASELINE]),
+                            Evaluate::Entries(i) => {
+                                let spec = entries[*i];
+                                let states: Vec<bool> = (0..schedule.n).map(|s| spec.mask >> s & 1 == 1).collect();
+                                expected_entries(&schedule, &states, spec.window)[BASELINE]
+                            }
+                        })
+                        .collect()
+                })
+                .collect()
+        });
         let control = match scenario.contract.as_ref().map(|c| c.measurement) {
             Some(Measurement::ControlGroup { size }) => {
                 let sizes: Vec<u64> = schedule.waves.iter().map(|w| w.children).collect();
@@ -392,11 +426,58 @@ impl Engine {
 
     /// One replication.
     pub fn replicate(&self, seed: u64, replication: u64, workspaces: &mut (Workspace, Workspace), record: &mut Record) {
+        self.replicate_in(seed, 0, replication, None, workspaces, record);
+    }
+
+    /// One replication as contract `contract` of a portfolio, under the
+    /// portfolio's shared shock path if given: parameters are drawn first
+    /// (under `[uncertainty]`), then trajectories.
+    pub fn replicate_in(
+        &self,
+        seed: u64,
+        contract: u64,
+        replication: u64,
+        shared_shock: Option<&[f64]>,
+        workspaces: &mut (Workspace, Workspace),
+        record: &mut Record,
+    ) {
+        let own_shock = self.scenario.uncertainty.as_ref().and_then(|u| u.shock.as_ref());
+        if self.scenario.uncertainty.is_none() && shared_shock.is_none() {
+            return self.replicate_core(seed, contract, replication, workspaces, record);
+        }
+        let path = match (shared_shock, own_shock) {
+            (Some(p), _) => Some(p.to_vec()),
+            (None, Some(shock)) => Some(parameters::shock_path(
+                shock,
+                self.scenario.time.horizon,
+                seed,
+                replication,
+            )),
+            (None, None) => None,
+        };
+        let targets = self.shock_targets();
+        let drawn = parameters::draw(&self.scenario, seed, contract, replication);
+        let engine = Engine::compile(
+            drawn,
+            path.as_deref().map(|p| (p, targets.as_slice())),
+            Some(self.expected_baselines.clone()),
+        );
+        engine.replicate_core(seed, contract, replication, workspaces, record);
+    }
+
+    fn replicate_core(
+        &self,
+        seed: u64,
+        contract: u64,
+        replication: u64,
+        workspaces: &mut (Workspace, Workspace),
+        record: &mut Record,
+    ) {
         let (treated, control) = workspaces;
-        let mut rng = stream(seed, replication, Purpose::Trajectories);
+        let mut rng = stream_for(seed, contract, replication, Purpose::Trajectories);
         simulate_treated(&self.schedule, self.ledger.layout, &self.entries, &mut rng, treated);
         if let Some(schedule) = &self.control {
-            let mut rng = stream(seed, replication, Purpose::ControlGroup);
+            let mut rng = stream_for(seed, contract, replication, Purpose::ControlGroup);
             simulate_treated(schedule, self.ledger.layout, &self.entries, &mut rng, control);
         }
         let horizon = self.scenario.time.horizon;

@@ -2,5 +2,6 @@
 //! the parallel engine.
 
 pub mod engine;
+pub mod parameters;
 pub mod replication;
 pub mod rng;

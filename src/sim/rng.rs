@@ -23,16 +23,28 @@ pub enum Purpose {
     ControlGroup = 2,
     /// Parameter draws under uncertainty.
     Parameters = 3,
-    /// The systemic shock path.
+    /// The systemic shock path (shared by every contract of a portfolio).
     Shock = 4,
+    /// Relative risks under uncertainty.
+    Effects = 5,
+    /// State costs under uncertainty.
+    Costs = 6,
 }
 
-/// The stream for (seed, replication, purpose).
+/// The stream for (seed, replication, purpose) of a single scenario.
 pub fn stream(seed: u64, replication: u64, purpose: Purpose) -> ChaCha8Rng {
+    stream_for(seed, 0, replication, purpose)
+}
+
+/// The stream for (seed, contract, replication, purpose): contract c of a
+/// portfolio (0-based) has streams of its own; contract 0's are those of the
+/// same scenario run alone.
+pub fn stream_for(seed: u64, contract: u64, replication: u64, purpose: Purpose) -> ChaCha8Rng {
     let mut key = [0u8; 32];
     key[..8].copy_from_slice(&seed.to_le_bytes());
     key[8..16].copy_from_slice(&(purpose as u64).to_le_bytes());
     key[16..24].copy_from_slice(b"sibsim\0\0");
+    key[24..32].copy_from_slice(&contract.to_le_bytes());
     let mut rng = ChaCha8Rng::from_seed(key);
     rng.set_stream(replication);
     rng
