@@ -36,13 +36,13 @@ fn draw_matrix<R: Rng>(rng: &mut R, matrix: &mut StochasticMatrix, concentration
         }
         match (&matrix.counts, concentration) {
             (Some((counts, prior)), _) => {
-                for j in 0..n {
-                    alphas[j] = counts[i * n + j] + prior;
+                for (a, count) in alphas.iter_mut().zip(&counts[i * n..(i + 1) * n]) {
+                    *a = count + prior;
                 }
             }
             (None, Some(c)) => {
-                for j in 0..n {
-                    alphas[j] = c * matrix.probabilities[i * n + j];
+                for (a, p) in alphas.iter_mut().zip(&matrix.probabilities[i * n..(i + 1) * n]) {
+                    *a = c * p;
                 }
             }
             (None, None) => continue,
