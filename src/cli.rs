@@ -4,9 +4,11 @@ use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use sibsim::error::{Error, InputError, Result};
 use sibsim::model::Scenario;
+use sibsim::portfolio::PortfolioEngine;
 use sibsim::report::shard::{self, ShardMeta};
 use sibsim::report::{key_terms, result_files, write_folder, Report, ENGINE_VERSION};
-use sibsim::sim::engine::{Engine, RunOptions};
+use sibsim::scenario::Loaded;
+use sibsim::sim::engine::{Engine, RunOptions, RunResults};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -94,6 +96,96 @@ fn load(path: &Path) -> Result<Scenario> {
     Ok(sibsim::scenario::load(path)?)
 }
 
+/// A single contract or a portfolio, ready to run.
+enum Job {
+    Single(Box<Engine>),
+    Portfolio(Box<PortfolioEngine>),
+}
+
+impl Job {
+    fn load(path: &Path) -> Result<Job> {
+        Ok(match sibsim::scenario::load_any(path)? {
+            Loaded::Single(s) => Job::Single(Box::new(Engine::new(*s))),
+            Loaded::Portfolio(p) => Job::Portfolio(Box::new(PortfolioEngine::new(*p))),
+        })
+    }
+
+    fn name(&self) -> &str {
+        match self {
+            Job::Single(e) => &e.scenario.name,
+            Job::Portfolio(p) => &p.portfolio.name,
+        }
+    }
+
+    fn description(&self) -> &str {
+        match self {
+            Job::Single(e) => &e.scenario.description,
+            Job::Portfolio(p) => &p.portfolio.description,
+        }
+    }
+
+    fn digest(&self) -> u64 {
+        match self {
+            Job::Single(e) => e.scenario.digest,
+            Job::Portfolio(p) => p.portfolio.digest,
+        }
+    }
+
+    fn defaults(&self) -> (u64, u64) {
+        match self {
+            Job::Single(e) => (e.scenario.run.replications, e.scenario.run.seed),
+            Job::Portfolio(p) => (p.portfolio.run.replications, p.portfolio.run.seed),
+        }
+    }
+
+    fn expected(&self) -> Vec<(String, f64)> {
+        match self {
+            Job::Single(e) => e.expected().named(),
+            Job::Portfolio(p) => p.expected(),
+        }
+    }
+
+    fn terms(&self) -> Vec<(String, String)> {
+        match self {
+            Job::Single(e) => key_terms(&e.scenario),
+            Job::Portfolio(p) => {
+                let mut terms = vec![(
+                    "contracts".to_string(),
+                    p.engines
+                        .iter()
+                        .map(|e| e.scenario.name.clone())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                )];
+                let f = &p.portfolio.fund;
+                terms.push((
+                    "pooled fund".to_string(),
+                    format!("capital {}, fee {} % a year", f.capital, f.management_fee * 100.0),
+                ));
+                if let Some(s) = &p.portfolio.shock {
+                    terms.push((
+                        "shared shock".to_string(),
+                        format!("AR(1), sd {}, autocorrelation {}", s.sd, s.autocorrelation),
+                    ));
+                }
+                for e in &p.engines {
+                    for (k, v) in key_terms(&e.scenario) {
+                        terms.push((format!("{}: {k}", e.scenario.name), v));
+                    }
+                }
+                terms
+            }
+        }
+    }
+
+    fn run(&self, options: &RunOptions) -> Result<RunResults> {
+        match self {
+            Job::Single(e) => e.run(options),
+            Job::Portfolio(p) => p.run(options),
+        }
+    }
+}
+
 pub fn main() -> Result<()> {
     let cli = Cli::parse();
     // Without a handler Ctrl-C kills the process at once, which is safe too:
@@ -102,24 +194,28 @@ pub fn main() -> Result<()> {
     match cli.command {
         Command::Validate { scenarios } => {
             for path in &scenarios {
-                let s = load(path)?;
-                println!(
-                    "{}: ok ({} states, {} children, {} cycles)",
-                    path.display(),
-                    s.state_count(),
-                    s.children(),
-                    s.time.horizon
-                );
+                match sibsim::scenario::load_any(path)? {
+                    Loaded::Single(s) => println!(
+                        "{}: ok ({} states, {} children, {} cycles)",
+                        path.display(),
+                        s.state_count(),
+                        s.children(),
+                        s.time.horizon
+                    ),
+                    Loaded::Portfolio(p) => {
+                        println!("{}: ok (portfolio of {} contracts)", path.display(), p.contracts.len())
+                    }
+                }
             }
             Ok(())
         }
         Command::Expected { scenario } => {
-            let engine = Engine::new(load(&scenario)?);
+            let job = Job::load(&scenario)?;
             let mut map = serde_json::Map::new();
-            for (name, v) in engine.expected().named() {
+            for (name, v) in job.expected() {
                 map.insert(name, serde_json::json!(v));
             }
-            let out = serde_json::json!({ "scenario": engine.scenario.name, "expected": map });
+            let out = serde_json::json!({ "scenario": job.name(), "expected": map });
             println!(
                 "{}",
                 serde_json::to_string_pretty(&out).map_err(|e| Error::Runtime(e.to_string()))?
@@ -138,17 +234,17 @@ pub fn main() -> Result<()> {
         } => {
             let shard = shard.as_deref().map(shard::parse_spec).transpose()?;
             // Load everything first: one bad file means nothing runs.
-            let loaded = scenarios.iter().map(|p| load(p)).collect::<Result<Vec<_>>>()?;
+            let jobs = scenarios.iter().map(|p| Job::load(p)).collect::<Result<Vec<_>>>()?;
             let mut names = std::collections::HashSet::new();
-            for s in &loaded {
-                if !names.insert(s.name.clone()) {
-                    return Err(InputError::new(&s.source, "name", format!("`{}` is also the name of another scenario in this run; their results would overwrite each other", s.name)).into());
+            for (job, path) in jobs.iter().zip(&scenarios) {
+                if !names.insert(job.name().to_string()) {
+                    return Err(InputError::new(path.display().to_string(), "name", format!("`{}` is also the name of another scenario in this run; their results would overwrite each other", job.name())).into());
                 }
             }
-            for (scenario, path) in loaded.into_iter().zip(&scenarios) {
-                let total = replications.unwrap_or(scenario.run.replications);
-                let seed = seed.unwrap_or(scenario.run.seed);
-                let engine = Engine::new(scenario);
+            for (job, path) in jobs.iter().zip(&scenarios) {
+                let (default_replications, default_seed) = job.defaults();
+                let total = replications.unwrap_or(default_replications);
+                let seed = seed.unwrap_or(default_seed);
                 let (first, end) = match shard {
                     Some((i, n)) => shard::range(i, n, total),
                     None => (0, total),
@@ -164,16 +260,17 @@ pub fn main() -> Result<()> {
                     progress: Some(&tick),
                     cancel: Some(&CANCEL),
                 };
-                let results = engine.run(&options);
+                let results = job.run(&options);
                 bar.finish_and_clear();
                 let results = results?;
                 let seconds = started.elapsed().as_secs_f64();
+                let expected = job.expected();
                 if let Some((index, count)) = shard {
                     let meta = ShardMeta {
                         format: shard::FORMAT.to_string(),
-                        scenario: engine.scenario.name.clone(),
+                        scenario: job.name().to_string(),
                         scenario_path: path.display().to_string(),
-                        scenario_digest: format!("{:016x}", engine.scenario.digest),
+                        scenario_digest: format!("{:016x}", job.digest()),
                         seed,
                         engine_version: ENGINE_VERSION.to_string(),
                         replications: total,
@@ -183,33 +280,27 @@ pub fn main() -> Result<()> {
                         end,
                         names: results.names.clone(),
                         event_names: results.event_names.clone(),
-                        horizon: engine.scenario.time.horizon,
-                        start_year: engine.scenario.time.start_year,
-                        cycle_years: engine.scenario.time.cycle_years,
-                        expected: engine.expected().named(),
+                        horizon: results.investor_paths.len(),
+                        start_year: results.start_year,
+                        cycle_years: results.cycle_years,
+                        expected,
                         keep_replications,
-                        description: engine.scenario.description.clone(),
-                        terms: key_terms(&engine.scenario),
+                        description: job.description().to_string(),
+                        terms: job.terms(),
                     };
                     let folder = shard::write(&out, &meta, &results)?;
                     if !quiet {
-                        println!("{}: shard {index}/{count} (replications {first}..{end}), seed {seed}, {seconds:.2} s -> {}", engine.scenario.name, folder.display());
+                        println!("{}: shard {index}/{count} (replications {first}..{end}), seed {seed}, {seconds:.2} s -> {}", job.name(), folder.display());
                     }
                     continue;
                 }
-                let report = Report::new(&results, &engine.expected().named());
-                let files = result_files(
-                    &report,
-                    &results,
-                    &engine.scenario.description,
-                    &key_terms(&engine.scenario),
-                    keep_replications,
-                );
-                let folder = write_folder(&out, &engine.scenario.name, &files)?;
+                let report = Report::new(&results, &expected);
+                let files = result_files(&report, &results, job.description(), &job.terms(), keep_replications);
+                let folder = write_folder(&out, job.name(), &files)?;
                 if !quiet {
                     println!(
                         "{}: {total} replications, seed {seed}, {seconds:.2} s -> {}",
-                        engine.scenario.name,
+                        job.name(),
                         folder.display()
                     );
                     print_headline(&report);

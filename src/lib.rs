@@ -59,6 +59,7 @@ pub mod contract;
 pub mod error;
 pub mod fund;
 pub mod model;
+pub mod portfolio;
 pub mod report;
 pub mod scenario;
 pub mod sim;

@@ -35,6 +35,43 @@ pub struct Report {
     pub expected_shortfall: Vec<(String, Option<f64>)>,
     /// Per cycle: (calendar year at the cycle's end, investor quantiles, payer quantiles).
     pub cashflows: Vec<(f64, [f64; 5], [f64; 5])>,
+    /// For portfolios: contract names and the correlation matrix of their payments.
+    pub payment_correlation: Option<(Vec<String>, Vec<Vec<f64>>)>,
+}
+
+/// Pearson correlation (NaN when either side does not vary).
+pub fn correlation(x: &[f64], y: &[f64]) -> f64 {
+    let n = x.len().min(y.len()) as f64;
+    let mx = x.iter().sum::<f64>() / n;
+    let my = y.iter().sum::<f64>() / n;
+    let (mut sxy, mut sxx, mut syy) = (0.0, 0.0, 0.0);
+    for (a, b) in x.iter().zip(y) {
+        sxy += (a - mx) * (b - my);
+        sxx += (a - mx) * (a - mx);
+        syy += (b - my) * (b - my);
+    }
+    sxy / (sxx * syy).sqrt()
+}
+
+fn payment_correlation(results: &RunResults) -> Option<(Vec<String>, Vec<Vec<f64>>)> {
+    let columns: Vec<(String, &Vec<f64>)> = results
+        .names
+        .iter()
+        .zip(&results.columns)
+        .filter_map(|(n, c)| {
+            n.strip_prefix("contracts.")
+                .and_then(|rest| rest.strip_suffix(".payer.payments"))
+                .map(|name| (name.to_string(), c))
+        })
+        .collect();
+    if columns.len() < 2 {
+        return None;
+    }
+    let matrix = columns
+        .iter()
+        .map(|(_, a)| columns.iter().map(|(_, b)| correlation(a, b)).collect())
+        .collect();
+    Some((columns.into_iter().map(|(n, _)| n).collect(), matrix))
 }
 
 /// Statistics whose lower tail is reported as a 5 % expected shortfall.
@@ -77,6 +114,7 @@ impl Report {
                     )
                 })
                 .collect(),
+            payment_correlation: payment_correlation(results),
             cashflows: (0..results.investor_paths.len())
                 .map(|t| {
                     let quantiles = |paths: &[Vec<f64>]| {
@@ -155,6 +193,7 @@ impl Report {
             "probabilities": probabilities,
             "expected": expected,
             "expected_shortfall": shortfall,
+            "payment_correlation": self.payment_correlation.as_ref().map(|(names, m)| json!({"contracts": names, "matrix": m})),
         })
     }
 

@@ -16,6 +16,54 @@ use std::path::Path;
 /// missing or unreadable file, a file that is not UTF-8, an empty file, TOML
 /// syntax, unknown, missing or mistyped keys, and every semantic check.
 pub fn load(path: &Path) -> Result<Scenario, InputError> {
+    let (file, text) = read_text(path)?;
+    if is_portfolio(&text) {
+        return Err(InputError::new(
+            &file,
+            "portfolio",
+            "this is a portfolio file; it runs with `sibsim run`, not as a single contract",
+        ));
+    }
+    parse(&text, &file)
+}
+
+/// A scenario file or a portfolio file, as loaded.
+#[derive(Debug, Clone)]
+pub enum Loaded {
+    /// One contract.
+    Single(Box<Scenario>),
+    /// Several contracts with a pooled fund.
+    Portfolio(Box<crate::portfolio::Portfolio>),
+}
+
+/// Loads a scenario or, when the file has a `[portfolio]` table, a portfolio
+/// (its contracts are loaded from their own files, relative to it).
+///
+/// # Errors
+/// As for [`load`], for the portfolio file and each contract file.
+pub fn load_any(path: &Path) -> Result<Loaded, InputError> {
+    let (file, text) = read_text(path)?;
+    if !is_portfolio(&text) {
+        return Ok(Loaded::Single(Box::new(parse(&text, &file)?)));
+    }
+    let deserializer = toml::Deserializer::parse(&text).map_err(|e| toml_error(&e, &file, &text, ""))?;
+    let raw: raw::RawPortfolioFile = serde_path_to_error::deserialize(deserializer).map_err(|e| {
+        let key = clean_path(&e.path().to_string());
+        toml_error(e.inner(), &file, &text, &key)
+    })?;
+    let base = path.parent().unwrap_or(Path::new("."));
+    Ok(Loaded::Portfolio(Box::new(validate::validate_portfolio(
+        raw, &file, &text, base,
+    )?)))
+}
+
+/// Whether a text is a portfolio file (has a top-level `portfolio` table).
+fn is_portfolio(text: &str) -> bool {
+    text.parse::<toml::Table>().is_ok_and(|t| t.contains_key("portfolio"))
+}
+
+/// Reads a file as UTF-8 text, with clear errors.
+fn read_text(path: &Path) -> Result<(String, String), InputError> {
     let file = path.display().to_string();
     let bytes = std::fs::read(path).map_err(|e| {
         let why = match e.kind() {
@@ -37,7 +85,7 @@ pub fn load(path: &Path) -> Result<Scenario, InputError> {
             "the file is not valid UTF-8; save it as UTF-8 text",
         )
     })?;
-    parse(&text, &file)
+    Ok((file, text))
 }
 
 /// Parses and validates scenario text; `file` is used in error messages.

@@ -342,3 +342,27 @@ pub struct RawShock {
     #[serde(default)]
     pub targets: Option<Vec<Spanned<String>>>,
 }
+
+/// A portfolio file: contracts from their own files, a pooled fund, a shared shock.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPortfolioFile {
+    pub name: Spanned<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub run: Option<RawRun>,
+    pub portfolio: Spanned<RawPortfolio>,
+    #[serde(default)]
+    pub fund: Option<Spanned<RawFund>>,
+    #[serde(default)]
+    pub discounting: Option<RawDiscounting>,
+    #[serde(default)]
+    pub uncertainty: Option<Spanned<RawUncertainty>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPortfolio {
+    pub contracts: Spanned<Vec<Spanned<String>>>,
+}

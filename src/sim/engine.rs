@@ -96,6 +96,10 @@ pub struct Record {
     /// Cumulative net cash position of the payer at the end of each cycle
     /// (state costs avoided − payments − programme costs it bears), undiscounted.
     pub payer_path: Vec<f64>,
+    /// Outcome payment at the end of each cycle.
+    pub payments: Vec<f64>,
+    /// What the fund spends on the programme at the start of each cycle.
+    pub fund_spending: Vec<f64>,
 }
 
 /// Everything a run produced, in replication order.
@@ -126,6 +130,48 @@ pub struct RunResults {
 }
 
 impl RunResults {
+    /// Transposes records (in replication order) into columns.
+    #[allow(clippy::too_many_arguments)]
+    pub fn from_records(
+        records: &[Record],
+        scenario: &str,
+        options: &RunOptions,
+        names: Vec<String>,
+        event_names: Vec<String>,
+        horizon: usize,
+        start_year: f64,
+        cycle_years: f64,
+    ) -> RunResults {
+        let transpose = |width: usize, get: &dyn Fn(&Record) -> &[f64]| -> Vec<Vec<f64>> {
+            let mut columns = vec![Vec::with_capacity(records.len()); width];
+            for record in records {
+                for (column, &v) in columns.iter_mut().zip(get(record)) {
+                    column.push(v);
+                }
+            }
+            columns
+        };
+        let mut events = vec![Vec::with_capacity(records.len()); event_names.len()];
+        for record in records {
+            for (column, &e) in events.iter_mut().zip(&record.events) {
+                column.push(e);
+            }
+        }
+        RunResults {
+            scenario: scenario.to_string(),
+            seed: options.seed,
+            first: options.first,
+            columns: transpose(names.len(), &|r| &r.values),
+            names,
+            event_names,
+            events,
+            investor_paths: transpose(horizon, &|r| &r.investor_path),
+            payer_paths: transpose(horizon, &|r| &r.payer_path),
+            start_year,
+            cycle_years,
+        }
+    }
+
     /// Number of replications.
     pub fn replications(&self) -> u64 {
         self.columns.first().map_or(0, |c| c.len() as u64)
@@ -547,6 +593,8 @@ impl Engine {
             programme.clone()
         };
         let flows = self.fund.flows(&fund_spending, &payments, step);
+        record.payments.clone_from(&payments);
+        record.fund_spending.clone_from(&fund_spending);
 
         // The payer.
         let rate = self.scenario.discounting.payer_rate;
@@ -663,35 +711,16 @@ impl Engine {
                 .map_err(|e| Error::Runtime(format!("cannot start {threads} threads: {e}")))?
                 .install(work)?,
         };
-        let transpose = |width: usize, get: &dyn Fn(&Record) -> &[f64]| -> Vec<Vec<f64>> {
-            let mut columns = vec![Vec::with_capacity(records.len()); width];
-            for record in &records {
-                for (column, &v) in columns.iter_mut().zip(get(record)) {
-                    column.push(v);
-                }
-            }
-            columns
-        };
-        let horizon = self.scenario.time.horizon;
-        let mut events = vec![Vec::with_capacity(records.len()); self.event_names.len()];
-        for record in &records {
-            for (column, &e) in events.iter_mut().zip(&record.events) {
-                column.push(e);
-            }
-        }
-        Ok(RunResults {
-            scenario: self.scenario.name.clone(),
-            seed: options.seed,
-            first: options.first,
-            names: self.statistic_names.clone(),
-            columns: transpose(self.statistic_names.len(), &|r| &r.values),
-            event_names: self.event_names.clone(),
-            events,
-            investor_paths: transpose(horizon, &|r| &r.investor_path),
-            payer_paths: transpose(horizon, &|r| &r.payer_path),
-            start_year: self.scenario.time.start_year,
-            cycle_years: self.scenario.time.cycle_years,
-        })
+        Ok(RunResults::from_records(
+            &records,
+            &self.scenario.name,
+            options,
+            self.statistic_names.clone(),
+            self.event_names.clone(),
+            self.scenario.time.horizon,
+            self.scenario.time.start_year,
+            self.scenario.time.cycle_years,
+        ))
     }
 }
 

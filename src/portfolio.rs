@@ -1,0 +1,295 @@
+//! Portfolios: several contracts, each from its own file with its own cohort
+//! and contract, one shared shock path per replication, and a pooled fund
+//! whose cash flows are the sum of the contracts'.
+
+use crate::error::{Error, Result};
+use crate::fund::irr::{irr, Irr};
+use crate::fund::{multiple, npv, Fund};
+use crate::model::{discount_factor, RunDefaults, Scenario, Shock};
+use crate::sim::engine::{Engine, Record, RunOptions, RunResults};
+use crate::sim::parameters::shock_path;
+use crate::sim::replication::Workspace;
+use rayon::prelude::*;
+use std::sync::atomic::Ordering;
+
+/// A checked portfolio.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Portfolio {
+    /// `[a-z0-9_-]+`.
+    pub name: String,
+    /// Free text.
+    pub description: String,
+    /// The portfolio file.
+    pub source: String,
+    /// Digest of the portfolio text and its contracts'.
+    pub digest: u64,
+    /// Default replications and seed.
+    pub run: RunDefaults,
+    /// The contracts, in file order.
+    pub contracts: Vec<Scenario>,
+    /// Cycle at which each contract starts, counted from the earliest.
+    pub offsets: Vec<usize>,
+    /// Calendar label of the pooled cycle 0.
+    pub start_year: f64,
+    /// Years per cycle (the same for every contract).
+    pub cycle_years: f64,
+    /// The pooled fund.
+    pub fund: Fund,
+    /// Discount rate for the pooled investor NPV.
+    pub investor_rate: f64,
+    /// The shared shock (sd, autocorrelation); targets are each contract's.
+    pub shock: Option<Shock>,
+}
+
+/// Pooled statistics, in record order.
+const POOLED: [&str; 12] = [
+    "payer.true_savings",
+    "payer.payments",
+    "payer.programme_costs",
+    "payer.net_savings",
+    "investor.irr",
+    "investor.multiple",
+    "investor.npv",
+    "fund.contributions",
+    "fund.distributions",
+    "fund.fees",
+    "fund.overcall",
+    "fund.guarantee",
+];
+
+/// Pooled events, in record order.
+const POOLED_EVENTS: [&str; 5] = [
+    "investor.loss",
+    "payer.net_loss",
+    "payer.paid_without_impact",
+    "fund.overcommitted",
+    "investor.irr_undefined",
+];
+
+/// A portfolio compiled for simulation.
+#[derive(Debug, Clone)]
+pub struct PortfolioEngine {
+    /// The portfolio.
+    pub portfolio: Portfolio,
+    /// One engine per contract.
+    pub engines: Vec<Engine>,
+    /// Pooled horizon in cycles.
+    pub horizon: usize,
+    /// Statistic names: pooled, then `contracts.<name>.<statistic>`.
+    pub statistic_names: Vec<String>,
+    /// Event names likewise.
+    pub event_names: Vec<String>,
+}
+
+impl PortfolioEngine {
+    /// Compiles every contract.
+    pub fn new(portfolio: Portfolio) -> PortfolioEngine {
+        let engines: Vec<Engine> = portfolio.contracts.iter().cloned().map(Engine::new).collect();
+        let horizon = engines
+            .iter()
+            .zip(&portfolio.offsets)
+            .map(|(e, o)| o + e.scenario.time.horizon)
+            .max()
+            .unwrap_or(0);
+        let mut statistic_names: Vec<String> = POOLED.iter().map(|s| s.to_string()).collect();
+        let mut event_names: Vec<String> = POOLED_EVENTS.iter().map(|s| s.to_string()).collect();
+        for e in &engines {
+            statistic_names.extend(
+                e.statistic_names
+                    .iter()
+                    .map(|n| format!("contracts.{}.{n}", e.scenario.name)),
+            );
+            event_names.extend(
+                e.event_names
+                    .iter()
+                    .map(|n| format!("contracts.{}.{n}", e.scenario.name)),
+            );
+        }
+        PortfolioEngine {
+            portfolio,
+            engines,
+            horizon,
+            statistic_names,
+            event_names,
+        }
+    }
+
+    /// Exact expectations of every contract, prefixed `contracts.<name>.`.
+    pub fn expected(&self) -> Vec<(String, f64)> {
+        let mut out = Vec::new();
+        for e in &self.engines {
+            out.extend(
+                e.expected()
+                    .named()
+                    .into_iter()
+                    .map(|(n, v)| (format!("contracts.{}.{n}", e.scenario.name), v)),
+            );
+        }
+        out
+    }
+
+    /// Child-cycle pairs per replication (all contracts).
+    pub fn pairs(&self) -> u64 {
+        self.engines
+            .iter()
+            .map(|e| {
+                let h = e.scenario.time.horizon as u64;
+                e.scenario
+                    .cohort
+                    .waves
+                    .iter()
+                    .map(|w| w.children * (h - w.cycle as u64))
+                    .sum::<u64>()
+            })
+            .sum()
+    }
+
+    fn replicate(
+        &self,
+        seed: u64,
+        replication: u64,
+        workspaces: &mut [(Workspace, Workspace)],
+        records: &mut [Record],
+        out: &mut Record,
+    ) {
+        let path = self
+            .portfolio
+            .shock
+            .as_ref()
+            .map(|s| shock_path(s, self.horizon, seed, replication));
+        let step = self.portfolio.cycle_years;
+        let mut spending = vec![0.0; self.horizon];
+        let mut receipts = vec![0.0; self.horizon];
+        let mut payer = [0.0; 4];
+        let mut payer_path = vec![0.0; self.horizon];
+        let mut paid_without_impact = false;
+        for (c, engine) in self.engines.iter().enumerate() {
+            let offset = self.portfolio.offsets[c];
+            let h = engine.scenario.time.horizon;
+            let slice = path.as_ref().map(|p| &p[offset..offset + h]);
+            engine.replicate_in(seed, c as u64, replication, slice, &mut workspaces[c], &mut records[c]);
+            let record = &records[c];
+            for t in 0..h {
+                spending[offset + t] += record.fund_spending[t];
+                receipts[offset + t] += record.payments[t];
+            }
+            // Each contract's payer figures are discounted to its own start;
+            // bring them to the portfolio's first year.
+            let to_start = discount_factor(engine.scenario.discounting.payer_rate, offset as f64 * step);
+            for (k, name) in POOLED[..4].iter().enumerate() {
+                if let Some(i) = engine.statistic_names.iter().position(|n| n == name) {
+                    payer[k] += record.values[i] * to_start;
+                }
+            }
+            for (t, cell) in payer_path.iter_mut().enumerate() {
+                if t >= offset {
+                    *cell += record.payer_path[(t - offset).min(h - 1)];
+                }
+            }
+            if let Some(i) = engine.event_names.iter().position(|n| n == "payer.paid_without_impact") {
+                paid_without_impact |= record.events[i];
+            }
+        }
+        let flows = self.portfolio.fund.flows(&spending, &receipts, step);
+        let rate = self.engines.first().map_or(0.0, |e| e.scenario.discounting.payer_rate);
+        let refunds: f64 = flows
+            .refunds
+            .iter()
+            .enumerate()
+            .map(|(k, r)| r * discount_factor(rate, k as f64 * step))
+            .sum();
+        let investor_irr = irr(&flows.investor, step);
+        let investor_multiple = multiple(flows.distributions, flows.contributions);
+        out.values.clear();
+        out.events.clear();
+        // Return-cap refunds go back to the payers (discounted at the first contract's payer rate).
+        let payments = payer[1] - refunds;
+        let net = payer[0] - payments - payer[2];
+        out.values.extend([
+            payer[0],
+            payments,
+            payer[2],
+            net,
+            investor_irr.value(),
+            investor_multiple,
+            npv(&flows.investor, self.portfolio.investor_rate, step),
+            flows.contributions,
+            flows.distributions,
+            flows.fees,
+            flows.overcall,
+            flows.guarantee,
+        ]);
+        out.events.extend([
+            investor_multiple < 1.0,
+            net < 0.0,
+            paid_without_impact,
+            flows.overcall > 0.0,
+            matches!(investor_irr, Irr::None | Irr::NotUnique),
+        ]);
+        for record in records.iter() {
+            out.values.extend_from_slice(&record.values);
+            out.events.extend_from_slice(&record.events);
+        }
+        out.investor_path.clear();
+        let mut cumulative = flows.investor[0];
+        for t in 0..self.horizon {
+            cumulative += flows.investor[t + 1];
+            out.investor_path.push(cumulative);
+        }
+        out.payer_path = payer_path;
+    }
+
+    /// Runs replications in parallel, in replication order.
+    ///
+    /// # Errors
+    /// As for [`Engine::run`].
+    pub fn run(&self, options: &RunOptions) -> Result<RunResults> {
+        let work = || -> Result<Vec<Record>> {
+            let records: Vec<Option<Record>> = (options.first..options.first + options.replications)
+                .into_par_iter()
+                .map_init(
+                    || {
+                        (
+                            self.engines.iter().map(|e| e.workspace()).collect::<Vec<_>>(),
+                            vec![Record::default(); self.engines.len()],
+                        )
+                    },
+                    |(workspaces, records), r| {
+                        if options.cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
+                            return None;
+                        }
+                        let mut out = Record::default();
+                        self.replicate(options.seed, r, workspaces, records, &mut out);
+                        if let Some(progress) = options.progress {
+                            progress(1);
+                        }
+                        Some(out)
+                    },
+                )
+                .collect();
+            records
+                .into_iter()
+                .collect::<Option<Vec<_>>>()
+                .ok_or(Error::Interrupted)
+        };
+        let records = match options.threads {
+            None => work()?,
+            Some(threads) => rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .map_err(|e| Error::Runtime(format!("cannot start {threads} threads: {e}")))?
+                .install(work)?,
+        };
+        Ok(RunResults::from_records(
+            &records,
+            &self.portfolio.name,
+            options,
+            self.statistic_names.clone(),
+            self.event_names.clone(),
+            self.horizon,
+            self.portfolio.start_year,
+            self.portfolio.cycle_years,
+        ))
+    }
+}
