@@ -76,6 +76,20 @@ enum Command {
         #[arg(long, default_value = "results")]
         out: PathBuf,
     },
+    /// Observed panel (child,cycle,age,state) -> a [baseline] table of transition counts.
+    Calibrate {
+        /// The panel CSV.
+        panel: PathBuf,
+        /// State names, in scenario order.
+        #[arg(long, value_delimiter = ',', required = true)]
+        states: Vec<String>,
+        /// Age band boundaries, e.g. 0,7,13,18 (bands [0,7), [7,13), [13,18)).
+        #[arg(long, value_delimiter = ',')]
+        age_bands: Vec<f64>,
+        /// Prior added to every count.
+        #[arg(long, default_value_t = 1.0)]
+        prior: f64,
+    },
     /// Throughput and thread scaling: child-cycle pairs per second.
     Bench {
         /// Scenario (default: the built-in 6 states × 1000 children × 20 cycles).
@@ -337,7 +351,55 @@ pub fn main() -> Result<()> {
             replications,
             json,
         } => bench(scenario, threads, replications, json),
+        Command::Calibrate {
+            panel,
+            states,
+            age_bands,
+            prior,
+        } => calibrate(&panel, &states, &age_bands, prior),
     }
+}
+
+fn calibrate(panel: &Path, states: &[String], age_bands: &[f64], prior: f64) -> Result<()> {
+    let file = panel.display().to_string();
+    if states.iter().any(|s| s.is_empty())
+        || states.iter().collect::<std::collections::HashSet<_>>().len() != states.len()
+    {
+        return Err(InputError::new(
+            "--states",
+            "",
+            "give distinct, non-empty state names separated by commas",
+        )
+        .into());
+    }
+    if !prior.is_finite() || prior < 0.0 {
+        return Err(InputError::new("--prior", "", format!("{prior} is not a prior; expected a number ≥ 0")).into());
+    }
+    if age_bands.len() == 1
+        || age_bands.windows(2).any(|w| w[0] >= w[1])
+        || age_bands.iter().any(|a| !a.is_finite() || *a < 0.0)
+    {
+        return Err(InputError::new(
+            "--age-bands",
+            "",
+            "give at least two increasing ages ≥ 0, e.g. 0,7,13,18",
+        )
+        .into());
+    }
+    let bytes = std::fs::read(panel).map_err(|e| InputError::new(&file, "", format!("cannot read the panel: {e}")))?;
+    let text = String::from_utf8(bytes).map_err(|_| InputError::new(&file, "", "the panel is not UTF-8 text"))?;
+    let calibration = sibsim::calibrate::calibrate(&text, &file, states, age_bands, prior)?;
+    for (band, state) in calibration.empty_rows() {
+        eprintln!("warning: {file}: no observed transitions from `{state}` ({band}); its row is the prior alone");
+    }
+    if calibration.outside_bands > 0 {
+        eprintln!(
+            "warning: {file}: {} transitions at ages outside --age-bands are counted only in the pooled table",
+            calibration.outside_bands
+        );
+    }
+    print!("{}", calibration.to_toml());
+    Ok(())
 }
 
 fn bench(scenario: Option<PathBuf>, threads: Vec<u64>, replications: u64, json: bool) -> Result<()> {
