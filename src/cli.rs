@@ -7,7 +7,7 @@ use sibsim::model::Scenario;
 use sibsim::portfolio::PortfolioEngine;
 use sibsim::report::shard::{self, ShardMeta};
 use sibsim::report::{key_terms, result_files, write_folder, Report, ENGINE_VERSION};
-use sibsim::scenario::Loaded;
+use sibsim::scenario::{overrides, Loaded};
 use sibsim::sim::engine::{Engine, RunOptions, RunResults};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -52,6 +52,13 @@ enum Command {
         /// Also write replications.csv, one row per replication.
         #[arg(long)]
         keep_replications: bool,
+        /// Override any key by path, e.g. contract.payments[0].price=30000 (repeatable).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        sets: Vec<String>,
+        /// Run once per value with the same random numbers, e.g.
+        /// contract.payments[0].price=30000,45000,60000; several make a grid.
+        #[arg(long = "sweep", value_name = "KEY=V1,V2,...")]
+        sweeps: Vec<String>,
         /// No progress bar, no summary lines.
         #[arg(long)]
         quiet: bool,
@@ -117,8 +124,8 @@ enum Job {
 }
 
 impl Job {
-    fn load(path: &Path) -> Result<Job> {
-        Ok(match sibsim::scenario::load_any(path)? {
+    fn load(path: &Path, sets: &[(String, String)]) -> Result<Job> {
+        Ok(match sibsim::scenario::load_any_with(path, sets)? {
             Loaded::Single(s) => Job::Single(Box::new(Engine::new(*s))),
             Loaded::Portfolio(p) => Job::Portfolio(Box::new(PortfolioEngine::new(*p))),
         })
@@ -224,7 +231,7 @@ pub fn main() -> Result<()> {
             Ok(())
         }
         Command::Expected { scenario } => {
-            let job = Job::load(&scenario)?;
+            let job = Job::load(&scenario, &[])?;
             let mut map = serde_json::Map::new();
             for (name, v) in job.expected() {
                 map.insert(name, serde_json::json!(v));
@@ -245,10 +252,34 @@ pub fn main() -> Result<()> {
             shard,
             keep_replications,
             quiet,
+            sets,
+            sweeps,
         } => {
             let shard = shard.as_deref().map(shard::parse_spec).transpose()?;
+            let sets = sets
+                .iter()
+                .map(|s| overrides::split(s, "--set"))
+                .collect::<std::result::Result<Vec<_>, _>>()?;
+            if !sweeps.is_empty() {
+                if shard.is_some() {
+                    return Err(InputError::new(
+                        "--sweep",
+                        "",
+                        "a sweep cannot be sharded; shard each value with --set instead",
+                    )
+                    .into());
+                }
+                let sweeps = sweeps.iter().map(|s| parse_sweep(s)).collect::<Result<Vec<_>>>()?;
+                for path in &scenarios {
+                    sweep(path, &sets, &sweeps, replications, seed, threads, &out, quiet)?;
+                }
+                return Ok(());
+            }
             // Load everything first: one bad file means nothing runs.
-            let jobs = scenarios.iter().map(|p| Job::load(p)).collect::<Result<Vec<_>>>()?;
+            let jobs = scenarios
+                .iter()
+                .map(|p| Job::load(p, &sets))
+                .collect::<Result<Vec<_>>>()?;
             let mut names = std::collections::HashSet::new();
             for (job, path) in jobs.iter().zip(&scenarios) {
                 if !names.insert(job.name().to_string()) {
@@ -520,4 +551,142 @@ fn print_headline(report: &Report) {
             println!("  P({name}) = {:.4} ± {:.4}", p.p, p.se);
         }
     }
+}
+
+/// Parses `KEY=V1,V2,...`.
+fn parse_sweep(text: &str) -> Result<(String, Vec<String>)> {
+    let (key, values) = overrides::split(text, "--sweep")?;
+    let values: Vec<String> = values
+        .split(',')
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+        .collect();
+    if values.is_empty() {
+        return Err(InputError::new("--sweep", &key, "no values; expected KEY=V1,V2,...").into());
+    }
+    Ok((key, values))
+}
+
+/// Statistics a sweep reports for every point.
+const SWEEP_STATISTICS: [&str; 5] = [
+    "payer.true_savings",
+    "payer.payments",
+    "payer.net_savings",
+    "investor.irr",
+    "investor.multiple",
+];
+const SWEEP_PROBABILITIES: [&str; 3] = ["investor.loss", "payer.net_loss", "payer.paid_without_impact"];
+
+/// Runs every point of the grid with the same seed (common random numbers)
+/// and writes <out>/<name>/sweep.csv and pictures.
+#[allow(clippy::too_many_arguments)]
+fn sweep(
+    path: &Path,
+    sets: &[(String, String)],
+    sweeps: &[(String, Vec<String>)],
+    replications: Option<u64>,
+    seed: Option<u64>,
+    threads: Option<u64>,
+    out: &Path,
+    quiet: bool,
+) -> Result<()> {
+    // The grid, first sweep slowest.
+    let mut grid: Vec<Vec<String>> = vec![Vec::new()];
+    for (_, values) in sweeps {
+        grid = grid
+            .into_iter()
+            .flat_map(|point| values.iter().map(move |v| [point.clone(), vec![v.clone()]].concat()))
+            .collect();
+    }
+    // Check every point before running any.
+    let jobs = grid
+        .iter()
+        .map(|point| {
+            let mut all = sets.to_vec();
+            all.extend(sweeps.iter().map(|(k, _)| k.clone()).zip(point.iter().cloned()));
+            Job::load(path, &all)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let name = jobs[0].name().to_string();
+    let mut csv = sweeps.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>().join(",");
+    for s in SWEEP_STATISTICS {
+        csv.push_str(&format!(",{s}.mean,{s}.se,{s}.p05,{s}.p25,{s}.p50,{s}.p75,{s}.p95"));
+    }
+    for p in SWEEP_PROBABILITIES {
+        csv.push_str(&format!(",P({p}),P({p}).se"));
+    }
+    csv.push('\n');
+    let mut bands: Vec<Vec<[f64; 5]>> = vec![Vec::new(); SWEEP_STATISTICS.len()];
+    for (point, job) in grid.iter().zip(&jobs) {
+        let (default_replications, default_seed) = job.defaults();
+        let options = RunOptions {
+            threads: threads.map(|t| t as usize),
+            cancel: Some(&CANCEL),
+            ..RunOptions::new(
+                seed.unwrap_or(default_seed),
+                replications.unwrap_or(default_replications),
+            )
+        };
+        let results = job.run(&options)?;
+        let report = Report::new(&results, &job.expected());
+        csv.push_str(&point.join(","));
+        for (k, s) in SWEEP_STATISTICS.iter().enumerate() {
+            match report.statistic(s) {
+                Some(x) => {
+                    csv.push_str(&format!(
+                        ",{},{},{},{},{},{},{}",
+                        x.mean, x.se, x.p05, x.p25, x.p50, x.p75, x.p95
+                    ));
+                    bands[k].push([x.p05, x.p25, x.p50, x.p75, x.p95]);
+                }
+                None => {
+                    csv.push_str(",,,,,,,");
+                    bands[k].push([f64::NAN; 5]);
+                }
+            }
+        }
+        for p in SWEEP_PROBABILITIES {
+            match report.probability(p) {
+                Some(x) => csv.push_str(&format!(",{},{}", x.p, x.se)),
+                None => csv.push_str(",,"),
+            }
+        }
+        csv.push('\n');
+        if !quiet {
+            println!(
+                "{name}: {} done",
+                point
+                    .iter()
+                    .zip(sweeps)
+                    .map(|(v, (k, _))| format!("{k}={v}"))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            );
+        }
+    }
+    let mut files = vec![("sweep.csv".to_string(), csv.into_bytes())];
+    // Pictures against the first swept key, when its values are numbers and it is the only one.
+    let xs: Vec<f64> = sweeps[0].1.iter().filter_map(|v| v.parse().ok()).collect();
+    if sweeps.len() == 1 && xs.len() == sweeps[0].1.len() {
+        for (k, s) in SWEEP_STATISTICS.iter().enumerate() {
+            if let Some(svg) = sibsim::report::plot::band_chart(
+                &xs,
+                &bands[k],
+                &format!("{s} against {}", sweeps[0].0),
+                &sweeps[0].0,
+                s,
+            ) {
+                files.push((format!("sweep_{s}.svg"), svg.into_bytes()));
+            }
+        }
+    }
+    let folder = write_folder(out, &name, &files)?;
+    if !quiet {
+        println!(
+            "{name}: sweep of {} points -> {}",
+            grid.len(),
+            folder.join("sweep.csv").display()
+        );
+    }
+    Ok(())
 }

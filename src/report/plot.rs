@@ -76,6 +76,10 @@ pub fn short(x: f64) -> String {
 /// A fan chart: median line and p25–p75, p05–p95 bands against calendar
 /// year. `bands[t]` holds (p05, p25, p50, p75, p95) at `years[t]`.
 pub fn fan_chart(years: &[f64], bands: &[[f64; 5]], title: &str, y_label: &str) -> Option<String> {
+    fan_chart_with(years, bands, title, "year (end of cycle)", y_label)
+}
+
+fn fan_chart_with(years: &[f64], bands: &[[f64; 5]], title: &str, x_label: &str, y_label: &str) -> Option<String> {
     if years.is_empty() || bands.len() != years.len() {
         return None;
     }
@@ -93,7 +97,11 @@ pub fn fan_chart(years: &[f64], bands: &[[f64; 5]], title: &str, y_label: &str) 
     lo = lo.min(0.0);
     hi = hi.max(0.0);
     let pad = ((hi - lo) * 0.05).max(1.0);
-    let x0 = years[0] - (years.get(1).map_or(1.0, |y| y - years[0]));
+    let x0 = if x_label.starts_with("year") {
+        years[0] - years.get(1).map_or(1.0, |y| y - years[0])
+    } else {
+        years[0]
+    };
     let x1 = years[years.len() - 1];
     let mut svg = String::new();
     {
@@ -108,9 +116,9 @@ pub fn fan_chart(years: &[f64], bands: &[[f64; 5]], title: &str, y_label: &str) 
             .ok()?;
         chart
             .configure_mesh()
-            .x_desc("year (end of cycle)")
+            .x_desc(x_label)
             .y_desc(y_label)
-            .x_label_formatter(&|x| format!("{x:.0}"))
+            .x_label_formatter(&|x| short(*x))
             .y_label_formatter(&|y| short(*y))
             .draw()
             .ok()?;
@@ -146,6 +154,11 @@ pub fn fan_chart(years: &[f64], bands: &[[f64; 5]], title: &str, y_label: &str) 
         root.present().ok()?;
     }
     Some(svg)
+}
+
+/// Median line and p25–p75, p05–p95 bands of a statistic against a swept value.
+pub fn band_chart(xs: &[f64], bands: &[[f64; 5]], title: &str, x_label: &str, y_label: &str) -> Option<String> {
+    fan_chart_with(xs, bands, title, x_label, y_label)
 }
 
 /// Grouped bars of (label, p05, p50, p95) — for comparing contracts.

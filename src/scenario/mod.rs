@@ -1,6 +1,7 @@
 //! Reading scenario files: parse (shape and types) in one stage, validate
 //! (meaning) in the next, into a [`Scenario`] that cannot hold invalid values.
 
+pub mod overrides;
 #[allow(missing_docs)] // a field-by-field mirror of scenario-format.md
 pub mod raw;
 pub mod validate;
@@ -42,7 +43,23 @@ pub enum Loaded {
 /// # Errors
 /// As for [`load`], for the portfolio file and each contract file.
 pub fn load_any(path: &Path) -> Result<Loaded, InputError> {
+    load_any_with(path, &[])
+}
+
+/// As [`load_any`], with `--set` overrides `(key path, value)` applied to
+/// the file before it is checked.
+///
+/// # Errors
+/// As for [`load`]; an override with a wrong path or value names `--set`.
+pub fn load_any_with(path: &Path, sets: &[(String, String)]) -> Result<Loaded, InputError> {
     let (file, text) = read_text(path)?;
+    let (file, text) = if sets.is_empty() {
+        (file, text)
+    } else {
+        let changed = overrides::apply(&text, &file, sets)?;
+        let shown: Vec<String> = sets.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        (format!("{file} with --set {}", shown.join(" --set ")), changed)
+    };
     if !is_portfolio(&text) {
         return Ok(Loaded::Single(Box::new(parse(&text, &file)?)));
     }

@@ -1,0 +1,107 @@
+//! --set and --sweep: overrides by key path, sweeps on common random numbers.
+
+mod common;
+
+use sibsim::scenario::{load_any_with, Loaded};
+use sibsim::sim::engine::{Engine, RunOptions};
+
+const CONTRACT: &str = "[contract]\n[[contract.payments]]\nmetric = \"care_years\"\nbaseline = \"expected\"\nrule = \"rate_card\"\nprice = 1000.0\nat = [2, 5]\n[fund]\ncapital = 50000.0\n";
+
+fn payments(dir: &std::path::Path, price: &str) -> Vec<f64> {
+    let sets = vec![("contract.payments[0].price".to_string(), price.to_string())];
+    let Loaded::Single(s) = load_any_with(&dir.join("s.toml"), &sets).expect("valid") else {
+        panic!("single")
+    };
+    let r = Engine::new(*s).run(&RunOptions::new(17, 400)).expect("runs");
+    r.column("payer.payments").expect("payments").to_vec()
+}
+
+#[test]
+fn a_price_sweep_gives_payments_proportional_to_the_price_in_every_replication() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("s.toml"), format!("{}{CONTRACT}", common::BASE)).expect("write");
+    let base = payments(dir.path(), "1000");
+    assert!(base.iter().any(|&p| p > 0.0), "something is paid");
+    for factor in [2.0, 3.0, 0.5] {
+        let scaled = payments(dir.path(), &format!("{}", 1000.0 * factor));
+        for (a, b) in base.iter().zip(&scaled) {
+            assert!(
+                (b - factor * a).abs() <= 1e-12 * (factor * a).abs(),
+                "{b} vs {factor} × {a}"
+            );
+        }
+    }
+}
+
+#[test]
+fn sweep_writes_one_row_per_value_and_pictures() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("s.toml"), format!("{}{CONTRACT}", common::BASE)).expect("write");
+    let out = common::run_in(
+        dir.path(),
+        &[
+            "run",
+            "s.toml",
+            "--replications",
+            "100",
+            "--quiet",
+            "--out",
+            "out",
+            "--sweep",
+            "contract.payments[0].price=500,1000,2000",
+        ],
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let csv = std::fs::read_to_string(dir.path().join("out/base/sweep.csv")).expect("sweep.csv");
+    let rows: Vec<&str> = csv.lines().collect();
+    assert_eq!(rows.len(), 4);
+    assert!(rows[0].starts_with("contract.payments[0].price,payer.true_savings.mean"));
+    // Same random numbers at every point: true savings identical across rows.
+    let savings: Vec<&str> = rows[1..].iter().map(|r| r.split(',').nth(1).expect("cell")).collect();
+    assert!(savings.windows(2).all(|w| w[0] == w[1]), "{savings:?}");
+    assert!(dir.path().join("out/base/sweep_payer.payments.svg").exists());
+    // Two sweeps make a grid.
+    let grid = common::run_in(
+        dir.path(),
+        &[
+            "run",
+            "s.toml",
+            "--replications",
+            "50",
+            "--quiet",
+            "--out",
+            "grid",
+            "--sweep",
+            "contract.payments[0].price=500,1000",
+            "--sweep",
+            "fund.management_fee=0,0.02",
+        ],
+    );
+    assert!(grid.status.success(), "{}", String::from_utf8_lossy(&grid.stderr));
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("grid/base/sweep.csv"))
+            .expect("csv")
+            .lines()
+            .count(),
+        5
+    );
+}
+
+#[test]
+fn wrong_overrides_are_clear_errors() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("s.toml"), format!("{}{CONTRACT}", common::BASE)).expect("write");
+    for (set, words) in [
+        ("contract.payments[4].price=1", "out of range"),
+        ("contract.payments[0].price=cheap", "expected a number"),
+        ("fund.capitl=5", "unknown key"),
+        ("nonsense", "KEY=VALUE"),
+        ("contract.payments[0].price=-5", "negative"),
+    ] {
+        let out = common::run_in(dir.path(), &["run", "s.toml", "--quiet", "--out", "out", "--set", set]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{set}: {stderr}");
+        assert!(stderr.contains(words), "{set}: {stderr}");
+        assert!(!dir.path().join("out").exists());
+    }
+}
