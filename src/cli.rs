@@ -97,6 +97,32 @@ enum Command {
         #[arg(long, default_value_t = 1.0)]
         prior: f64,
     },
+    /// Write (and with --submit, submit) Slurm scripts: a shard job array and a merge job after it.
+    Slurm {
+        /// Scenario or portfolio file.
+        scenario: PathBuf,
+        /// Number of shards (array tasks).
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..=100000))]
+        shards: u64,
+        /// Replications (default: the scenario's).
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+        replications: Option<u64>,
+        /// Master seed (default: the scenario's).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Results folder (shards go to <out>/shards).
+        #[arg(long, default_value = "results")]
+        out: PathBuf,
+        /// Slurm partition.
+        #[arg(long)]
+        partition: Option<String>,
+        /// Time limit per task, e.g. 01:00:00.
+        #[arg(long)]
+        time: Option<String>,
+        /// Submit with sbatch and print the job ids.
+        #[arg(long)]
+        submit: bool,
+    },
     /// Throughput and thread scaling: child-cycle pairs per second.
     Bench {
         /// Scenario (default: the built-in 6 states × 1000 children × 20 cycles).
@@ -388,6 +414,16 @@ pub fn main() -> Result<()> {
             age_bands,
             prior,
         } => calibrate(&panel, &states, &age_bands, prior),
+        Command::Slurm {
+            scenario,
+            shards,
+            replications,
+            seed,
+            out,
+            partition,
+            time,
+            submit,
+        } => slurm(&scenario, shards, replications, seed, &out, partition, time, submit),
     }
 }
 
@@ -687,6 +723,73 @@ fn sweep(
             grid.len(),
             folder.join("sweep.csv").display()
         );
+    }
+    Ok(())
+}
+
+/// Writes (and optionally submits) the Slurm scripts of a sharded run.
+#[allow(clippy::too_many_arguments)]
+fn slurm(
+    scenario: &Path,
+    shards: u64,
+    replications: Option<u64>,
+    seed: Option<u64>,
+    out: &Path,
+    partition: Option<String>,
+    time: Option<String>,
+    submit: bool,
+) -> Result<()> {
+    let job = Job::load(scenario, &[])?;
+    let (default_replications, default_seed) = job.defaults();
+    let absolute = |p: &Path| std::path::absolute(p).map_err(|e| Error::io(p, e));
+    let out = absolute(out)?;
+    let spec = sibsim::report::slurm::SlurmJob {
+        sibsim: std::env::current_exe()
+            .map_err(|e| Error::Runtime(format!("cannot find the sibsim binary: {e}")))?
+            .display()
+            .to_string(),
+        scenario: absolute(scenario)?.display().to_string(),
+        name: job.name().to_string(),
+        shards,
+        replications: replications.unwrap_or(default_replications),
+        seed: seed.unwrap_or(default_seed),
+        out: out.display().to_string(),
+        partition,
+        time,
+    };
+    let folder_name = format!("{}.slurm", job.name());
+    let target = out.join(&folder_name);
+    let files = vec![
+        ("array.sbatch".to_string(), spec.array_script().into_bytes()),
+        ("merge.sbatch".to_string(), spec.merge_script().into_bytes()),
+        (
+            "submit.sh".to_string(),
+            spec.submit_script(&target.display().to_string()).into_bytes(),
+        ),
+    ];
+    let folder = write_folder(&out, &folder_name, &files)?;
+    println!("wrote {}/array.sbatch, merge.sbatch and submit.sh", folder.display());
+    if submit {
+        std::fs::create_dir_all(out.join("shards")).map_err(|e| Error::io(&out, e))?;
+        let sbatch = |args: &[&str]| -> Result<String> {
+            let o = std::process::Command::new("sbatch")
+                .current_dir(&folder)
+                .args(args)
+                .output()
+                .map_err(|e| Error::Runtime(format!("cannot run sbatch: {e}")))?;
+            if !o.status.success() {
+                return Err(Error::Runtime(format!(
+                    "sbatch failed: {}",
+                    String::from_utf8_lossy(&o.stderr).trim()
+                )));
+            }
+            let id = String::from_utf8_lossy(&o.stdout).trim().to_string();
+            Ok(id.split(';').next().unwrap_or("").to_string())
+        };
+        let array = sbatch(&["--parsable", "array.sbatch"])?;
+        let merge = sbatch(&["--parsable", &format!("--dependency=afterok:{array}"), "merge.sbatch"])?;
+        println!("array job {array}");
+        println!("merge job {merge}");
     }
     Ok(())
 }

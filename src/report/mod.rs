@@ -5,6 +5,7 @@
 pub mod html;
 pub mod plot;
 pub mod shard;
+pub mod slurm;
 
 use crate::error::{Error, Result};
 use crate::sim::engine::RunResults;
