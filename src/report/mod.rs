@@ -334,6 +334,27 @@ pub fn result_files(
         "Payer: cumulative costs avoided minus payments (and programme costs it bears)",
         plot::fan_chart(&years, &payer, "Payer: cumulative net position", "EUR (undiscounted)"),
     );
+    if let Some((contracts, _)) = &report.payment_correlation {
+        for (statistic, label, unit) in [
+            ("payer.net_savings", "Payer net savings by contract", "EUR, discounted"),
+            ("investor.multiple", "Investor multiple by contract", "multiple"),
+        ] {
+            let rows: Vec<(String, f64, f64, f64)> = contracts
+                .iter()
+                .filter_map(|c| {
+                    report
+                        .statistic(&format!("contracts.{c}.{statistic}"))
+                        .map(|s| (c.clone(), s.p05, s.p50, s.p95))
+                })
+                .collect();
+            let file = format!("contracts_{}.svg", statistic.replace('.', "_"));
+            add(
+                &file,
+                &format!("{label}: p05–p95 box, median line"),
+                plot::interval_chart(&rows, label, unit),
+            );
+        }
+    }
     let page = html::render(report, description, terms, &pictures);
     files.push(("report.html".to_string(), page.into_bytes()));
     if keep_replications {
