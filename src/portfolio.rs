@@ -246,7 +246,9 @@ impl PortfolioEngine {
     /// As for [`Engine::run`].
     pub fn run(&self, options: &RunOptions) -> Result<RunResults> {
         let work = || -> Result<Vec<Record>> {
-            let records: Vec<Option<Record>> = (options.first..options.first + options.replications)
+            // Collecting into Option<Vec> stops every worker at the first None
+            // (a cancelled run), instead of walking the remaining indices.
+            (options.first..options.first + options.replications)
                 .into_par_iter()
                 .map_init(
                     || {
@@ -267,10 +269,7 @@ impl PortfolioEngine {
                         Some(out)
                     },
                 )
-                .collect();
-            records
-                .into_iter()
-                .collect::<Option<Vec<_>>>()
+                .collect::<Option<Vec<Record>>>()
                 .ok_or(Error::Interrupted)
         };
         let records = match options.threads {

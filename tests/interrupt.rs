@@ -14,7 +14,7 @@ fn sigint_stops_the_run_and_writes_nothing() {
             "run",
             scenario.to_str().expect("utf-8"),
             "--replications",
-            "100000000",
+            "2000000",
             "--quiet",
             "--out",
             "out",

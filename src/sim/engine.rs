@@ -681,7 +681,9 @@ impl Engine {
     /// thread pool cannot be built.
     pub fn run(&self, options: &RunOptions) -> Result<RunResults> {
         let work = || -> Result<Vec<Record>> {
-            let records: Vec<Option<Record>> = (options.first..options.first + options.replications)
+            // Collecting into Option<Vec> stops every worker at the first None
+            // (a cancelled run), instead of walking the remaining indices.
+            (options.first..options.first + options.replications)
                 .into_par_iter()
                 .map_init(
                     || self.workspace(),
@@ -697,10 +699,7 @@ impl Engine {
                         Some(record)
                     },
                 )
-                .collect();
-            records
-                .into_iter()
-                .collect::<Option<Vec<_>>>()
+                .collect::<Option<Vec<Record>>>()
                 .ok_or(Error::Interrupted)
         };
         let records = match options.threads {
