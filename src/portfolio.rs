@@ -2,15 +2,13 @@
 //! and contract, one shared shock path per replication, and a pooled fund
 //! whose cash flows are the sum of the contracts'.
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::fund::irr::{irr, Irr};
 use crate::fund::{multiple, npv, Fund};
 use crate::model::{discount_factor, RunDefaults, Scenario, Shock};
-use crate::sim::engine::{Engine, Record, RunOptions, RunResults};
+use crate::sim::engine::{replicate_all, Engine, Record, RunOptions, RunResults};
 use crate::sim::parameters::shock_path;
 use crate::sim::replication::Workspace;
-use rayon::prelude::*;
-use std::sync::atomic::Ordering;
 
 /// A checked portfolio.
 #[derive(Debug, Clone)]
@@ -245,41 +243,16 @@ impl PortfolioEngine {
     /// # Errors
     /// As for [`Engine::run`].
     pub fn run(&self, options: &RunOptions) -> Result<RunResults> {
-        let work = || -> Result<Vec<Record>> {
-            // Collecting into Option<Vec> stops every worker at the first None
-            // (a cancelled run), instead of walking the remaining indices.
-            (options.first..options.first + options.replications)
-                .into_par_iter()
-                .map_init(
-                    || {
-                        (
-                            self.engines.iter().map(|e| e.workspace()).collect::<Vec<_>>(),
-                            vec![Record::default(); self.engines.len()],
-                        )
-                    },
-                    |(workspaces, records), r| {
-                        if options.cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
-                            return None;
-                        }
-                        let mut out = Record::default();
-                        self.replicate(options.seed, r, workspaces, records, &mut out);
-                        if let Some(progress) = options.progress {
-                            progress(1);
-                        }
-                        Some(out)
-                    },
+        let records = replicate_all(
+            options,
+            || {
+                (
+                    self.engines.iter().map(|e| e.workspace()).collect::<Vec<_>>(),
+                    vec![Record::default(); self.engines.len()],
                 )
-                .collect::<Option<Vec<Record>>>()
-                .ok_or(Error::Interrupted)
-        };
-        let records = match options.threads {
-            None => work()?,
-            Some(threads) => rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .map_err(|e| Error::Runtime(format!("cannot start {threads} threads: {e}")))?
-                .install(work)?,
-        };
+            },
+            |(workspaces, records), r, out| self.replicate(options.seed, r, workspaces, records, out),
+        )?;
         Ok(RunResults::from_records(
             &records,
             &self.portfolio.name,

@@ -199,6 +199,47 @@ impl RunResults {
     }
 }
 
+/// Runs `replicate` for every replication index of `options` on rayon's
+/// pool (or one of `options.threads`), with per-thread scratch from `init`,
+/// and returns the records in replication order.
+///
+/// # Errors
+/// [`Error::Interrupted`] when cancelled; [`Error::Runtime`] when the
+/// thread pool cannot be built.
+pub fn replicate_all<S, I, F>(options: &RunOptions, init: I, replicate: F) -> Result<Vec<Record>>
+where
+    I: Fn() -> S + Sync + Send,
+    F: Fn(&mut S, u64, &mut Record) + Sync + Send,
+{
+    let work = || -> Result<Vec<Record>> {
+        // Collecting into Option<Vec> stops every worker at the first None
+        // (a cancelled run), instead of walking the remaining indices.
+        (options.first..options.first + options.replications)
+            .into_par_iter()
+            .map_init(&init, |scratch, r| {
+                if options.cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
+                    return None;
+                }
+                let mut record = Record::default();
+                replicate(scratch, r, &mut record);
+                if let Some(progress) = options.progress {
+                    progress(1);
+                }
+                Some(record)
+            })
+            .collect::<Option<Vec<Record>>>()
+            .ok_or(Error::Interrupted)
+    };
+    match options.threads {
+        None => work(),
+        Some(threads) => rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .map_err(|e| Error::Runtime(format!("cannot start {threads} threads: {e}")))?
+            .install(work),
+    }
+}
+
 /// Splits `total` children over waves in proportion to their sizes
 /// (largest remainder, ties to the earlier wave).
 fn allocate(total: u64, sizes: &[u64]) -> Vec<u64> {
@@ -680,36 +721,11 @@ impl Engine {
     /// [`Error::Interrupted`] when cancelled; [`Error::Runtime`] when the
     /// thread pool cannot be built.
     pub fn run(&self, options: &RunOptions) -> Result<RunResults> {
-        let work = || -> Result<Vec<Record>> {
-            // Collecting into Option<Vec> stops every worker at the first None
-            // (a cancelled run), instead of walking the remaining indices.
-            (options.first..options.first + options.replications)
-                .into_par_iter()
-                .map_init(
-                    || self.workspace(),
-                    |workspaces, r| {
-                        if options.cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
-                            return None;
-                        }
-                        let mut record = Record::default();
-                        self.replicate(options.seed, r, workspaces, &mut record);
-                        if let Some(progress) = options.progress {
-                            progress(1);
-                        }
-                        Some(record)
-                    },
-                )
-                .collect::<Option<Vec<Record>>>()
-                .ok_or(Error::Interrupted)
-        };
-        let records = match options.threads {
-            None => work()?,
-            Some(threads) => rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .map_err(|e| Error::Runtime(format!("cannot start {threads} threads: {e}")))?
-                .install(work)?,
-        };
+        let records = replicate_all(
+            options,
+            || self.workspace(),
+            |workspaces, r, record| self.replicate(options.seed, r, workspaces, record),
+        )?;
         Ok(RunResults::from_records(
             &records,
             &self.scenario.name,
