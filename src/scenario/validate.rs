@@ -245,6 +245,23 @@ impl Ctx<'_> {
     }
 }
 
+/// `[run]`: defaults 1000 replications, seed 1.
+fn run_defaults(ctx: &Ctx, raw: &Option<RawRun>) -> R<RunDefaults> {
+    let mut run = RunDefaults {
+        replications: 1000,
+        seed: 1,
+    };
+    if let Some(r) = raw {
+        if let Some(n) = &r.replications {
+            run.replications = ctx.count(n, "run.replications", 1, "at least 1 replication")? as u64;
+        }
+        if let Some(s) = &r.seed {
+            run.seed = ctx.count(s, "run.seed", 0, "a seed ≥ 0")? as u64;
+        }
+    }
+    Ok(run)
+}
+
 fn check_name(name: &str) -> bool {
     !name.is_empty()
         && name
@@ -297,18 +314,7 @@ pub fn validate(raw: RawScenario, file: &str, text: &str) -> Result<Scenario, In
     };
 
     // [run]
-    let mut run = RunDefaults {
-        replications: 1000,
-        seed: 1,
-    };
-    if let Some(r) = &raw.run {
-        if let Some(n) = &r.replications {
-            run.replications = ctx.count(n, "run.replications", 1, "at least 1 replication")? as u64;
-        }
-        if let Some(s) = &r.seed {
-            run.seed = ctx.count(s, "run.seed", 0, "a seed ≥ 0")? as u64;
-        }
-    }
+    let run = run_defaults(&ctx, &raw.run)?;
 
     // [[states]]
     if raw.states.get_ref().is_empty() {
@@ -559,9 +565,14 @@ pub fn validate(raw: RawScenario, file: &str, text: &str) -> Result<Scenario, In
                     let mut p = matrix.probabilities.clone();
                     for (k, e) in effects.iter().enumerate() {
                         if let Some(row) = e.apply(&mut p, n, e.relative_risk) {
-                            let rr = &ri.effects.as_ref().expect("effects exist")[k];
+                            // effects[k] was built from the k-th raw effect, so it exists.
+                            let span = ri
+                                .effects
+                                .as_ref()
+                                .and_then(|v| v.get(k))
+                                .map_or(span.clone(), |r| r.get_ref().relative_risk.span());
                             return Err(ctx.err(
-                                rr.get_ref().relative_risk.span(),
+                                span,
                                 format!("intervention.effects[{k}].relative_risk"),
                                 format!(
                                     "relative risk {} would make the probability of staying in `{}` negative; the moves it scales out of that row sum to more than 1",
@@ -1189,18 +1200,7 @@ pub fn validate_portfolio(
             format!("`{name}` is not allowed; use only a-z, 0-9, `_` and `-` (it names the results folder)"),
         ));
     }
-    let mut run = RunDefaults {
-        replications: 1000,
-        seed: 1,
-    };
-    if let Some(r) = &raw.run {
-        if let Some(n) = &r.replications {
-            run.replications = ctx.count(n, "run.replications", 1, "at least 1 replication")? as u64;
-        }
-        if let Some(s) = &r.seed {
-            run.seed = ctx.count(s, "run.seed", 0, "a seed ≥ 0")? as u64;
-        }
-    }
+    let run = run_defaults(&ctx, &raw.run)?;
     let list = raw.portfolio.get_ref().contracts.get_ref();
     if list.is_empty() {
         return Err(ctx.err(
