@@ -1,6 +1,7 @@
 //! The generated Slurm scripts run shards and merge them into the unsharded
 //! summary. Here each array task is run by bash with SLURM_ARRAY_TASK_ID set,
-//! as Slurm would; the test against a real Slurm is still to come.
+//! as Slurm would, so it runs anywhere; tests/slurm_cluster.rs submits them
+//! to a real Slurm.
 
 mod common;
 

@@ -293,11 +293,11 @@ pub fn merge(shards: Vec<Shard>) -> Result<Merged> {
             .map(|i| {
                 format!(
                     "  sibsim run {} --shard {i}/{} --replications {} --seed {} --out {}{}",
-                    reference.scenario_path,
+                    super::slurm::quote(&reference.scenario_path),
                     reference.count,
                     reference.replications,
                     reference.seed,
-                    out,
+                    super::slurm::quote(&out),
                     if reference.keep_replications {
                         " --keep-replications"
                     } else {
