@@ -3,12 +3,12 @@
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use sibsim::error::{Error, InputError, Result};
+use sibsim::job::Job;
 use sibsim::model::Scenario;
-use sibsim::portfolio::PortfolioEngine;
 use sibsim::report::shard::{self, ShardMeta};
-use sibsim::report::{key_terms, result_files, write_folder, Report, ENGINE_VERSION};
+use sibsim::report::{result_files, write_folder, Report, ENGINE_VERSION};
 use sibsim::scenario::{overrides, Loaded};
-use sibsim::sim::engine::{Engine, RunOptions, RunResults};
+use sibsim::sim::engine::{Engine, RunOptions};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -137,100 +137,26 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Regenerate the README's "What the numbers say" section and its pictures
+    /// (docs/findings/) from the bundled scenarios.
+    Findings {
+        /// The README to update; scenarios are found beside it.
+        #[arg(long, default_value = "README.md")]
+        readme: PathBuf,
+        /// Replications per run.
+        #[arg(long, default_value_t = 4000, value_parser = clap::value_parser!(u64).range(1..))]
+        replications: u64,
+        /// Worker threads (default: all cores; results do not depend on it).
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..=4096))]
+        threads: Option<u64>,
+        /// Write nothing; fail (exit 1) if the README or the pictures differ from a fresh run.
+        #[arg(long)]
+        check: bool,
+    },
 }
 
 fn load(path: &Path) -> Result<Scenario> {
     Ok(sibsim::scenario::load(path)?)
-}
-
-/// A single contract or a portfolio, ready to run.
-enum Job {
-    Single(Box<Engine>),
-    Portfolio(Box<PortfolioEngine>),
-}
-
-impl Job {
-    fn load(path: &Path, sets: &[(String, String)]) -> Result<Job> {
-        Ok(match sibsim::scenario::load_any_with(path, sets)? {
-            Loaded::Single(s) => Job::Single(Box::new(Engine::new(*s))),
-            Loaded::Portfolio(p) => Job::Portfolio(Box::new(PortfolioEngine::new(*p))),
-        })
-    }
-
-    fn name(&self) -> &str {
-        match self {
-            Job::Single(e) => &e.scenario.name,
-            Job::Portfolio(p) => &p.portfolio.name,
-        }
-    }
-
-    fn description(&self) -> &str {
-        match self {
-            Job::Single(e) => &e.scenario.description,
-            Job::Portfolio(p) => &p.portfolio.description,
-        }
-    }
-
-    fn digest(&self) -> u64 {
-        match self {
-            Job::Single(e) => e.scenario.digest,
-            Job::Portfolio(p) => p.portfolio.digest,
-        }
-    }
-
-    fn defaults(&self) -> (u64, u64) {
-        match self {
-            Job::Single(e) => (e.scenario.run.replications, e.scenario.run.seed),
-            Job::Portfolio(p) => (p.portfolio.run.replications, p.portfolio.run.seed),
-        }
-    }
-
-    fn expected(&self) -> Vec<(String, f64)> {
-        match self {
-            Job::Single(e) => e.expected().named(),
-            Job::Portfolio(p) => p.expected(),
-        }
-    }
-
-    fn terms(&self) -> Vec<(String, String)> {
-        match self {
-            Job::Single(e) => key_terms(&e.scenario),
-            Job::Portfolio(p) => {
-                let mut terms = vec![(
-                    "contracts".to_string(),
-                    p.engines
-                        .iter()
-                        .map(|e| e.scenario.name.clone())
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                )];
-                let f = &p.portfolio.fund;
-                terms.push((
-                    "pooled fund".to_string(),
-                    format!("capital {}, fee {} % a year", f.capital, f.management_fee * 100.0),
-                ));
-                if let Some(s) = &p.portfolio.shock {
-                    terms.push((
-                        "shared shock".to_string(),
-                        format!("AR(1), sd {}, autocorrelation {}", s.sd, s.autocorrelation),
-                    ));
-                }
-                for e in &p.engines {
-                    for (k, v) in key_terms(&e.scenario) {
-                        terms.push((format!("{}: {k}", e.scenario.name), v));
-                    }
-                }
-                terms
-            }
-        }
-    }
-
-    fn run(&self, options: &RunOptions) -> Result<RunResults> {
-        match self {
-            Job::Single(e) => e.run(options),
-            Job::Portfolio(p) => p.run(options),
-        }
-    }
 }
 
 pub fn main() -> Result<()> {
@@ -408,6 +334,12 @@ pub fn main() -> Result<()> {
             replications,
             json,
         } => bench(scenario, threads, replications, json),
+        Command::Findings {
+            readme,
+            replications,
+            threads,
+            check,
+        } => findings(&readme, replications, threads, check),
         Command::Calibrate {
             panel,
             states,
@@ -791,5 +723,64 @@ fn slurm(
         println!("array job {array}");
         println!("merge job {merge}");
     }
+    Ok(())
+}
+
+/// Regenerates (or with `check`, verifies) the README's findings section.
+fn findings(readme: &Path, replications: u64, threads: Option<u64>, check: bool) -> Result<()> {
+    use sibsim::findings::{generate, splice, FindingsOptions, BEGIN, END};
+    let text = std::fs::read_to_string(readme).map_err(|e| Error::io(readme, e))?;
+    let root = readme
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let options = FindingsOptions {
+        replications,
+        threads: threads.map(|t| t as usize),
+        cancel: Some(&CANCEL),
+    };
+    let missing_markers = || {
+        Error::Input(InputError::new(
+            readme.display().to_string(),
+            "",
+            format!("no findings section: put the lines `{BEGIN}` and `{END}` where it belongs"),
+        ))
+    };
+    // Fail on missing markers before the (long) runs.
+    splice(&text, "").ok_or_else(missing_markers)?;
+    let found = generate(root, &options)?;
+    let updated = splice(&text, &found.markdown).ok_or_else(missing_markers)?;
+    let pictures = root.join("docs");
+    if check {
+        let mut stale = Vec::new();
+        if updated != text {
+            stale.push(readme.display().to_string());
+        }
+        for (name, bytes) in &found.pictures {
+            let path = pictures.join("findings").join(name);
+            if std::fs::read(&path).ok().as_deref() != Some(bytes.as_slice()) {
+                stale.push(path.display().to_string());
+            }
+        }
+        if !stale.is_empty() {
+            return Err(Error::Runtime(format!(
+                "the findings are stale in {}; run `sibsim findings --replications {replications}` and commit",
+                stale.join(", ")
+            )));
+        }
+        println!("findings up to date ({replications} replications per run)");
+        return Ok(());
+    }
+    let folder = write_folder(&pictures, "findings", &found.pictures)?;
+    // The README, like a results folder, is replaced whole.
+    let temporary = readme.with_extension("md.tmp");
+    std::fs::write(&temporary, &updated).map_err(|e| Error::io(&temporary, e))?;
+    std::fs::rename(&temporary, readme).map_err(|e| Error::io(readme, e))?;
+    println!(
+        "wrote the findings section of {} and {} pictures in {}",
+        readme.display(),
+        found.pictures.len(),
+        folder.display()
+    );
     Ok(())
 }

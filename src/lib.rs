@@ -58,7 +58,9 @@
 pub mod calibrate;
 pub mod contract;
 pub mod error;
+pub mod findings;
 pub mod fund;
+pub mod job;
 pub mod model;
 pub mod portfolio;
 pub mod report;

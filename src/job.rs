@@ -1,0 +1,115 @@
+//! A scenario or a portfolio behind one interface: what the command line,
+//! the findings and any other caller run.
+
+use crate::error::Result;
+use crate::portfolio::PortfolioEngine;
+use crate::report::key_terms;
+use crate::scenario::Loaded;
+use crate::sim::engine::{Engine, RunOptions, RunResults};
+use std::path::Path;
+
+/// A single contract or a portfolio, ready to run.
+pub enum Job {
+    /// One contract.
+    Single(Box<Engine>),
+    /// Several contracts with a pooled fund.
+    Portfolio(Box<PortfolioEngine>),
+}
+
+impl Job {
+    /// Loads a scenario or portfolio file, with `--set`-style overrides.
+    ///
+    /// # Errors
+    /// The file's input errors.
+    pub fn load(path: &Path, sets: &[(String, String)]) -> Result<Job> {
+        Ok(match crate::scenario::load_any_with(path, sets)? {
+            Loaded::Single(s) => Job::Single(Box::new(Engine::new(*s))),
+            Loaded::Portfolio(p) => Job::Portfolio(Box::new(PortfolioEngine::new(*p))),
+        })
+    }
+
+    /// Scenario or portfolio name.
+    pub fn name(&self) -> &str {
+        match self {
+            Job::Single(e) => &e.scenario.name,
+            Job::Portfolio(p) => &p.portfolio.name,
+        }
+    }
+
+    /// One-line description.
+    pub fn description(&self) -> &str {
+        match self {
+            Job::Single(e) => &e.scenario.description,
+            Job::Portfolio(p) => &p.portfolio.description,
+        }
+    }
+
+    /// Digest of the validated input (shards must agree on it).
+    pub fn digest(&self) -> u64 {
+        match self {
+            Job::Single(e) => e.scenario.digest,
+            Job::Portfolio(p) => p.portfolio.digest,
+        }
+    }
+
+    /// The file's `[run]` defaults: (replications, seed).
+    pub fn defaults(&self) -> (u64, u64) {
+        match self {
+            Job::Single(e) => (e.scenario.run.replications, e.scenario.run.seed),
+            Job::Portfolio(p) => (p.portfolio.run.replications, p.portfolio.run.seed),
+        }
+    }
+
+    /// Exact expectations from the central parameters.
+    pub fn expected(&self) -> Vec<(String, f64)> {
+        match self {
+            Job::Single(e) => e.expected().named(),
+            Job::Portfolio(p) => p.expected(),
+        }
+    }
+
+    /// The key terms shown in the report.
+    pub fn terms(&self) -> Vec<(String, String)> {
+        match self {
+            Job::Single(e) => key_terms(&e.scenario),
+            Job::Portfolio(p) => {
+                let mut terms = vec![(
+                    "contracts".to_string(),
+                    p.engines
+                        .iter()
+                        .map(|e| e.scenario.name.clone())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                )];
+                let f = &p.portfolio.fund;
+                terms.push((
+                    "pooled fund".to_string(),
+                    format!("capital {}, fee {} % a year", f.capital, f.management_fee * 100.0),
+                ));
+                if let Some(s) = &p.portfolio.shock {
+                    terms.push((
+                        "shared shock".to_string(),
+                        format!("AR(1), sd {}, autocorrelation {}", s.sd, s.autocorrelation),
+                    ));
+                }
+                for e in &p.engines {
+                    for (k, v) in key_terms(&e.scenario) {
+                        terms.push((format!("{}: {k}", e.scenario.name), v));
+                    }
+                }
+                terms
+            }
+        }
+    }
+
+    /// Runs the replications `options` asks for.
+    ///
+    /// # Errors
+    /// Runtime failures, or [`crate::error::Error::Interrupted`] when cancelled.
+    pub fn run(&self, options: &RunOptions) -> Result<RunResults> {
+        match self {
+            Job::Single(e) => e.run(options),
+            Job::Portfolio(p) => p.run(options),
+        }
+    }
+}
