@@ -7,7 +7,7 @@
 
 use crate::model::ledger::{Layout, BASELINE, INTERVENTION};
 use crate::model::schedule::{draw, Schedule, NO_FORCED_STATE};
-use rand::RngCore;
+use rand::{Rng, RngCore};
 use rand_chacha::ChaCha8Rng;
 
 /// An `entries` metric as the sampler sees it.
@@ -26,6 +26,37 @@ pub struct Workspace {
     pub occupancy: [Vec<u32>; 2],
     /// Entry counts per entries metric, per arm.
     pub entries: Vec<[u64; 2]>,
+    /// The uniforms of one group of children (GROUP × (horizon + 1) words).
+    uniforms: Vec<u32>,
+    /// Occupancy per child of a group (lane-major), gathered into
+    /// `occupancy` at the end: side-by-side children never increment the
+    /// same counter back to back.
+    lanes: [Vec<u32>; 2],
+}
+
+/// Children simulated side by side.
+const GROUP: usize = 4;
+
+/// Repeats a block for lanes 0..GROUP with `$j` a constant.
+macro_rules! unroll_lanes {
+    ($j:ident => $body:block) => {{
+        {
+            let $j: usize = 0;
+            $body
+        }
+        {
+            let $j: usize = 1;
+            $body
+        }
+        {
+            let $j: usize = 2;
+            $body
+        }
+        {
+            let $j: usize = 3;
+            $body
+        }
+    }};
 }
 
 impl Workspace {
@@ -34,6 +65,8 @@ impl Workspace {
         Workspace {
             occupancy: [vec![0; layout.len()], vec![0; layout.len()]],
             entries: vec![[0; 2]; entries_metrics],
+            uniforms: vec![0; GROUP * layout.slots],
+            lanes: [vec![0; GROUP * layout.len()], vec![0; GROUP * layout.len()]],
         }
     }
 
@@ -41,6 +74,19 @@ impl Workspace {
         self.occupancy[0].fill(0);
         self.occupancy[1].fill(0);
         self.entries.fill([0; 2]);
+        self.lanes[0].fill(0);
+        self.lanes[1].fill(0);
+    }
+
+    /// Adds the lanes into the occupancy counts (in a fixed order).
+    fn gather(&mut self) {
+        for (occupancy, lanes) in self.occupancy.iter_mut().zip(&self.lanes) {
+            for lane in lanes.chunks_exact(occupancy.len()) {
+                for (total, count) in occupancy.iter_mut().zip(lane) {
+                    *total += count;
+                }
+            }
+        }
     }
 }
 
@@ -79,29 +125,45 @@ pub fn simulate_treated(
     } else {
         dispatch!(true)
     }
-}
-
-/// Next state from row `from` of matrix `matrix`; `N` = state count, or 0 for any.
-#[inline(always)]
-fn next_state<const N: usize>(schedule: &Schedule, matrix: u32, from: usize, uniform: u32) -> usize {
-    if N > 0 {
-        let start = (matrix as usize * N + from) * N;
-        if let Some(row) = schedule.thresholds.get(start..).and_then(|r| r.first_chunk::<N>()) {
-            let u = uniform >> 1;
-            let mut k = 0;
-            for &t in row {
-                k += (t <= u) as usize;
-            }
-            return k;
-        }
-    }
-    draw(schedule.row_thresholds(matrix, from), uniform)
+    workspace.gather();
 }
 
 #[inline(always)]
 fn entered(spec: &EntriesSpec, t: usize, state: usize, previous: Option<usize>) -> bool {
     let inside = |s: usize| spec.mask >> s & 1 == 1;
     t >= spec.window.0 && t < spec.window.1 && inside(state) && previous.is_none_or(|p| !inside(p))
+}
+
+/// Counts an entry into each `entries` metric's set at the transition into
+/// cycle `t`, once per child and arm (`flags` remembers who already entered).
+#[inline(always)]
+fn note_entries(
+    entries: &[EntriesSpec],
+    counts: &mut [[u64; 2]],
+    flags: &mut [u64; 2],
+    t: usize,
+    previous: [Option<usize>; 2],
+    next: [usize; 2],
+) {
+    for (m, spec) in entries.iter().enumerate() {
+        let bit = 1u64 << m;
+        for arm in [BASELINE, INTERVENTION] {
+            if flags[arm] & bit == 0 && entered(spec, t, next[arm], previous[arm]) {
+                flags[arm] |= bit;
+                counts[m][arm] += 1;
+            }
+        }
+    }
+}
+
+/// Row `state` of matrix `matrix` as a fixed-size array (`N` > 0).
+#[inline(always)]
+fn next_in<const N: usize>(rows: &[[u32; N]], matrix: usize, state: usize, half_uniform: u32) -> usize {
+    let mut k = 0;
+    for &t in &rows[matrix * N + state] {
+        k += (t <= half_uniform) as usize;
+    }
+    k
 }
 
 fn run_children<const ENTRIES: bool, const N: usize>(
@@ -112,14 +174,98 @@ fn run_children<const ENTRIES: bool, const N: usize>(
     workspace: &mut Workspace,
 ) {
     let n = schedule.n;
-    let words_per_child = schedule.horizon as u128 + 1;
+    let words = schedule.horizon + 1;
+    let lane = layout.len();
     let mut position: u128 = 0;
     let mut child: u128 = 0;
-    let [occupancy_baseline, occupancy_intervention] = &mut workspace.occupancy;
+    let Workspace {
+        entries: entry_counts,
+        uniforms,
+        lanes: [lanes_baseline, lanes_intervention],
+        ..
+    } = workspace;
+    // Rows as fixed-size arrays; empty when N = 0 (more than 8 states), which
+    // sends every child down the one-at-a-time path below.
+    let rows: &[[u32; N]] = if N > 0 {
+        schedule.thresholds.as_chunks::<N>().0
+    } else {
+        &[]
+    };
     for (w, wave) in schedule.waves.iter().enumerate() {
         let entry = wave.entry;
-        for _ in 0..wave.children {
-            let first = child * words_per_child;
+        let grouped = if N > 0 { wave.children / GROUP as u64 } else { 0 };
+        // Groups of GROUP children side by side: each child's state chain is
+        // a serial dependency (state -> row -> state), so interleaving
+        // independent children lets the processor overlap them. Their words
+        // are consecutive in the stream, fetched with one copy.
+        for _ in 0..grouped {
+            let first = child * words as u128;
+            if position != first {
+                rng.set_word_pos(first);
+            }
+            rng.fill(&mut uniforms[..GROUP * words]);
+            child += GROUP as u128;
+            position = child * words as u128;
+            let mut baseline = [0usize; GROUP];
+            let mut intervention = [0usize; GROUP];
+            let mut flags = [[0u64; 2]; GROUP];
+            let mut cell = layout.index(w, entry, 0);
+            for j in 0..GROUP {
+                let start = draw(&wave.initial_thresholds, uniforms[j * words]);
+                baseline[j] = start;
+                intervention[j] = start;
+                lanes_baseline[j * lane + cell + start] += 1;
+                lanes_intervention[j * lane + cell + start] += 1;
+                if ENTRIES {
+                    note_entries(
+                        entries,
+                        entry_counts,
+                        &mut flags[j],
+                        entry,
+                        [None, None],
+                        [start, start],
+                    );
+                }
+            }
+            for (k, step) in wave.steps.iter().enumerate() {
+                cell += n;
+                let word = 1 + entry + k;
+                if step.forced_state != NO_FORCED_STATE {
+                    let forced = step.forced_state as usize;
+                    for j in 0..GROUP {
+                        lanes_baseline[j * lane + cell + forced] += 1;
+                        lanes_intervention[j * lane + cell + forced] += 1;
+                        if ENTRIES {
+                            let previous = [Some(baseline[j]), Some(intervention[j])];
+                            note_entries(entries, entry_counts, &mut flags[j], word, previous, [forced, forced]);
+                        }
+                        baseline[j] = forced;
+                        intervention[j] = forced;
+                    }
+                    continue;
+                }
+                let (matrix_baseline, matrix_intervention) = (step.baseline as usize, step.intervention as usize);
+                // Unrolled by hand (constant lane indices), so that the
+                // states stay in registers instead of a stack array.
+                unroll_lanes!(j => {
+                    let u = uniforms[j * words + word] >> 1;
+                    let next_baseline = next_in::<N>(rows, matrix_baseline, baseline[j], u);
+                    let next_intervention = next_in::<N>(rows, matrix_intervention, intervention[j], u);
+                    lanes_baseline[j * lane + cell + next_baseline] += 1;
+                    lanes_intervention[j * lane + cell + next_intervention] += 1;
+                    if ENTRIES {
+                        let previous = [Some(baseline[j]), Some(intervention[j])];
+                        let next = [next_baseline, next_intervention];
+                        note_entries(entries, entry_counts, &mut flags[j], word, previous, next);
+                    }
+                    baseline[j] = next_baseline;
+                    intervention[j] = next_intervention;
+                });
+            }
+        }
+        // The rest one at a time (the same words, so the same draws).
+        for _ in grouped * GROUP as u64..wave.children {
+            let first = child * words as u128;
             if position != first {
                 rng.set_word_pos(first);
             }
@@ -131,17 +277,10 @@ fn run_children<const ENTRIES: bool, const N: usize>(
             let mut intervention = start;
             let mut flags = [0u64; 2];
             let mut cell = layout.index(w, entry, 0);
-            occupancy_baseline[cell + baseline] += 1;
-            occupancy_intervention[cell + intervention] += 1;
+            lanes_baseline[cell + baseline] += 1;
+            lanes_intervention[cell + intervention] += 1;
             if ENTRIES {
-                for (m, spec) in entries.iter().enumerate() {
-                    for (arm, s) in [(BASELINE, baseline), (INTERVENTION, intervention)] {
-                        if entered(spec, entry, s, None) {
-                            flags[arm] |= 1 << m;
-                            workspace.entries[m][arm] += 1;
-                        }
-                    }
-                }
+                note_entries(entries, entry_counts, &mut flags, entry, [None, None], [start, start]);
             }
             for (k, step) in wave.steps.iter().enumerate() {
                 let uniform = rng.next_u32();
@@ -149,33 +288,23 @@ fn run_children<const ENTRIES: bool, const N: usize>(
                     (step.forced_state as usize, step.forced_state as usize)
                 } else {
                     (
-                        next_state::<N>(schedule, step.baseline, baseline, uniform),
-                        next_state::<N>(schedule, step.intervention, intervention, uniform),
+                        draw(schedule.row_thresholds(step.baseline, baseline), uniform),
+                        draw(schedule.row_thresholds(step.intervention, intervention), uniform),
                     )
                 };
                 cell += n;
-                occupancy_baseline[cell + next_baseline] += 1;
-                occupancy_intervention[cell + next_intervention] += 1;
+                lanes_baseline[cell + next_baseline] += 1;
+                lanes_intervention[cell + next_intervention] += 1;
                 if ENTRIES {
-                    let t = entry + k + 1;
-                    for (m, spec) in entries.iter().enumerate() {
-                        let bit = 1u64 << m;
-                        for (arm, previous, s) in [
-                            (BASELINE, baseline, next_baseline),
-                            (INTERVENTION, intervention, next_intervention),
-                        ] {
-                            if flags[arm] & bit == 0 && entered(spec, t, s, Some(previous)) {
-                                flags[arm] |= bit;
-                                workspace.entries[m][arm] += 1;
-                            }
-                        }
-                    }
+                    let previous = [Some(baseline), Some(intervention)];
+                    let next = [next_baseline, next_intervention];
+                    note_entries(entries, entry_counts, &mut flags, entry + k + 1, previous, next);
                 }
                 baseline = next_baseline;
                 intervention = next_intervention;
             }
             child += 1;
-            position = child * words_per_child;
+            position = child * words as u128;
         }
     }
 }
