@@ -445,6 +445,7 @@ fn bench(scenario: Option<PathBuf>, threads: Vec<u64>, replications: u64, json: 
         }
         rows.push((t, best, (pairs * replications) as f64 / best));
     }
+    let sampler = if engine.aggregate { "aggregate" } else { "per-child" };
     // Per-thread rate of the first row (normally 1 thread) is the baseline.
     let base = rows.first().map_or(1.0, |r| r.2 / r.0 as f64);
     if json {
@@ -452,14 +453,14 @@ fn bench(scenario: Option<PathBuf>, threads: Vec<u64>, replications: u64, json: 
             .iter()
             .map(|&(t, seconds, rate)| serde_json::json!({"threads": t, "seconds": seconds, "pairs_per_second": rate, "speedup": rate / base, "efficiency": rate / base / t as f64}))
             .collect();
-        let out = serde_json::json!({"scenario": engine.scenario.name, "replications": replications, "pairs_per_replication": pairs, "cores": cores, "results": table});
+        let out = serde_json::json!({"scenario": engine.scenario.name, "sampler": sampler, "replications": replications, "pairs_per_replication": pairs, "cores": cores, "results": table});
         println!(
             "{}",
             serde_json::to_string_pretty(&out).map_err(|e| Error::Runtime(e.to_string()))?
         );
     } else {
         println!(
-            "{}: {replications} replications x {pairs} child-cycle pairs, {cores} cores, best of 3",
+            "{}: {replications} replications x {pairs} child-cycle pairs, {sampler} sampler, {cores} cores, best of 3",
             engine.scenario.name
         );
         println!(

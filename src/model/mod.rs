@@ -123,6 +123,21 @@ pub struct RunDefaults {
     pub replications: u64,
     /// Master seed.
     pub seed: u64,
+    /// How trajectories are drawn (`[run] sampler`).
+    pub sampler: Sampler,
+}
+
+/// How a replication draws its trajectories.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sampler {
+    /// Aggregate for large cohorts without `entries` metrics, else per child.
+    Auto,
+    /// One uniform per child per cycle, shared by the arms.
+    PerChild,
+    /// Multinomial draws of the counts in each joint (baseline,
+    /// intervention) state: the same distribution, cost independent of the
+    /// number of children; no per-child history.
+    Aggregate,
 }
 
 /// One state of the model.

@@ -55,6 +55,16 @@ pub struct RawRun {
     pub replications: Option<Spanned<i64>>,
     #[serde(default)]
     pub seed: Option<Spanned<i64>>,
+    #[serde(default)]
+    pub sampler: Option<Spanned<RawSampler>>,
+}
+
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum RawSampler {
+    Auto,
+    PerChild,
+    Aggregate,
 }
 
 #[derive(Debug, Deserialize)]

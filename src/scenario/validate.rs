@@ -250,6 +250,7 @@ fn run_defaults(ctx: &Ctx, raw: &Option<RawRun>) -> R<RunDefaults> {
     let mut run = RunDefaults {
         replications: 1000,
         seed: 1,
+        sampler: Sampler::Auto,
     };
     if let Some(r) = raw {
         if let Some(n) = &r.replications {
@@ -257,6 +258,13 @@ fn run_defaults(ctx: &Ctx, raw: &Option<RawRun>) -> R<RunDefaults> {
         }
         if let Some(s) = &r.seed {
             run.seed = ctx.count(s, "run.seed", 0, "a seed ≥ 0")? as u64;
+        }
+        if let Some(s) = &r.sampler {
+            run.sampler = match s.get_ref() {
+                RawSampler::Auto => Sampler::Auto,
+                RawSampler::PerChild => Sampler::PerChild,
+                RawSampler::Aggregate => Sampler::Aggregate,
+            };
         }
     }
     Ok(run)
@@ -718,6 +726,19 @@ pub fn validate(raw: RawScenario, file: &str, text: &str) -> Result<Scenario, In
         });
     }
     let entries = metrics.iter().filter(|m| m.kind == MetricKind::Entries).count();
+    if entries > 0 && run.sampler == Sampler::Aggregate {
+        let span = raw
+            .run
+            .as_ref()
+            .and_then(|r| r.sampler.as_ref())
+            .map_or(0..0, |s| s.span());
+        return Err(ctx.err(
+            span,
+            "run.sampler",
+            "\"aggregate\" keeps no per-child history, which `entries` metrics need; \
+             use \"per_child\" or \"auto\" (which picks per_child here)",
+        ));
+    }
     if entries > 64 {
         return Err(InputError::new(
             file,

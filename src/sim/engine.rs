@@ -5,7 +5,7 @@
 //! payments, the fund's cash flows, and every per-replication statistic.
 
 use super::parameters;
-use super::replication::{simulate_treated, EntriesSpec, Workspace};
+use super::replication::{simulate_treated, simulate_treated_aggregate, EntriesSpec, Workspace};
 use super::rng::{stream_for, Purpose};
 use crate::contract::{Baseline, Measurement, Observation};
 use crate::error::{Error, Result};
@@ -14,7 +14,8 @@ use crate::fund::{multiple, npv, Fund};
 use crate::model::expected::{expected_entries, expected_occupancy, expected_with, Expected};
 use crate::model::ledger::{in_programme, Ledger, Linear, Measure, BASELINE, INTERVENTION};
 use crate::model::schedule::Schedule;
-use crate::model::{discount_factor, Counting, ProgrammePayer, Scenario};
+use crate::model::{discount_factor, Counting, ProgrammePayer, Sampler, Scenario};
+use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -57,6 +58,12 @@ enum Evaluate {
     Entries(usize),
 }
 
+/// With `sampler = "auto"`, every wave needs at least this many children per
+/// joint state (states²) for the aggregate path: below it, one draw per child
+/// is cheaper than the binomial draws (measured: `sibsim bench` on
+/// `scenarios/nyc-able.toml` and the bench scenario).
+pub const AGGREGATE_CHILDREN_PER_STATE_PAIR: u64 = 20;
+
 /// A scenario compiled for simulation.
 #[derive(Debug, Clone)]
 pub struct Engine {
@@ -68,6 +75,8 @@ pub struct Engine {
     pub ledger: Ledger,
     /// The fund (the scenario's, or one without limits).
     pub fund: Fund,
+    /// Draw counts by multinomials instead of one child at a time.
+    pub aggregate: bool,
     entries: Vec<EntriesSpec>,
     metrics: Vec<Evaluate>,
     /// `contract_measures[c][d]`: component c's metric over its window up to date d.
@@ -426,11 +435,24 @@ impl Engine {
                 event_names.push(format!("tranche.{}.loss", t.name));
             }
         }
+        let aggregate = match scenario.run.sampler {
+            Sampler::PerChild => false,
+            Sampler::Aggregate => true,
+            Sampler::Auto => {
+                entries.is_empty()
+                    && scenario
+                        .cohort
+                        .waves
+                        .iter()
+                        .all(|w| w.children >= AGGREGATE_CHILDREN_PER_STATE_PAIR * (schedule.n * schedule.n) as u64)
+            }
+        };
         Engine {
             scenario,
             schedule,
             ledger,
             fund,
+            aggregate,
             entries,
             metrics,
             contract_measures,
@@ -562,10 +584,17 @@ impl Engine {
     ) {
         let (treated, control) = workspaces;
         let mut rng = stream_for(seed, contract, replication, Purpose::Trajectories);
-        simulate_treated(&self.schedule, self.ledger.layout, &self.entries, &mut rng, treated);
+        let simulate = |schedule: &Schedule, rng: &mut ChaCha8Rng, workspace: &mut Workspace| {
+            if self.aggregate {
+                simulate_treated_aggregate(schedule, self.ledger.layout, rng, workspace);
+            } else {
+                simulate_treated(schedule, self.ledger.layout, &self.entries, rng, workspace);
+            }
+        };
+        simulate(&self.schedule, &mut rng, treated);
         if let Some(schedule) = &self.control {
             let mut rng = stream_for(seed, contract, replication, Purpose::ControlGroup);
-            simulate_treated(schedule, self.ledger.layout, &self.entries, &mut rng, control);
+            simulate(schedule, &mut rng, control);
         }
         let horizon = self.scenario.time.horizon;
         let step = self.scenario.time.cycle_years;
