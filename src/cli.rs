@@ -282,6 +282,7 @@ pub fn main() -> Result<()> {
                         cycle_years: results.cycle_years,
                         expected,
                         keep_replications,
+                        sets: sets.clone(),
                         description: job.description().to_string(),
                         terms: job.terms(),
                     };

@@ -105,3 +105,56 @@ fn wrong_overrides_are_clear_errors() {
         assert!(!dir.path().join("out").exists());
     }
 }
+
+/// In a portfolio, `contracts.<name>.<key>` changes that contract only.
+#[test]
+fn a_portfolio_override_reaches_the_named_contract_only() {
+    let portfolio = common::bundled("lapset-sib.toml");
+    let load = |sets: &[(String, String)]| {
+        let Loaded::Portfolio(p) = load_any_with(&portfolio, sets).expect("valid") else {
+            panic!("portfolio")
+        };
+        p
+    };
+    let plain = load(&[]);
+    let changed = load(&[
+        (
+            "contracts.helsinki.contract.payments[0].price".to_string(),
+            "61000".to_string(),
+        ),
+        ("fund.management_fee".to_string(), "0.02".to_string()),
+    ]);
+    let price = |p: &sibsim::portfolio::Portfolio, name: &str| {
+        let c = p.contracts.iter().find(|c| c.name == name).expect("contract");
+        format!("{:?}", c.contract)
+    };
+    assert!(
+        price(&changed, "helsinki").contains("61000"),
+        "{}",
+        price(&changed, "helsinki")
+    );
+    assert!(!price(&plain, "helsinki").contains("61000"));
+    assert_eq!(price(&changed, "lohja"), price(&plain, "lohja"));
+    assert!((changed.fund.management_fee - 0.02).abs() < 1e-15);
+    assert_ne!(changed.digest, plain.digest, "shards of the two must not merge");
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = portfolio.to_str().expect("utf-8");
+    let out = common::run_in(
+        dir.path(),
+        &[
+            "run",
+            path,
+            "--replications",
+            "1",
+            "--set",
+            "contracts.nope.contract.max_total=1",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no contract named `nope`") && err.contains("helsinki"),
+        "{err}"
+    );
+}

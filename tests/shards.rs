@@ -153,3 +153,75 @@ fn bench_prints_a_scaling_table() {
     assert_eq!(rows[0]["speedup"], 1.0);
     assert!(rows[1]["pairs_per_second"].as_f64().expect("rate") > 0.0);
 }
+
+/// A shard run with --set is re-run with the same overrides: the printed
+/// command carries them, and running it repairs the merge bit for bit.
+#[test]
+fn the_rerun_command_keeps_the_overrides() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let scenario = common::bundled("hameenlinna-icehearts.toml");
+    let s = scenario.to_str().expect("utf-8");
+    let set = "contract.payments[0].price=45000";
+    for shard in ["1/3", "3/3"] {
+        let out = common::run_in(
+            d,
+            &[
+                "run",
+                s,
+                "--set",
+                set,
+                "--shard",
+                shard,
+                "--replications",
+                "90",
+                "--out",
+                "shards",
+                "--quiet",
+            ],
+        );
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    let out = common::run_in(d, &["merge", "shards", "--out", "merged"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let line = err
+        .lines()
+        .find(|l| l.trim_start().starts_with("sibsim run"))
+        .expect("a re-run command");
+    assert!(
+        line.contains(&format!("--set '{set}'")) && line.contains("--shard 2/3"),
+        "{line}"
+    );
+    // Run exactly that command (its words, unquoted as a shell would).
+    let words: Vec<String> = line
+        .split_whitespace()
+        .skip(1)
+        .map(|w| w.trim_matches('\'').to_string())
+        .collect();
+    let args: Vec<&str> = words.iter().map(String::as_str).collect();
+    let out = common::run_in(d, &args);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = common::run_in(d, &["merge", "shards", "--out", "merged"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = common::run_in(
+        d,
+        &[
+            "run",
+            s,
+            "--set",
+            set,
+            "--replications",
+            "90",
+            "--out",
+            "local",
+            "--quiet",
+        ],
+    );
+    assert!(out.status.success());
+    let read = |p: &str| std::fs::read(d.join(p)).expect("summary");
+    assert_eq!(
+        read("merged/hameenlinna-icehearts/summary.json"),
+        read("local/hameenlinna-icehearts/summary.json")
+    );
+}

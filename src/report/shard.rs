@@ -85,6 +85,9 @@ pub struct ShardMeta {
     pub expected: Vec<(String, f64)>,
     /// Whether replications.csv is wanted.
     pub keep_replications: bool,
+    /// The run's `--set` overrides (KEY, VALUE), for the re-run command.
+    #[serde(default)]
+    pub sets: Vec<(String, String)>,
     /// Scenario description, for the report.
     pub description: String,
     /// Key terms, for the report.
@@ -292,8 +295,13 @@ pub fn merge(shards: Vec<Shard>) -> Result<Merged> {
             .iter()
             .map(|i| {
                 format!(
-                    "  sibsim run {} --shard {i}/{} --replications {} --seed {} --out {}{}",
+                    "  sibsim run {}{} --shard {i}/{} --replications {} --seed {} --out {}{}",
                     super::slurm::quote(&reference.scenario_path),
+                    reference
+                        .sets
+                        .iter()
+                        .map(|(k, v)| format!(" --set {}", super::slurm::quote(&format!("{k}={v}"))))
+                        .collect::<String>(),
                     reference.count,
                     reference.replications,
                     reference.seed,

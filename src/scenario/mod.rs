@@ -53,6 +53,28 @@ pub fn load_any(path: &Path) -> Result<Loaded, InputError> {
 /// As for [`load`]; an override with a wrong path or value names `--set`.
 pub fn load_any_with(path: &Path, sets: &[(String, String)]) -> Result<Loaded, InputError> {
     let (file, text) = read_text(path)?;
+    // In a portfolio, `contracts.<name>.<key>` addresses a key of the
+    // contract named <name>; every other key is the portfolio file's.
+    let (contract_sets, sets): (Vec<_>, Vec<_>) = if is_portfolio(&text) {
+        sets.iter().cloned().partition(|(k, _)| k.starts_with("contracts."))
+    } else {
+        (Vec::new(), sets.to_vec())
+    };
+    let contract_sets = contract_sets
+        .into_iter()
+        .map(|(k, v)| {
+            let rest = &k["contracts.".len()..];
+            match rest.split_once('.') {
+                Some((name, key)) if !name.is_empty() && !key.is_empty() => Ok((name.to_string(), key.to_string(), v)),
+                _ => Err(InputError::new(
+                    "--set",
+                    &k,
+                    "expected contracts.<contract name>.<key>, e.g. contracts.helsinki.contract.payments[0].price",
+                )),
+            }
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let sets = sets.as_slice();
     let (file, text) = if sets.is_empty() {
         (file, text)
     } else {
@@ -70,7 +92,11 @@ pub fn load_any_with(path: &Path, sets: &[(String, String)]) -> Result<Loaded, I
     })?;
     let base = path.parent().unwrap_or(Path::new("."));
     Ok(Loaded::Portfolio(Box::new(validate::validate_portfolio(
-        raw, &file, &text, base,
+        raw,
+        &file,
+        &text,
+        base,
+        &contract_sets,
     )?)))
 }
 

@@ -1206,6 +1206,7 @@ pub fn validate_portfolio(
     file: &str,
     text: &str,
     base: &std::path::Path,
+    contract_sets: &[(String, String, String)],
 ) -> Result<crate::portfolio::Portfolio, InputError> {
     let ctx = Ctx {
         file,
@@ -1234,10 +1235,29 @@ pub fn validate_portfolio(
     let mut digest_text = text.to_string();
     for (k, c) in list.iter().enumerate() {
         let path = base.join(c.get_ref());
-        let contract = super::load(&path).map_err(|mut e| {
+        let note = |mut e: InputError| {
             e.message = format!("{} (contract {k} of portfolio {file})", e.message);
             e
-        })?;
+        };
+        let mut contract = super::load(&path).map_err(note)?;
+        // `--set contracts.<name>.<key>=...`: reload this contract with its overrides.
+        let sets: Vec<(String, String)> = contract_sets
+            .iter()
+            .filter(|(name, _, _)| *name == contract.name)
+            .map(|(_, key, value)| (key.clone(), value.clone()))
+            .collect();
+        if !sets.is_empty() {
+            contract = match super::load_any_with(&path, &sets).map_err(note)? {
+                super::Loaded::Single(s) => *s,
+                super::Loaded::Portfolio(_) => {
+                    return Err(ctx.err(
+                        c.span(),
+                        format!("portfolio.contracts[{k}]"),
+                        "a portfolio cannot hold a portfolio",
+                    ))
+                }
+            };
+        }
         if contracts.iter().any(|x| x.name == contract.name) {
             return Err(ctx.err(
                 c.span(),
@@ -1259,6 +1279,20 @@ pub fn validate_portfolio(
         }
         digest_text.push_str(&format!("\n--{}--\n{:016x}", c.get_ref(), contract.digest));
         contracts.push(contract);
+    }
+    if let Some((name, key, _)) = contract_sets
+        .iter()
+        .find(|(name, _, _)| !contracts.iter().any(|c| c.name == *name))
+    {
+        let names: Vec<&str> = contracts.iter().map(|c| c.name.as_str()).collect();
+        return Err(InputError::new(
+            "--set",
+            format!("contracts.{name}.{key}"),
+            format!(
+                "no contract named `{name}` in this portfolio; its contracts: {}",
+                names.join(", ")
+            ),
+        ));
     }
     let start = contracts
         .iter()
