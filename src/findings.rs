@@ -60,6 +60,12 @@ fn run(job: &Job, options: &FindingsOptions) -> Result<Report> {
     Ok(Report::new(&job.run(&run)?, &job.expected()))
 }
 
+/// One point of a sweep: `file` with `key` set to `value`.
+fn run_point(root: &Path, file: &str, key: &str, value: f64, options: &FindingsOptions) -> Result<Report> {
+    let job = Job::load(&root.join(file), &[(key.to_string(), value.to_string())])?;
+    run(&job, options)
+}
+
 fn statistic<'r>(report: &'r Report, name: &str) -> Result<&'r crate::stats::Summary> {
     report
         .statistic(name)
@@ -240,11 +246,7 @@ pub fn generate(root: &Path, options: &FindingsOptions) -> Result<Findings> {
     let mut bands = Vec::new();
     let mut shock_rows = Vec::new();
     for sd in SHOCK_SIZES {
-        let job = Job::load(
-            &root.join(PORTFOLIO),
-            &[("uncertainty.shock.sd".to_string(), sd.to_string())],
-        )?;
-        let report = run(&job, options)?;
+        let report = run_point(root, PORTFOLIO, "uncertainty.shock.sd", sd, options)?;
         let irr = statistic(&report, "investor.irr")?;
         let shortfall = report
             .expected_shortfall
@@ -311,11 +313,7 @@ pub fn generate(root: &Path, options: &FindingsOptions) -> Result<Findings> {
     let mut bands = Vec::new();
     let mut price_rows = Vec::new();
     for price in PRICES {
-        let job = Job::load(
-            &root.join(MUNICIPALITY),
-            &[("contract.payments[0].price".to_string(), price.to_string())],
-        )?;
-        let report = run(&job, options)?;
+        let report = run_point(root, MUNICIPALITY, "contract.payments[0].price", price, options)?;
         let net = statistic(&report, "payer.net_savings")?;
         let irr = statistic(&report, "investor.irr")?;
         md.push_str(&format!(
@@ -355,11 +353,7 @@ pub fn generate(root: &Path, options: &FindingsOptions) -> Result<Findings> {
     md.push_str("| threshold (relative effect) | P(paid for impact that did not happen) | P(net loss) | payer net savings p50 | investor IRR p50 | P(investor loss) |\n|---|---|---|---|---|---|\n");
     let mut threshold_rows = Vec::new();
     for threshold in THRESHOLDS {
-        let job = Job::load(
-            &root.join(MUNICIPALITY),
-            &[("contract.payments[0].threshold".to_string(), threshold.to_string())],
-        )?;
-        let report = run(&job, options)?;
+        let report = run_point(root, MUNICIPALITY, "contract.payments[0].threshold", threshold, options)?;
         let net = statistic(&report, "payer.net_savings")?;
         let irr = statistic(&report, "investor.irr")?;
         md.push_str(&format!(

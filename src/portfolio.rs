@@ -40,30 +40,9 @@ pub struct Portfolio {
     pub shock: Option<Shock>,
 }
 
-/// Pooled statistics, in record order.
-const POOLED: [&str; 12] = [
-    "payer.true_savings",
-    "payer.payments",
-    "payer.programme_costs",
-    "payer.net_savings",
-    "investor.irr",
-    "investor.multiple",
-    "investor.npv",
-    "fund.contributions",
-    "fund.distributions",
-    "fund.fees",
-    "fund.overcall",
-    "fund.guarantee",
-];
-
-/// Pooled events, in record order.
-const POOLED_EVENTS: [&str; 5] = [
-    "investor.loss",
-    "payer.net_loss",
-    "payer.paid_without_impact",
-    "fund.overcommitted",
-    "investor.irr_undefined",
-];
+/// Pooled statistics and events: the same as a single contract's, in record order.
+const POOLED: [&str; 12] = crate::sim::engine::MONEY_STATISTICS;
+const POOLED_EVENTS: [&str; 5] = crate::sim::engine::MONEY_EVENTS;
 
 /// A portfolio compiled for simulation.
 #[derive(Debug, Clone)]

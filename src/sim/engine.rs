@@ -58,6 +58,32 @@ enum Evaluate {
     Entries(usize),
 }
 
+/// The payer, investor and fund statistics of every replication, in record
+/// order after the metrics (a portfolio pools the same list).
+pub const MONEY_STATISTICS: [&str; 12] = [
+    "payer.true_savings",
+    "payer.payments",
+    "payer.programme_costs",
+    "payer.net_savings",
+    "investor.irr",
+    "investor.multiple",
+    "investor.npv",
+    "fund.contributions",
+    "fund.distributions",
+    "fund.fees",
+    "fund.overcall",
+    "fund.guarantee",
+];
+
+/// The events of every replication, in record order (pooled the same way).
+pub const MONEY_EVENTS: [&str; 5] = [
+    "investor.loss",
+    "payer.net_loss",
+    "payer.paid_without_impact",
+    "fund.overcommitted",
+    "investor.irr_undefined",
+];
+
 /// With `sampler = "auto"`, every wave needs at least this many children per
 /// joint state (states²) for the aggregate path: below it, one draw per child
 /// is cheaper than the binomial draws (measured: `sibsim bench` on
@@ -401,31 +427,8 @@ impl Engine {
         for (m, _, _) in &measured {
             statistic_names.push(format!("measured.{}.impact", scenario.metrics[*m].name));
         }
-        for name in [
-            "payer.true_savings",
-            "payer.payments",
-            "payer.programme_costs",
-            "payer.net_savings",
-            "investor.irr",
-            "investor.multiple",
-            "investor.npv",
-            "fund.contributions",
-            "fund.distributions",
-            "fund.fees",
-            "fund.overcall",
-            "fund.guarantee",
-        ] {
-            statistic_names.push(name.to_string());
-        }
-        let mut event_names: Vec<String> = [
-            "investor.loss",
-            "payer.net_loss",
-            "payer.paid_without_impact",
-            "fund.overcommitted",
-            "investor.irr_undefined",
-        ]
-        .map(String::from)
-        .to_vec();
+        statistic_names.extend(MONEY_STATISTICS.map(String::from));
+        let mut event_names: Vec<String> = MONEY_EVENTS.map(String::from).to_vec();
         if scenario.fund.as_ref().is_some_and(|f| f.tranches.len() > 1) {
             for t in &fund.tranches {
                 statistic_names.push(format!("tranche.{}.irr", t.name));
