@@ -415,3 +415,22 @@ fn control_group_without_size() {
         "missing",
     );
 }
+
+/// Occupancy is counted in 32 bits: a wave larger than that is refused, not wrapped.
+#[test]
+fn too_many_children_in_a_wave() {
+    rejects(
+        &edit("children = 20", "children = 5000000000"),
+        "cohort.waves[0].children",
+        "too many",
+    );
+}
+
+#[test]
+fn an_unknown_sampler() {
+    rejects(
+        &edit("[time]", "[run]\nsampler = \"fast\"\n[time]"),
+        "run.sampler",
+        "per_child",
+    );
+}

@@ -85,6 +85,24 @@ impl Ctx<'_> {
         Ok(v as usize)
     }
 
+    /// A number of children: at least 1, and at most what a 32-bit
+    /// occupancy counter holds (the sampler counts children per cycle and
+    /// state in u32).
+    fn children(&self, value: &Spanned<i64>, path: &str) -> R<u64> {
+        let v = self.count(value, path, 1, "at least 1 child")? as u64;
+        if v > u64::from(u32::MAX) {
+            return Err(self.err(
+                value.span(),
+                path,
+                format!(
+                    "{v} children is too many; expected at most {} (split the group into waves)",
+                    u32::MAX
+                ),
+            ));
+        }
+        Ok(v)
+    }
+
     fn matrix(
         &self,
         matrix: &Option<RawMatrix>,
@@ -414,7 +432,7 @@ pub fn validate(raw: RawScenario, file: &str, text: &str) -> Result<Scenario, In
                 format!("entry cycle {cycle} is outside the horizon; expected 0 ≤ cycle < {horizon}"),
             ));
         }
-        let children = ctx.count(&rw.children, &format!("{path}.children"), 1, "at least 1 child")? as u64;
+        let children = ctx.children(&rw.children, &format!("{path}.children"))?;
         let age = ctx.non_negative(&rw.age, &format!("{path}.age"))?;
         if let Some(e) = exit {
             if age >= e.age - AGE_EPSILON {
@@ -862,7 +880,7 @@ fn contract(ctx: &Ctx, raw: &Spanned<RawContract>, metrics: &[Metric], horizon: 
                 return Err(ctx.err(span, "contract.control_size", "missing: `measurement = \"control_group\"` needs `control_size`, the number of children in the comparison group"));
             };
             Measurement::ControlGroup {
-                size: ctx.count(size, "contract.control_size", 1, "at least 1 child")? as u64,
+                size: ctx.children(size, "contract.control_size")?,
             }
         }
     };
