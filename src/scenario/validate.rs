@@ -64,6 +64,15 @@ impl Ctx<'_> {
         Ok(v)
     }
 
+    /// A finite number > 0; otherwise "{v} is not {what}; expected {expected}".
+    fn positive(&self, value: &Spanned<f64>, path: &str, what: &str, expected: &str) -> R<f64> {
+        let v = self.finite(value, path)?;
+        if v <= 0.0 {
+            return Err(self.err(value.span(), path, format!("{v} is not {what}; expected {expected}")));
+        }
+        Ok(v)
+    }
+
     fn rate(&self, value: &Option<Spanned<f64>>, path: &str) -> R<Option<f64>> {
         let Some(value) = value else { return Ok(None) };
         let v = self.finite(value, path)?;
@@ -313,14 +322,12 @@ pub fn validate(raw: RawScenario, file: &str, text: &str) -> Result<Scenario, In
     }
 
     // [time]
-    let cycle_years = ctx.finite(&raw.time.cycle_years, "time.cycle_years")?;
-    if cycle_years <= 0.0 {
-        return Err(ctx.err(
-            raw.time.cycle_years.span(),
-            "time.cycle_years",
-            format!("{cycle_years} is not a cycle length; expected years > 0 (1 = annual, 0.25 = quarterly)"),
-        ));
-    }
+    let cycle_years = ctx.positive(
+        &raw.time.cycle_years,
+        "time.cycle_years",
+        "a cycle length",
+        "years > 0 (1 = annual, 0.25 = quarterly)",
+    )?;
     let horizon = ctx.count(&raw.time.horizon, "time.horizon", 1, "at least 1 cycle")?;
     if horizon > 100_000 {
         return Err(ctx.err(
@@ -799,20 +806,18 @@ pub fn validate(raw: RawScenario, file: &str, text: &str) -> Result<Scenario, In
 }
 
 fn uncertainty(ctx: &Ctx, raw: &RawUncertainty, states: &[State]) -> R<Uncertainty> {
-    let transition_concentration = match &raw.transition_concentration {
-        Some(c) => {
-            let v = ctx.finite(c, "uncertainty.transition_concentration")?;
-            if v <= 0.0 {
-                return Err(ctx.err(
-                    c.span(),
-                    "uncertainty.transition_concentration",
-                    format!("{v} is not a concentration; expected a number > 0 (larger = less uncertain rows)"),
-                ));
-            }
-            Some(v)
-        }
-        None => None,
-    };
+    let transition_concentration = raw
+        .transition_concentration
+        .as_ref()
+        .map(|c| {
+            ctx.positive(
+                c,
+                "uncertainty.transition_concentration",
+                "a concentration",
+                "a number > 0 (larger = less uncertain rows)",
+            )
+        })
+        .transpose()?;
     let effect_sd_log = match &raw.effect_sd_log {
         Some(v) => ctx.non_negative(v, "uncertainty.effect_sd_log")?,
         None => 0.0,
@@ -1115,32 +1120,23 @@ fn contract(ctx: &Ctx, raw: &Spanned<RawContract>, metrics: &[Metric], horizon: 
 
 fn fund(ctx: &Ctx, raw: &RawFund) -> R<Fund> {
     use crate::fund::{Distribute, Tranche};
-    let capital = ctx.finite(&raw.capital, "fund.capital")?;
-    if capital <= 0.0 {
-        return Err(ctx.err(
-            raw.capital.span(),
-            "fund.capital",
-            format!("{capital} is not a commitment; expected capital > 0"),
-        ));
-    }
+    let capital = ctx.positive(&raw.capital, "fund.capital", "a commitment", "capital > 0")?;
     let management_fee = match &raw.management_fee {
         Some(f) => ctx.non_negative(f, "fund.management_fee")?,
         None => 0.0,
     };
-    let return_cap_multiple = match &raw.return_cap_multiple {
-        Some(m) => {
-            let v = ctx.finite(m, "fund.return_cap_multiple")?;
-            if v <= 0.0 {
-                return Err(ctx.err(
-                    m.span(),
-                    "fund.return_cap_multiple",
-                    format!("{v} is not a cap; expected a multiple > 0 (1.5 = at most 1.5 x the capital back)"),
-                ));
-            }
-            Some(v)
-        }
-        None => None,
-    };
+    let return_cap_multiple = raw
+        .return_cap_multiple
+        .as_ref()
+        .map(|m| {
+            ctx.positive(
+                m,
+                "fund.return_cap_multiple",
+                "a cap",
+                "a multiple > 0 (1.5 = at most 1.5 x the capital back)",
+            )
+        })
+        .transpose()?;
     let first_loss = match &raw.guarantee {
         Some(g) => {
             let v = ctx.finite(&g.first_loss, "fund.guarantee.first_loss")?;
