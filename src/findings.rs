@@ -205,36 +205,33 @@ pub fn generate(root: &Path, options: &FindingsOptions) -> Result<Findings> {
         },
         percent(probability(&pooled, "payer.paid_without_impact")?),
     ));
-    let comparison: Vec<(String, f64, f64, f64)> = contract_reports
-        .iter()
-        .filter_map(|(n, r)| {
-            r.statistic("investor.multiple")
-                .map(|s| (short(n), s.p05, s.p50, s.p95))
-        })
-        .collect();
-    if let Some(svg) = plot::interval_chart(
-        &comparison,
-        "Investor multiple by contract, each alone (p05, p50, p95)",
-        "distributions / contributions",
-    ) {
-        pictures.push(("contracts_multiple.svg".into(), svg.into_bytes()));
+    // One interval chart per statistic, contracts side by side.
+    for (statistic, file, title, y_label, alt) in [
+        (
+            "investor.multiple",
+            "contracts_multiple.svg",
+            "Investor multiple by contract, each alone (p05, p50, p95)",
+            "distributions / contributions",
+            "investor multiple by contract",
+        ),
+        (
+            "payer.net_savings",
+            "contracts_net_savings.svg",
+            "Payer net savings by contract, each alone (p05, p50, p95)",
+            "net savings, discounted (EUR)",
+            "payer net savings by contract",
+        ),
+    ] {
+        let rows: Vec<(String, f64, f64, f64)> = contract_reports
+            .iter()
+            .filter_map(|(n, r)| r.statistic(statistic).map(|s| (short(n), s.p05, s.p50, s.p95)))
+            .collect();
+        if let Some(svg) = plot::interval_chart(&rows, title, y_label) {
+            pictures.push((file.into(), svg.into_bytes()));
+        }
+        md.push_str(&format!("![{alt}](docs/findings/{file})\n"));
     }
-    let savings: Vec<(String, f64, f64, f64)> = contract_reports
-        .iter()
-        .filter_map(|(n, r)| {
-            r.statistic("payer.net_savings")
-                .map(|s| (short(n), s.p05, s.p50, s.p95))
-        })
-        .collect();
-    if let Some(svg) = plot::interval_chart(
-        &savings,
-        "Payer net savings by contract, each alone (p05, p50, p95)",
-        "net savings, discounted (EUR)",
-    ) {
-        pictures.push(("contracts_net_savings.svg".into(), svg.into_bytes()));
-    }
-    md.push_str("![investor multiple by contract](docs/findings/contracts_multiple.svg)\n");
-    md.push_str("![payer net savings by contract](docs/findings/contracts_net_savings.svg)\n\n");
+    md.push('\n');
 
     // Fund managers: the size of the shared shock.
     md.push_str("#### For fund managers: how big a shared shock the pool can take\n\n");

@@ -40,6 +40,9 @@ pub struct Workspace {
 /// Children simulated side by side.
 const GROUP: usize = 4;
 
+// `unroll_lanes!` writes its lanes out by hand: keep the two in step.
+const _: () = assert!(GROUP == 4, "unroll_lanes! repeats its body for exactly 4 lanes");
+
 /// Repeats a block for lanes 0..GROUP with `$j` a constant.
 macro_rules! unroll_lanes {
     ($j:ident => $body:block) => {{
