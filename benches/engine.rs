@@ -56,7 +56,14 @@ fn kernel(c: &mut Criterion) {
         b.iter(|| {
             replication += 1;
             let mut rng = sibsim::sim::rng::stream(7, replication, sibsim::sim::rng::Purpose::Trajectories);
-            simulate_treated(&engine.schedule, engine.ledger.layout, &[], &mut rng, &mut workspace);
+            simulate_treated(
+                &engine.schedule,
+                engine.ledger.layout,
+                &[],
+                &mut rng,
+                &mut workspace,
+                None,
+            );
         })
     });
     group.finish();

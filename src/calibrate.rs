@@ -195,15 +195,17 @@ impl Calibration {
             s.push(']');
             s
         };
+        // `{:?}` writes floats that read back as TOML floats (1.0, 1e20),
+        // where `{}` writes 1e20 as an integer too large for TOML.
         let mut out = format!(
-            "# Transition counts from `sibsim calibrate`; columns: {}\n[baseline]\nprior = {}\ncounts = {}\n",
+            "# Transition counts from `sibsim calibrate`; columns: {}\n[baseline]\nprior = {:?}\ncounts = {}\n",
             self.states.join(", "),
             self.prior,
             table(&self.pooled)
         );
         for (b, counts) in self.bands.iter().enumerate() {
             out.push_str(&format!(
-                "[[baseline.bands]]\nages = [{}, {}]\nprior = {}\ncounts = {}\n",
+                "[[baseline.bands]]\nages = [{:?}, {:?}]\nprior = {:?}\ncounts = {}\n",
                 self.age_bands[b],
                 self.age_bands[b + 1],
                 self.prior,

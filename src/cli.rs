@@ -3,6 +3,8 @@
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use sibsim::error::{Error, InputError, Result};
+use sibsim::estimate::Estimate;
+use sibsim::files::check_target;
 use sibsim::job::Job;
 use sibsim::model::Scenario;
 use sibsim::report::shard::{self, ShardMeta};
@@ -62,6 +64,10 @@ enum Command {
         /// No progress bar, no summary lines.
         #[arg(long)]
         quiet: bool,
+        /// Run even when the estimate says more than a day, more memory than
+        /// is available, or more than 10000 sweep points.
+        #[arg(long)]
+        force: bool,
     },
     /// Parse and check scenarios; exit 0 or print a clear error.
     Validate {
@@ -155,6 +161,25 @@ enum Command {
     },
 }
 
+/// Writes to standard output. A reader that went away (`sibsim expected X |
+/// head`) ends the program quietly with status 0, as other Unix tools do; a
+/// full disk or any other write failure is a runtime error (status 1).
+fn emit(text: std::fmt::Arguments) -> Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_fmt(text).and_then(|()| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
+        Err(e) => Err(Error::Runtime(format!("cannot write to standard output: {e}"))),
+    }
+}
+
+/// `println!` through [`emit`]: returns the error instead of panicking.
+macro_rules! say {
+    () => { emit(format_args!("\n"))? };
+    ($($arg:tt)*) => { emit(format_args!("{}\n", format_args!($($arg)*)))? };
+}
+
 fn load(path: &Path) -> Result<Scenario> {
     Ok(sibsim::scenario::load(path)?)
 }
@@ -168,7 +193,7 @@ pub fn main() -> Result<()> {
         Command::Validate { scenarios } => {
             for path in &scenarios {
                 match sibsim::scenario::load_any(path)? {
-                    Loaded::Single(s) => println!(
+                    Loaded::Single(s) => say!(
                         "{}: ok ({} states, {} children, {} cycles)",
                         path.display(),
                         s.state_count(),
@@ -176,7 +201,7 @@ pub fn main() -> Result<()> {
                         s.time.horizon
                     ),
                     Loaded::Portfolio(p) => {
-                        println!("{}: ok (portfolio of {} contracts)", path.display(), p.contracts.len())
+                        say!("{}: ok (portfolio of {} contracts)", path.display(), p.contracts.len())
                     }
                 }
             }
@@ -189,7 +214,7 @@ pub fn main() -> Result<()> {
                 map.insert(name, serde_json::json!(v));
             }
             let out = serde_json::json!({ "scenario": job.name(), "expected": map });
-            println!(
+            say!(
                 "{}",
                 serde_json::to_string_pretty(&out).map_err(|e| Error::Runtime(e.to_string()))?
             );
@@ -206,6 +231,7 @@ pub fn main() -> Result<()> {
             quiet,
             sets,
             sweeps,
+            force,
         } => {
             let shard = shard.as_deref().map(shard::parse_spec).transpose()?;
             let sets = sets
@@ -222,8 +248,20 @@ pub fn main() -> Result<()> {
                     .into());
                 }
                 let sweeps = sweeps.iter().map(|s| parse_sweep(s)).collect::<Result<Vec<_>>>()?;
+                check_sweeps(&sweeps, &sets)?;
+                let plan = SweepPlan {
+                    sets: &sets,
+                    sweeps: &sweeps,
+                    replications,
+                    seed,
+                    threads,
+                    out: &out,
+                    quiet,
+                    force,
+                    keep_replications,
+                };
                 for path in &scenarios {
-                    sweep(path, &sets, &sweeps, replications, seed, threads, &out, quiet)?;
+                    sweep(path, &plan)?;
                 }
                 return Ok(());
             }
@@ -236,6 +274,30 @@ pub fn main() -> Result<()> {
             for (job, path) in jobs.iter().zip(&scenarios) {
                 if !names.insert(job.name().to_string()) {
                     return Err(InputError::new(path.display().to_string(), "name", format!("`{}` is also the name of another scenario in this run; their results would overwrite each other", job.name())).into());
+                }
+            }
+            // Before any run: every shard spec fits its run, every results
+            // folder can be replaced, and no run is absurdly large.
+            let rate = sibsim::estimate::measured_rate();
+            let available = sibsim::estimate::available_memory();
+            let worker_threads = threads.map_or_else(rayon::current_num_threads, |t| t as usize);
+            for (job, path) in jobs.iter().zip(&scenarios) {
+                let total = replications.unwrap_or(job.defaults().0);
+                let (first, end) = match shard {
+                    Some((i, n)) => {
+                        shard::check_spec(i, n, total)?;
+                        check_target(&out, &shard::folder_name(job.name(), i, n))?;
+                        shard::range(i, n, total)
+                    }
+                    None => {
+                        check_target(&out, job.name())?;
+                        (0, total)
+                    }
+                };
+                let estimate = Estimate::of(job, end - first, 1, worker_threads, rate);
+                estimate.check(&path.display().to_string(), available, force)?;
+                if !quiet && estimate.seconds > 10.0 {
+                    eprintln!("{}: estimated {}", job.name(), estimate.describe());
                 }
             }
             for (job, path) in jobs.iter().zip(&scenarios) {
@@ -285,10 +347,11 @@ pub fn main() -> Result<()> {
                         sets: sets.clone(),
                         description: job.description().to_string(),
                         terms: job.terms(),
+                        digest: String::new(),
                     };
                     let folder = shard::write(&out, &meta, &results)?;
                     if !quiet {
-                        println!("{}: shard {index}/{count} (replications {first}..{end}), seed {seed}, {seconds:.2} s -> {}", job.name(), folder.display());
+                        say!("{}: shard {index}/{count} (replications {first}..{end}), seed {seed}, {seconds:.2} s -> {}", job.name(), folder.display());
                     }
                     continue;
                 }
@@ -296,12 +359,12 @@ pub fn main() -> Result<()> {
                 let files = result_files(&report, &results, job.description(), &job.terms(), keep_replications);
                 let folder = write_folder(&out, job.name(), &files)?;
                 if !quiet {
-                    println!(
+                    say!(
                         "{}: {total} replications, seed {seed}, {seconds:.2} s -> {}",
                         job.name(),
                         folder.display()
                     );
-                    print_headline(&report);
+                    print_headline(&report)?;
                 }
             }
             Ok(())
@@ -320,7 +383,7 @@ pub fn main() -> Result<()> {
                 meta.keep_replications,
             );
             let folder = write_folder(&out, &meta.scenario, &files)?;
-            println!(
+            say!(
                 "{}: merged {} shards, {} replications -> {}",
                 merged.meta.scenario,
                 merged.meta.count,
@@ -372,8 +435,13 @@ fn calibrate(panel: &Path, states: &[String], age_bands: &[f64], prior: f64) -> 
         )
         .into());
     }
-    if !prior.is_finite() || prior < 0.0 {
-        return Err(InputError::new("--prior", "", format!("{prior} is not a prior; expected a number ≥ 0")).into());
+    if !prior.is_finite() || !(0.0..1e15).contains(&prior) {
+        return Err(InputError::new(
+            "--prior",
+            "",
+            format!("{prior} is not a prior; expected a number from 0 to below 1e15"),
+        )
+        .into());
     }
     if age_bands.len() == 1
         || age_bands.windows(2).any(|w| w[0] >= w[1])
@@ -386,7 +454,7 @@ fn calibrate(panel: &Path, states: &[String], age_bands: &[f64], prior: f64) -> 
         )
         .into());
     }
-    let bytes = std::fs::read(panel).map_err(|e| InputError::new(&file, "", format!("cannot read the panel: {e}")))?;
+    let bytes = sibsim::files::read_regular(panel, sibsim::files::PANEL_LIMIT, "panel")?;
     let text = String::from_utf8(bytes).map_err(|_| InputError::new(&file, "", "the panel is not UTF-8 text"))?;
     let calibration = sibsim::calibrate::calibrate(&text, &file, states, age_bands, prior)?;
     for (band, state) in calibration.empty_rows() {
@@ -398,7 +466,7 @@ fn calibrate(panel: &Path, states: &[String], age_bands: &[f64], prior: f64) -> 
             calibration.outside_bands
         );
     }
-    print!("{}", calibration.to_toml());
+    emit(format_args!("{}", calibration.to_toml()))?;
     Ok(())
 }
 
@@ -455,21 +523,25 @@ fn bench(scenario: Option<PathBuf>, threads: Vec<u64>, replications: u64, json: 
             .map(|&(t, seconds, rate)| serde_json::json!({"threads": t, "seconds": seconds, "pairs_per_second": rate, "speedup": rate / base, "efficiency": rate / base / t as f64}))
             .collect();
         let out = serde_json::json!({"scenario": engine.scenario.name, "sampler": sampler, "replications": replications, "pairs_per_replication": pairs, "cores": cores, "results": table});
-        println!(
+        say!(
             "{}",
             serde_json::to_string_pretty(&out).map_err(|e| Error::Runtime(e.to_string()))?
         );
     } else {
-        println!(
+        say!(
             "{}: {replications} replications x {pairs} child-cycle pairs, {sampler} sampler, {cores} cores, best of 3",
             engine.scenario.name
         );
-        println!(
+        say!(
             "{:>8} {:>10} {:>16} {:>9} {:>11}",
-            "threads", "seconds", "pairs/second", "speed-up", "efficiency"
+            "threads",
+            "seconds",
+            "pairs/second",
+            "speed-up",
+            "efficiency"
         );
         for (t, seconds, rate) in rows {
-            println!(
+            say!(
                 "{t:>8} {seconds:>10.4} {rate:>16.4e} {:>9.2} {:>10.1}%",
                 rate / base,
                 100.0 * rate / base / t as f64
@@ -493,11 +565,16 @@ fn progress_bar(total: u64, quiet: bool) -> ProgressBar {
 }
 
 /// A few lines a person reads first; the files hold everything.
-fn print_headline(report: &Report) {
+fn print_headline(report: &Report) -> Result<()> {
     let expected = |name: &str| report.expected.iter().find(|(n, _)| n == name).map(|(_, v)| *v);
-    println!(
+    say!(
         "  {:<28} {:>14} {:>12} {:>14} {:>14} {:>14}",
-        "statistic", "mean", "± se", "p05", "p50", "p95"
+        "statistic",
+        "mean",
+        "± se",
+        "p05",
+        "p50",
+        "p95"
     );
     for name in [
         "payer.true_savings",
@@ -507,20 +584,25 @@ fn print_headline(report: &Report) {
         "investor.multiple",
     ] {
         if let Some(s) = report.statistic(name) {
-            println!(
+            say!(
                 "  {name:<28} {:>14.4} {:>12.4} {:>14.4} {:>14.4} {:>14.4}",
-                s.mean, s.se, s.p05, s.p50, s.p95
+                s.mean,
+                s.se,
+                s.p05,
+                s.p50,
+                s.p95
             );
         }
     }
     if let Some(v) = expected("payer.true_savings") {
-        println!("  exact expected true savings: {v:.2}");
+        say!("  exact expected true savings: {v:.2}");
     }
     for name in ["investor.loss", "payer.net_loss", "payer.paid_without_impact"] {
         if let Some(p) = report.probability(name) {
-            println!("  P({name}) = {:.4} ± {:.4}", p.p, p.se);
+            say!("  P({name}) = {:.4} ± {:.4}", p.p, p.se);
         }
     }
+    Ok(())
 }
 
 /// Parses `KEY=V1,V2,...`.
@@ -547,37 +629,124 @@ const SWEEP_STATISTICS: [&str; 5] = [
 ];
 const SWEEP_PROBABILITIES: [&str; 3] = ["investor.loss", "payer.net_loss", "payer.paid_without_impact"];
 
-/// Runs every point of the grid with the same seed (common random numbers)
-/// and writes <out>/<name>/sweep.csv and pictures.
-#[allow(clippy::too_many_arguments)]
-fn sweep(
-    path: &Path,
-    sets: &[(String, String)],
-    sweeps: &[(String, Vec<String>)],
+/// Everything a sweep needs besides the scenario.
+struct SweepPlan<'a> {
+    sets: &'a [(String, String)],
+    sweeps: &'a [(String, Vec<String>)],
     replications: Option<u64>,
     seed: Option<u64>,
     threads: Option<u64>,
-    out: &Path,
+    out: &'a Path,
     quiet: bool,
-) -> Result<()> {
-    // The grid, first sweep slowest.
-    let mut grid: Vec<Vec<String>> = vec![Vec::new()];
-    for (_, values) in sweeps {
-        grid = grid
-            .into_iter()
-            .flat_map(|point| values.iter().map(move |v| [point.clone(), vec![v.clone()]].concat()))
-            .collect();
+    force: bool,
+    keep_replications: bool,
+}
+
+/// A key swept twice, swept and set, or the scenario's name (it names the
+/// results folder, so every point would overwrite the first) is bad input.
+fn check_sweeps(sweeps: &[(String, Vec<String>)], sets: &[(String, String)]) -> Result<()> {
+    let mut seen = std::collections::HashSet::new();
+    for (key, _) in sweeps {
+        if !seen.insert(key.as_str()) {
+            return Err(InputError::new(
+                "--sweep",
+                key,
+                "is swept twice; give all its values in one --sweep KEY=V1,V2,...",
+            )
+            .into());
+        }
+        if sets.iter().any(|(k, _)| k == key) {
+            return Err(InputError::new("--sweep", key, "is also given with --set; use one or the other").into());
+        }
+        let parts: Vec<&str> = key.split('.').collect();
+        let names_folder = key == "name" || (parts.len() == 3 && parts[0] == "contracts" && parts[2] == "name");
+        if names_folder {
+            return Err(InputError::new(
+                "--sweep",
+                key,
+                "the name cannot be swept: it names the results folder, and every point writes to one folder",
+            )
+            .into());
+        }
     }
-    // Check every point before running any.
-    let jobs = grid
+    Ok(())
+}
+
+/// Loads one sweep point; errors in a swept key are labelled `--sweep`.
+fn load_point(path: &Path, plan: &SweepPlan, point: &[String]) -> Result<Job> {
+    let mut all = plan.sets.to_vec();
+    all.extend(plan.sweeps.iter().map(|(k, _)| k.clone()).zip(point.iter().cloned()));
+    Job::load(path, &all).map_err(|e| match e {
+        Error::Input(mut input) => {
+            if input.file == "--set" && plan.sweeps.iter().any(|(k, _)| *k == input.key_path) {
+                input.file = "--sweep".to_string();
+            }
+            // The file label lists the overrides; say which came from --sweep.
+            for (key, _) in plan.sweeps {
+                input.file = input.file.replace(&format!("--set {key}="), &format!("--sweep {key}="));
+            }
+            Error::Input(input)
+        }
+        other => other,
+    })
+}
+
+/// The `index`-th point of the grid, first sweep slowest.
+fn grid_point(sweeps: &[(String, Vec<String>)], mut index: u64) -> Vec<String> {
+    let mut point = vec![String::new(); sweeps.len()];
+    for (slot, (_, values)) in point.iter_mut().zip(sweeps).rev() {
+        let n = values.len() as u64;
+        *slot = values[(index % n) as usize].clone();
+        index /= n;
+    }
+    point
+}
+
+/// Runs every point of the grid with the same seed (common random numbers)
+/// and writes <out>/<name>/sweep.csv and pictures.
+fn sweep(path: &Path, plan: &SweepPlan) -> Result<()> {
+    let sweeps = plan.sweeps;
+    let points = sweeps
         .iter()
-        .map(|point| {
-            let mut all = sets.to_vec();
-            all.extend(sweeps.iter().map(|(k, _)| k.clone()).zip(point.iter().cloned()));
-            Job::load(path, &all)
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let name = jobs[0].name().to_string();
+        .try_fold(1u64, |n, (_, values)| n.checked_mul(values.len() as u64))
+        .unwrap_or(u64::MAX);
+    let file = path.display().to_string();
+    if points > sibsim::estimate::SWEEP_POINT_LIMIT && !plan.force {
+        return Err(InputError::new(
+            &file,
+            "--sweep",
+            format!(
+                "the grid has {points} points, more than the {} a sweep may have; sweep fewer values or pass --force",
+                sibsim::estimate::SWEEP_POINT_LIMIT
+            ),
+        )
+        .into());
+    }
+    // Check every point before running any, one at a time (memory stays
+    // that of one point), stopping at Ctrl-C.
+    let first = load_point(path, plan, &grid_point(sweeps, 0))?;
+    for index in 1..points {
+        if CANCEL.load(Ordering::SeqCst) {
+            return Err(Error::Interrupted);
+        }
+        load_point(path, plan, &grid_point(sweeps, index))?;
+    }
+    let name = first.name().to_string();
+    let replications = plan.replications.unwrap_or(first.defaults().0);
+    let worker_threads = plan.threads.map_or_else(rayon::current_num_threads, |t| t as usize);
+    let estimate = Estimate::of(
+        &first,
+        replications,
+        points,
+        worker_threads,
+        sibsim::estimate::measured_rate(),
+    );
+    estimate.check(&file, sibsim::estimate::available_memory(), plan.force)?;
+    if !plan.quiet && estimate.seconds > 10.0 {
+        eprintln!("{name}: estimated {}", estimate.describe());
+    }
+    check_target(plan.out, &name)?;
+    drop(first);
     let mut csv = sweeps.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>().join(",");
     for s in SWEEP_STATISTICS {
         csv.push_str(&format!(",{s}.mean,{s}.se,{s}.p05,{s}.p25,{s}.p50,{s}.p75,{s}.p95"));
@@ -587,18 +756,28 @@ fn sweep(
     }
     csv.push('\n');
     let mut bands: Vec<Vec<[f64; 5]>> = vec![Vec::new(); SWEEP_STATISTICS.len()];
-    for (point, job) in grid.iter().zip(&jobs) {
+    let mut files = Vec::new();
+    for index in 0..points {
+        let point = grid_point(sweeps, index);
+        let job = load_point(path, plan, &point)?;
         let (default_replications, default_seed) = job.defaults();
         let options = RunOptions {
-            threads: threads.map(|t| t as usize),
+            threads: plan.threads.map(|t| t as usize),
             cancel: Some(&CANCEL),
             ..RunOptions::new(
-                seed.unwrap_or(default_seed),
-                replications.unwrap_or(default_replications),
+                plan.seed.unwrap_or(default_seed),
+                plan.replications.unwrap_or(default_replications),
             )
         };
         let results = job.run(&options)?;
         let report = Report::new(&results, &job.expected());
+        if plan.keep_replications {
+            // One file per point, numbered as the rows of sweep.csv (from 1).
+            files.push((
+                format!("replications-{}.csv", index + 1),
+                sibsim::report::replications_csv(&results).into_bytes(),
+            ));
+        }
         csv.push_str(&point.join(","));
         for (k, s) in SWEEP_STATISTICS.iter().enumerate() {
             match report.statistic(s) {
@@ -622,8 +801,8 @@ fn sweep(
             }
         }
         csv.push('\n');
-        if !quiet {
-            println!(
+        if !plan.quiet {
+            say!(
                 "{name}: {} done",
                 point
                     .iter()
@@ -634,7 +813,7 @@ fn sweep(
             );
         }
     }
-    let mut files = vec![("sweep.csv".to_string(), csv.into_bytes())];
+    files.insert(0, ("sweep.csv".to_string(), csv.into_bytes()));
     // Pictures against the first swept key, when its values are numbers and it is the only one.
     let xs: Vec<f64> = sweeps[0].1.iter().filter_map(|v| v.parse().ok()).collect();
     if sweeps.len() == 1 && xs.len() == sweeps[0].1.len() {
@@ -650,11 +829,10 @@ fn sweep(
             }
         }
     }
-    let folder = write_folder(out, &name, &files)?;
-    if !quiet {
-        println!(
-            "{name}: sweep of {} points -> {}",
-            grid.len(),
+    let folder = write_folder(plan.out, &name, &files)?;
+    if !plan.quiet {
+        say!(
+            "{name}: sweep of {points} points -> {}",
             folder.join("sweep.csv").display()
         );
     }
@@ -673,8 +851,17 @@ fn slurm(
     time: Option<String>,
     submit: bool,
 ) -> Result<()> {
+    if let Some(p) = &partition {
+        sibsim::report::slurm::check_partition(p)?;
+    }
+    if let Some(t) = &time {
+        sibsim::report::slurm::check_time(t)?;
+    }
     let job = Job::load(scenario, &[])?;
     let (default_replications, default_seed) = job.defaults();
+    if shards > replications.unwrap_or(default_replications) {
+        shard::check_spec(1, shards, replications.unwrap_or(default_replications))?;
+    }
     let absolute = |p: &Path| std::path::absolute(p).map_err(|e| Error::io(p, e));
     let out = absolute(out)?;
     let spec = sibsim::report::slurm::SlurmJob {
@@ -702,7 +889,7 @@ fn slurm(
         ),
     ];
     let folder = write_folder(&out, &folder_name, &files)?;
-    println!("wrote {}/array.sbatch, merge.sbatch and submit.sh", folder.display());
+    say!("wrote {}/array.sbatch, merge.sbatch and submit.sh", folder.display());
     if submit {
         std::fs::create_dir_all(out.join("shards")).map_err(|e| Error::io(&out, e))?;
         let sbatch = |args: &[&str]| -> Result<String> {
@@ -722,8 +909,8 @@ fn slurm(
         };
         let array = sbatch(&["--parsable", "array.sbatch"])?;
         let merge = sbatch(&["--parsable", &format!("--dependency=afterok:{array}"), "merge.sbatch"])?;
-        println!("array job {array}");
-        println!("merge job {merge}");
+        say!("array job {array}");
+        say!("merge job {merge}");
     }
     Ok(())
 }
@@ -770,7 +957,7 @@ fn findings(readme: &Path, replications: u64, threads: Option<u64>, check: bool)
                 stale.join(", ")
             )));
         }
-        println!("findings up to date ({replications} replications per run)");
+        say!("findings up to date ({replications} replications per run)");
         return Ok(());
     }
     let folder = write_folder(&pictures, "findings", &found.pictures)?;
@@ -778,7 +965,7 @@ fn findings(readme: &Path, replications: u64, threads: Option<u64>, check: bool)
     let temporary = readme.with_extension("md.tmp");
     std::fs::write(&temporary, &updated).map_err(|e| Error::io(&temporary, e))?;
     std::fs::rename(&temporary, readme).map_err(|e| Error::io(readme, e))?;
-    println!(
+    say!(
         "wrote the findings section of {} and {} pictures in {}",
         readme.display(),
         found.pictures.len(),

@@ -58,6 +58,8 @@
 pub mod calibrate;
 pub mod contract;
 pub mod error;
+pub mod estimate;
+pub mod files;
 pub mod findings;
 pub mod fund;
 pub mod job;

@@ -129,6 +129,7 @@ impl PortfolioEngine {
         workspaces: &mut [(Workspace, Workspace)],
         records: &mut [Record],
         out: &mut Record,
+        cancel: Option<&std::sync::atomic::AtomicBool>,
     ) {
         let path = self
             .portfolio
@@ -145,7 +146,15 @@ impl PortfolioEngine {
             let offset = self.portfolio.offsets[c];
             let h = engine.scenario.time.horizon;
             let slice = path.as_ref().map(|p| &p[offset..offset + h]);
-            engine.replicate_in(seed, c as u64, replication, slice, &mut workspaces[c], &mut records[c]);
+            engine.replicate_in(
+                seed,
+                c as u64,
+                replication,
+                slice,
+                &mut workspaces[c],
+                &mut records[c],
+                cancel,
+            );
             let record = &records[c];
             for t in 0..h {
                 spending[offset + t] += record.fund_spending[t];
@@ -230,7 +239,7 @@ impl PortfolioEngine {
                     vec![Record::default(); self.engines.len()],
                 )
             },
-            |(workspaces, records), r, out| self.replicate(options.seed, r, workspaces, records, out),
+            |(workspaces, records), r, out| self.replicate(options.seed, r, workspaces, records, out, options.cancel),
         )?;
         Ok(RunResults::from_records(
             &records,

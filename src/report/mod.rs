@@ -7,12 +7,11 @@ pub mod plot;
 pub mod shard;
 pub mod slurm;
 
-use crate::error::{Error, Result};
+pub use crate::files::write_folder;
 use crate::sim::engine::RunResults;
 use crate::sim::rng::RNG_ALGORITHM;
 use crate::stats::{expected_shortfall, quantile_sorted, Probability, Summary};
 use serde_json::{json, Map, Value};
-use std::path::{Path, PathBuf};
 
 /// The engine version written into every result.
 pub const ENGINE_VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -221,45 +220,6 @@ impl Report {
         }
         out
     }
-}
-
-/// Writes `files` into `parent/name/`, replacing any old folder: everything
-/// is written to a hidden temporary folder first and renamed into place, so
-/// the folder is either the old one or the complete new one, never half.
-///
-/// # Errors
-/// [`Error::Io`] naming the path that failed; the temporary folder is removed.
-pub fn write_folder(parent: &Path, name: &str, files: &[(String, Vec<u8>)]) -> Result<PathBuf> {
-    std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
-    let unique = format!(
-        "{}-{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos())
-    );
-    let temporary = parent.join(format!(".{name}.tmp-{unique}"));
-    let target = parent.join(name);
-    let result = (|| -> Result<()> {
-        std::fs::create_dir(&temporary).map_err(|e| Error::io(&temporary, e))?;
-        for (file, bytes) in files {
-            let path = temporary.join(file);
-            std::fs::write(&path, bytes).map_err(|e| Error::io(&path, e))?;
-        }
-        if target.exists() {
-            let old = parent.join(format!(".{name}.old-{unique}"));
-            std::fs::rename(&target, &old).map_err(|e| Error::io(&target, e))?;
-            std::fs::rename(&temporary, &target).map_err(|e| Error::io(&target, e))?;
-            let _ = std::fs::remove_dir_all(&old);
-        } else {
-            std::fs::rename(&temporary, &target).map_err(|e| Error::io(&target, e))?;
-        }
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_dir_all(&temporary);
-    }
-    result.map(|()| target)
 }
 
 /// `replications.csv`: one row per replication, its index, every statistic
@@ -503,23 +463,4 @@ pub fn key_terms(scenario: &crate::model::Scenario) -> Vec<(String, String)> {
         }
     }
     terms
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn write_folder_replaces_atomically() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let files = vec![("a.txt".to_string(), b"one".to_vec())];
-        let target = write_folder(dir.path(), "x", &files).expect("write");
-        assert_eq!(std::fs::read(target.join("a.txt")).expect("read"), b"one");
-        let files = vec![("b.txt".to_string(), b"two".to_vec())];
-        write_folder(dir.path(), "x", &files).expect("write");
-        assert!(!target.join("a.txt").exists());
-        assert_eq!(std::fs::read(target.join("b.txt")).expect("read"), b"two");
-        let leftovers: Vec<_> = std::fs::read_dir(dir.path()).expect("list").collect();
-        assert_eq!(leftovers.len(), 1, "only the results folder remains");
-    }
 }

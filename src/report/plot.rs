@@ -5,6 +5,24 @@ use plotters::prelude::*;
 /// Size of every picture, in pixels.
 const SIZE: (u32, u32) = (720, 400);
 
+/// An axis range plotters can always lay out: finite, at most 1e200 in
+/// magnitude, and wide relative to its size (a range narrower than its
+/// floating-point resolution makes tick placement loop). `None` when the
+/// data cannot be drawn at all; any data that can be is drawn.
+pub fn safe_range(lo: f64, hi: f64) -> Option<(f64, f64)> {
+    const LARGEST: f64 = 1e200;
+    if !lo.is_finite() || !hi.is_finite() || lo.abs() > LARGEST || hi.abs() > LARGEST || hi < lo {
+        return None;
+    }
+    let scale = lo.abs().max(hi.abs());
+    let least = (scale * 1e-6).max(1e-9);
+    if hi - lo >= least {
+        return Some((lo, hi));
+    }
+    let middle = lo / 2.0 + hi / 2.0;
+    Some((middle - least, middle + least))
+}
+
 fn finite(values: &[f64]) -> Vec<f64> {
     values.iter().copied().filter(|v| v.is_finite()).collect()
 }
@@ -21,10 +39,14 @@ pub fn histogram(values: &[f64], title: &str, x_label: &str, bins: usize) -> Opt
     if hi <= lo {
         hi = lo + lo.abs().max(1.0) * 0.01;
     }
+    let (lo, hi) = safe_range(lo, hi)?;
     let width = (hi - lo) / bins as f64;
+    if bins == 0 || width.is_nan() || width <= 0.0 {
+        return None;
+    }
     let mut counts = vec![0u64; bins];
     for v in &data {
-        let k = (((v - lo) / width) as usize).min(bins - 1);
+        let k = (((v - lo) / width).max(0.0) as usize).min(bins - 1);
         counts[k] += 1;
     }
     let top = counts.iter().copied().max().unwrap_or(1) as f64 / data.len() as f64;
@@ -103,6 +125,8 @@ fn fan_chart_with(years: &[f64], bands: &[[f64; 5]], title: &str, x_label: &str,
         years[0]
     };
     let x1 = years[years.len() - 1];
+    let (x0, x1) = safe_range(x0, x1)?;
+    let (y0, y1) = safe_range(lo - pad, hi + pad)?;
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
@@ -112,7 +136,7 @@ fn fan_chart_with(years: &[f64], bands: &[[f64; 5]], title: &str, x_label: &str,
             .margin(12)
             .x_label_area_size(40)
             .y_label_area_size(70)
-            .build_cartesian_2d(x0..x1, (lo - pad)..(hi + pad))
+            .build_cartesian_2d(x0..x1, y0..y1)
             .ok()?;
         chart
             .configure_mesh()
@@ -169,6 +193,7 @@ pub fn interval_chart(rows: &[(String, f64, f64, f64)], title: &str, y_label: &s
     let lo = rows.iter().map(|r| r.1).fold(0.0, f64::min);
     let hi = rows.iter().map(|r| r.3).fold(0.0, f64::max);
     let pad = ((hi - lo) * 0.05).max(1e-9);
+    let (y0, y1) = safe_range(lo - pad, hi + pad)?;
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
@@ -179,7 +204,7 @@ pub fn interval_chart(rows: &[(String, f64, f64, f64)], title: &str, y_label: &s
             .margin(12)
             .x_label_area_size(40)
             .y_label_area_size(70)
-            .build_cartesian_2d(-0.5..(n - 0.5), (lo - pad)..(hi + pad))
+            .build_cartesian_2d(-0.5..(n - 0.5), y0..y1)
             .ok()?;
         chart
             .configure_mesh()
@@ -226,5 +251,16 @@ mod tests {
         .expect("svg");
         assert!(fan.contains("year (end of cycle)"));
         assert!(histogram(&[f64::NAN], "x", "y", 5).is_none());
+    }
+
+    #[test]
+    fn degenerate_and_huge_ranges_are_drawn_or_skipped() {
+        // Each of these looped inside plotters' tick placement before.
+        assert!(histogram(&[1e300, 1e300], "x", "y", 5).is_none());
+        assert!(histogram(&[1e12, 1e12 + 1e-4], "x", "y", 5).is_some());
+        let fan = fan_chart(&[2019.0, 1e308], &[[0.0; 5], [1e150; 5]], "cash", "EUR");
+        assert!(fan.is_none());
+        let flat = band_chart(&[1.0, 1.0], &[[5e10; 5], [5e10; 5]], "t", "x", "y");
+        assert!(flat.is_some());
     }
 }

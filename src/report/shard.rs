@@ -6,6 +6,12 @@
 //! replication's values (not a sketch): `shard.json` holds what the shard is
 //! (scenario digest, seed, engine version, its range) and `shard.bin` the
 //! values, little-endian f64, one replication after another.
+//!
+//! Shards are untrusted input: every field of `shard.json` is checked as a
+//! scenario would be (the name, ranges, sizes with checked arithmetic),
+//! `shard.bin` must match the SHA-256 digest that `shard.json` carries and
+//! the size it announces (read only after that size is checked against the
+//! file), and every field the shards share must agree.
 
 use super::{write_folder, ENGINE_VERSION};
 use crate::error::{Error, InputError, Result};
@@ -14,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 /// The format tag of `shard.json`.
-pub const FORMAT: &str = "sibsim-shard-1";
+pub const FORMAT: &str = "sibsim-shard-2";
 
 /// Replication range of shard `index` (1-based) of `count` over `total`:
 /// the I-th of N contiguous slices.
@@ -92,6 +98,31 @@ pub struct ShardMeta {
     pub description: String,
     /// Key terms, for the report.
     pub terms: Vec<(String, String)>,
+    /// SHA-256 of `shard.bin`, lower-case hex.
+    pub digest: String,
+}
+
+/// SHA-256 of `bytes` as lower-case hex.
+pub fn digest(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Checks a shard specification against the run size: a run cannot have
+/// more shards than replications (every shard would be empty or the count a
+/// typo).
+///
+/// # Errors
+/// An [`InputError`] naming `--shard`.
+pub fn check_spec(index: u64, count: u64, total: u64) -> std::result::Result<(), InputError> {
+    if count > total {
+        return Err(InputError::new(
+            "--shard",
+            "",
+            format!("{index}/{count}: {count} shards of {total} replications; use at most {total} shards"),
+        ));
+    }
+    Ok(())
 }
 
 /// Folder name of a shard.
@@ -104,7 +135,6 @@ pub fn folder_name(scenario: &str, index: u64, count: u64) -> String {
 /// # Errors
 /// [`Error::Io`] when writing fails.
 pub fn write(parent: &Path, meta: &ShardMeta, results: &RunResults) -> Result<PathBuf> {
-    let json = serde_json::to_vec_pretty(meta).map_err(|e| Error::Runtime(e.to_string()))?;
     let mut bin = Vec::new();
     for r in 0..results.replications() as usize {
         for column in &results.columns {
@@ -117,6 +147,11 @@ pub fn write(parent: &Path, meta: &ShardMeta, results: &RunResults) -> Result<Pa
             bin.extend_from_slice(&path[r].to_le_bytes());
         }
     }
+    let meta = ShardMeta {
+        digest: digest(&bin),
+        ..meta.clone()
+    };
+    let json = serde_json::to_vec_pretty(&meta).map_err(|e| Error::Runtime(e.to_string()))?;
     write_folder(
         parent,
         &folder_name(&meta.scenario, meta.index, meta.count),
@@ -139,27 +174,52 @@ fn merge_error(folder: &Path, message: impl Into<String>) -> Error {
     Error::Input(InputError::new(folder.display().to_string(), "", message))
 }
 
-/// Reads a shard folder.
+/// Longest cash-flow path a shard may announce (the scenario limit).
+const HORIZON_LIMIT: usize = 100_000;
+/// Most statistics or events a shard may announce.
+const NAMES_LIMIT: usize = 1_000_000;
+
+/// Reads a shard folder, checking every field before trusting it.
 ///
 /// # Errors
-/// An input error naming the folder when it is not a complete shard.
+/// An input error naming the folder when it is not a complete, intact shard.
 pub fn read(folder: &Path) -> Result<Shard> {
-    let json = std::fs::read(folder.join("shard.json"))
-        .map_err(|e| merge_error(folder, format!("not a shard folder (shard.json: {e})")))?;
+    let json = crate::files::read_regular(
+        &folder.join("shard.json"),
+        crate::files::SHARD_META_LIMIT,
+        "shard description",
+    )
+    .map_err(|e| merge_error(folder, format!("not a shard folder: {}", e.message)))?;
     let meta: ShardMeta =
         serde_json::from_slice(&json).map_err(|e| merge_error(folder, format!("shard.json is damaged: {e}")))?;
     if meta.format != FORMAT {
         return Err(merge_error(
             folder,
-            format!("shard format `{}`; this sibsim reads `{FORMAT}`", meta.format),
+            format!(
+                "shard format `{}`; this sibsim reads `{FORMAT}`: re-run the shards with this sibsim",
+                meta.format
+            ),
         ));
     }
-    let bytes = std::fs::read(folder.join("shard.bin")).map_err(|e| merge_error(folder, format!("shard.bin: {e}")))?;
-    let per_replication = 8 * (meta.names.len() + 2 * meta.horizon) + meta.event_names.len();
-    if meta.end < meta.first || bytes.len() as u64 != (meta.end - meta.first) * per_replication as u64 {
+    check_meta(&meta).map_err(|why| merge_error(folder, format!("shard.json: {why}")))?;
+    let size =
+        bin_size(&meta).ok_or_else(|| merge_error(folder, "shard.json announces more data than any shard can hold"))?;
+    let bin = folder.join("shard.bin");
+    let on_disk = std::fs::metadata(&bin).map_err(|e| merge_error(folder, format!("shard.bin: {e}")))?;
+    if !on_disk.is_file() || on_disk.len() != size {
         return Err(merge_error(
             folder,
-            "shard.bin does not hold the replications shard.json announces; re-run this shard",
+            format!(
+                "shard.bin has {} bytes but shard.json announces {size}; re-run this shard",
+                on_disk.len()
+            ),
+        ));
+    }
+    let bytes = crate::files::read_regular(&bin, size, "shard data").map_err(|e| merge_error(folder, e.message))?;
+    if bytes.len() as u64 != size || digest(&bytes) != meta.digest {
+        return Err(merge_error(
+            folder,
+            "shard.bin does not match the digest in shard.json (damaged, or from another shard); re-run this shard",
         ));
     }
     Ok(Shard {
@@ -167,6 +227,59 @@ pub fn read(folder: &Path) -> Result<Shard> {
         meta,
         bytes,
     })
+}
+
+/// Bytes of `shard.bin` for a shard, or `None` on overflow.
+fn bin_size(meta: &ShardMeta) -> Option<u64> {
+    let paths = (meta.horizon as u64).checked_mul(2)?;
+    let values = (meta.names.len() as u64).checked_add(paths)?;
+    let per_replication = values.checked_mul(8)?.checked_add(meta.event_names.len() as u64)?;
+    meta.end.checked_sub(meta.first)?.checked_mul(per_replication)
+}
+
+/// The checks a scenario's own values get, applied to a shard's description.
+fn check_meta(m: &ShardMeta) -> std::result::Result<(), String> {
+    if !crate::scenario::validate::valid_name(&m.scenario) {
+        return Err(format!(
+            "scenario name `{}` is not allowed; names use only a-z, 0-9, `_` and `-`, at most {} characters",
+            m.scenario.escape_default(),
+            crate::files::NAME_LIMIT
+        ));
+    }
+    if m.replications == 0 || m.count == 0 || m.count > m.replications {
+        return Err(format!(
+            "{} shards of {} replications is not a run; expected 1 ≤ shards ≤ replications",
+            m.count, m.replications
+        ));
+    }
+    if m.index == 0 || m.index > m.count || (m.first, m.end) != range(m.index, m.count, m.replications) {
+        return Err(format!(
+            "shard {}/{} covers replications {}..{}, which is not its range",
+            m.index, m.count, m.first, m.end
+        ));
+    }
+    if m.horizon == 0 || m.horizon > HORIZON_LIMIT {
+        return Err(format!("horizon {} is outside 1..={HORIZON_LIMIT}", m.horizon));
+    }
+    if m.names.is_empty() || m.names.len() > NAMES_LIMIT || m.event_names.len() > NAMES_LIMIT {
+        return Err("the lists of statistic and event names have impossible lengths".to_string());
+    }
+    let statistic_name = |n: &String| {
+        !n.is_empty()
+            && n.len() <= 400
+            && n.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_.-".contains(&b))
+    };
+    if let Some(bad) = m.names.iter().chain(&m.event_names).find(|n| !statistic_name(n)) {
+        return Err(format!("`{}` is not a statistic name", bad.escape_default()));
+    }
+    if !m.cycle_years.is_finite() || m.cycle_years <= 0.0 || !m.start_year.is_finite() {
+        return Err("cycle_years or start_year is not a finite time".to_string());
+    }
+    if m.digest.len() != 64 || !m.digest.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err("the digest is not a SHA-256 hex string".to_string());
+    }
+    Ok(())
 }
 
 /// Finds shard folders: each argument is a shard folder, or a folder whose
@@ -184,6 +297,8 @@ pub fn discover(arguments: &[PathBuf]) -> Result<Vec<PathBuf>> {
         let entries = std::fs::read_dir(argument).map_err(|e| merge_error(argument, format!("cannot read: {e}")))?;
         let mut found: Vec<PathBuf> = entries
             .filter_map(|e| e.ok().map(|e| e.path()))
+            // `.NAME.tmp-*` and `.NAME.old-*` are unfinished or replaced writes.
+            .filter(|p| !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')))
             .filter(|p| p.join("shard.json").is_file())
             .collect();
         if found.is_empty() {
@@ -219,7 +334,27 @@ pub fn merge(shards: Vec<Shard>) -> Result<Merged> {
     };
     let reference = first.meta.clone();
     let first_folder = first.folder.clone();
-    let mut by_index: Vec<Option<Shard>> = vec![None; reference.count as usize];
+    if reference.engine_version != ENGINE_VERSION {
+        return Err(merge_error(
+            &first_folder,
+            format!(
+                "written by sibsim engine {}; this is engine {ENGINE_VERSION}: re-run the shards with this sibsim",
+                reference.engine_version
+            ),
+        ));
+    }
+    // What every shard of one run shares: all but its own range and digest.
+    let shared = |m: &ShardMeta| ShardMeta {
+        index: 0,
+        first: 0,
+        end: 0,
+        digest: String::new(),
+        ..m.clone()
+    };
+    // Compared as JSON text: exact for finite floats, and NaN equals NaN.
+    let json = |m: &ShardMeta| serde_json::to_string(m).unwrap_or_default();
+    let reference_shared = json(&shared(&reference));
+    let mut by_index: std::collections::BTreeMap<u64, Shard> = std::collections::BTreeMap::new();
     for shard in shards {
         let m = &shard.meta;
         let differs = |what: &str, a: &dyn std::fmt::Display, b: &dyn std::fmt::Display| {
@@ -241,7 +376,7 @@ pub fn merge(shards: Vec<Shard>) -> Result<Merged> {
         if m.seed != reference.seed {
             return Err(differs("the seed", &m.seed, &reference.seed));
         }
-        if m.engine_version != reference.engine_version || m.engine_version != ENGINE_VERSION {
+        if m.engine_version != reference.engine_version {
             return Err(differs(
                 "the engine version",
                 &m.engine_version,
@@ -255,6 +390,16 @@ pub fn merge(shards: Vec<Shard>) -> Result<Merged> {
                 &format!("{}/{}", reference.replications, reference.count),
             ));
         }
+        if json(&shared(m)) != reference_shared {
+            let field = shared_difference(m, &reference);
+            return Err(merge_error(
+                &shard.folder,
+                format!(
+                    "`{field}` in shard.json differs from {}; shards of different runs cannot be merged",
+                    first_folder.display()
+                ),
+            ));
+        }
         if m.index == 0 || m.index > m.count || (m.first, m.end) != range(m.index, m.count, m.replications) {
             return Err(merge_error(
                 &shard.folder,
@@ -264,9 +409,8 @@ pub fn merge(shards: Vec<Shard>) -> Result<Merged> {
                 ),
             ));
         }
-        let slot = &mut by_index[m.index as usize - 1];
-        match slot {
-            Some(existing) if existing.bytes == shard.bytes && existing.meta == shard.meta => {} // a retried task wrote the same shard twice
+        match by_index.get(&m.index) {
+            Some(existing) if existing.bytes == shard.bytes && json(&existing.meta) == json(&shard.meta) => {} // a retried task wrote the same shard twice
             Some(existing) => {
                 return Err(merge_error(
                     &shard.folder,
@@ -278,16 +422,19 @@ pub fn merge(shards: Vec<Shard>) -> Result<Merged> {
                     ),
                 ))
             }
-            None => *slot = Some(shard),
+            None => {
+                by_index.insert(m.index, shard);
+            }
         }
     }
-    let missing: Vec<u64> = by_index
-        .iter()
-        .enumerate()
-        .filter(|(_, s)| s.is_none())
-        .map(|(i, _)| i as u64 + 1)
+    // Shards present are at most the folders given, so this count is small
+    // even when a damaged count is huge; list at most 20 of the missing.
+    let missing_count = reference.count - by_index.len() as u64;
+    let missing: Vec<u64> = (1..=reference.count)
+        .filter(|i| !by_index.contains_key(i))
+        .take(20)
         .collect();
-    if !missing.is_empty() {
+    if missing_count > 0 {
         let out = first_folder
             .parent()
             .map_or_else(|| ".".to_string(), |p| p.display().to_string());
@@ -314,15 +461,20 @@ pub fn merge(shards: Vec<Shard>) -> Result<Merged> {
                 )
             })
             .collect();
+        let more = if missing_count > missing.len() as u64 {
+            format!(" and {} more", missing_count - missing.len() as u64)
+        } else {
+            String::new()
+        };
         return Err(Error::Input(InputError::new(
             "merge",
             "",
             format!(
-                "missing shard{} {} of {}; re-run only {}:\n{}",
-                if missing.len() > 1 { "s" } else { "" },
+                "missing shard{} {}{more} of {}; re-run only {}:\n{}",
+                if missing_count > 1 { "s" } else { "" },
                 missing.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(", "),
                 reference.count,
-                if missing.len() > 1 { "those" } else { "that one" },
+                if missing_count > 1 { "those" } else { "that one" },
                 commands.join("\n")
             ),
         )));
@@ -349,7 +501,7 @@ pub fn merge(shards: Vec<Shard>) -> Result<Merged> {
         word.copy_from_slice(&bytes[at..at + 8]);
         f64::from_le_bytes(word)
     };
-    for shard in by_index.into_iter().flatten() {
+    for shard in by_index.into_values() {
         let mut at = 0;
         for _ in shard.meta.first..shard.meta.end {
             for column in results.columns.iter_mut() {
@@ -370,6 +522,35 @@ pub fn merge(shards: Vec<Shard>) -> Result<Merged> {
         results,
         meta: reference,
     })
+}
+
+/// The first shared field in which two shard descriptions differ.
+fn shared_difference(a: &ShardMeta, b: &ShardMeta) -> &'static str {
+    if a.scenario_path != b.scenario_path {
+        "scenario_path"
+    } else if a.names != b.names {
+        "names"
+    } else if a.event_names != b.event_names {
+        "event_names"
+    } else if a.horizon != b.horizon {
+        "horizon"
+    } else if a.start_year.to_bits() != b.start_year.to_bits() {
+        "start_year"
+    } else if a.cycle_years.to_bits() != b.cycle_years.to_bits() {
+        "cycle_years"
+    } else if a.expected != b.expected {
+        "expected"
+    } else if a.keep_replications != b.keep_replications {
+        "keep_replications"
+    } else if a.sets != b.sets {
+        "sets"
+    } else if a.description != b.description {
+        "description"
+    } else if a.terms != b.terms {
+        "terms"
+    } else {
+        "format"
+    }
 }
 
 #[cfg(test)]

@@ -2,6 +2,8 @@
 //! shard, and a merge job that runs after the whole array succeeded.
 //! Plain shell scripts a user can read and edit; no daemon of ours.
 
+use crate::error::InputError;
+
 /// What the scripts run.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SlurmJob {
@@ -23,6 +25,63 @@ pub struct SlurmJob {
     pub partition: Option<String>,
     /// Time limit per task, if any (Slurm syntax, e.g. 01:00:00).
     pub time: Option<String>,
+}
+
+/// Checks a `--partition` value: Slurm partition names, comma-separated.
+///
+/// # Errors
+/// An [`InputError`] naming `--partition` for anything else (a newline or
+/// other control character would start a new line in the batch script).
+pub fn check_partition(value: &str) -> Result<(), InputError> {
+    let ok = !value.is_empty()
+        && value.len() <= 200
+        && value.chars().all(|c| c.is_ascii_alphanumeric() || "_.,-".contains(c));
+    if ok {
+        Ok(())
+    } else {
+        Err(InputError::new(
+            "--partition",
+            "",
+            format!(
+                "`{}` is not a partition; expected names of letters, digits, `_`, `.` and `-`, separated by commas",
+                value.escape_default()
+            ),
+        ))
+    }
+}
+
+/// Checks a `--time` value against Slurm's formats: `M`, `M:S`, `H:M:S`,
+/// `D-H`, `D-H:M`, `D-H:M:S`, or `UNLIMITED` / `INFINITE`.
+///
+/// # Errors
+/// An [`InputError`] naming `--time` otherwise.
+pub fn check_time(value: &str) -> Result<(), InputError> {
+    let number = |p: &str| !p.is_empty() && p.len() <= 9 && p.bytes().all(|b| b.is_ascii_digit());
+    let ok = match value {
+        "UNLIMITED" | "INFINITE" | "unlimited" | "infinite" => true,
+        _ => match value.split_once('-') {
+            Some((days, rest)) => {
+                let parts: Vec<&str> = rest.split(':').collect();
+                number(days) && (1..=3).contains(&parts.len()) && parts.iter().all(|p| number(p))
+            }
+            None => {
+                let parts: Vec<&str> = value.split(':').collect();
+                (1..=3).contains(&parts.len()) && parts.iter().all(|p| number(p))
+            }
+        },
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(InputError::new(
+            "--time",
+            "",
+            format!(
+                "`{}` is not a Slurm time; expected MINUTES, MINUTES:SECONDS, HOURS:MINUTES:SECONDS, DAYS-HOURS, DAYS-HOURS:MINUTES, DAYS-HOURS:MINUTES:SECONDS or UNLIMITED",
+                value.escape_default()
+            ),
+        ))
+    }
 }
 
 /// Quotes a word for a POSIX shell.

@@ -108,15 +108,7 @@ fn is_portfolio(text: &str) -> bool {
 /// Reads a file as UTF-8 text, with clear errors.
 fn read_text(path: &Path) -> Result<(String, String), InputError> {
     let file = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|e| {
-        let why = match e.kind() {
-            std::io::ErrorKind::NotFound => "no such file".to_string(),
-            std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
-            _ if path.is_dir() => "is a folder, not a scenario file".to_string(),
-            _ => e.to_string(),
-        };
-        InputError::new(&file, "", format!("cannot read the scenario: {why}"))
-    })?;
+    let bytes = crate::files::read_regular(path, crate::files::SCENARIO_LIMIT, "scenario")?;
     let text = String::from_utf8(bytes).map_err(|e| {
         let offset = e.utf8_error().valid_up_to();
         let valid = std::str::from_utf8(&e.as_bytes()[..offset]).unwrap_or("");
@@ -175,6 +167,14 @@ fn clean_path(path: &str) -> String {
 
 fn toml_error(e: &toml::de::Error, file: &str, text: &str, path: &str) -> InputError {
     let message = e.message().trim().to_string();
+    if message.contains("recursion") || message.contains("recurse") {
+        return too_deep(file, text);
+    }
+    if message.starts_with("duplicate key") {
+        if let Some(span) = e.span() {
+            return duplicate_key(file, text, span.start);
+        }
+    }
     let message = explain(&message);
     match e.span() {
         Some(span)
@@ -185,6 +185,83 @@ fn toml_error(e: &toml::de::Error, file: &str, text: &str, path: &str) -> InputE
         }
         _ => InputError::new(file, path, message),
     }
+}
+
+/// The nesting-limit error, at the first line that nests deeply, naming
+/// its first key.
+fn too_deep(file: &str, text: &str) -> InputError {
+    let depth = |line: &str| {
+        let mut deepest = 0usize;
+        let mut open = 0usize;
+        for c in line.chars() {
+            match c {
+                '[' | '{' => {
+                    open += 1;
+                    deepest = deepest.max(open);
+                }
+                ']' | '}' => open = open.saturating_sub(1),
+                _ => {}
+            }
+        }
+        let key = line.split('=').next().unwrap_or("");
+        deepest.max(key.matches('.').count())
+    };
+    let deepest = text
+        .lines()
+        .enumerate()
+        .max_by_key(|(i, l)| (depth(l), std::cmp::Reverse(*i)));
+    let message = "values or tables nest too deeply for the parser; a scenario nests at most 4 levels (e.g. contract.payments[0].tiers)";
+    match deepest {
+        Some((i, line)) => {
+            let key: String = line
+                .trim_start()
+                .trim_start_matches('[')
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
+                .collect();
+            let offset: usize = text.lines().take(i).map(|l| l.len() + 1).sum();
+            InputError::at(file, text, offset.min(text.len()), key, message)
+        }
+        None => InputError::new(file, "", message),
+    }
+}
+
+/// The duplicate-key error naming the key (with the table it is in).
+fn duplicate_key(file: &str, text: &str, offset: usize) -> InputError {
+    let mut at = offset.min(text.len());
+    while !text.is_char_boundary(at) {
+        at -= 1;
+    }
+    let key: String = text[at..]
+        .trim_start_matches(['[', ' '])
+        .chars()
+        .take_while(|c| !c.is_whitespace() && !"=]".contains(*c))
+        .collect();
+    let key = key.trim_matches('"').to_string();
+    // The table the key is in: the last [header] above it, unless the key is a header itself.
+    let table = if text[at..].starts_with('[') {
+        String::new()
+    } else {
+        text[..at]
+            .lines()
+            .rev()
+            .map(str::trim)
+            .find(|l| l.starts_with('['))
+            .map(|l| l.trim_matches(['[', ']']).trim().to_string())
+            .unwrap_or_default()
+    };
+    let path = if table.is_empty() {
+        key.clone()
+    } else {
+        format!("{table}.{key}")
+    };
+    InputError::at(
+        file,
+        text,
+        at,
+        path,
+        format!("duplicate key `{key}`: it is given twice in the same table; keep one"),
+    )
 }
 
 /// Makes serde's wording say what is allowed.

@@ -45,11 +45,26 @@ fn parse_path(path: &str, flag: &str) -> Result<Vec<Step>, InputError> {
 }
 
 /// Parses VALUE as a TOML value (number, boolean, string, array, inline
-/// table); anything else is taken as a string.
-fn parse_value(value: &str) -> toml::Value {
+/// table); anything else is taken as a string, except text that looks like
+/// a number but is not one (an integer too large for 64 bits, `1e`),
+/// which is an error rather than a surprising string.
+fn parse_value(value: &str) -> Result<toml::Value, String> {
     match format!("v = {value}").parse::<toml::Table>() {
-        Ok(mut t) => t.remove("v").unwrap_or_else(|| toml::Value::String(value.to_string())),
-        Err(_) => toml::Value::String(value.to_string()),
+        Ok(mut t) => Ok(t.remove("v").unwrap_or_else(|| toml::Value::String(value.to_string()))),
+        Err(_) => {
+            let body = value.strip_prefix(['+', '-']).unwrap_or(value);
+            let numeric = body.starts_with(|c: char| c.is_ascii_digit())
+                && body.chars().all(|c| c.is_ascii_digit() || "_.eE+-".contains(c));
+            if numeric && body.chars().all(|c| c.is_ascii_digit() || c == '_') {
+                Err(format!(
+                    "`{value}` overflows: integers must lie within ±9223372036854775807; write a float (e.g. 1e20) for larger numbers"
+                ))
+            } else if numeric {
+                Err(format!("`{value}` is not a number (overflow or a malformed exponent)"))
+            } else {
+                Ok(toml::Value::String(value.to_string()))
+            }
+        }
     }
 }
 
@@ -91,7 +106,10 @@ pub fn apply(text: &str, file: &str, sets: &[(String, String)]) -> Result<String
                 here = match (step, here) {
                     (Step::Key(key), toml::Value::Table(t)) => {
                         if last {
-                            t.insert(key.clone(), parse_value(value));
+                            t.insert(
+                                key.clone(),
+                                parse_value(value).map_err(|m| InputError::new(flag, path, m))?,
+                            );
                             break;
                         }
                         t.get_mut(key).ok_or_else(|| {
@@ -104,7 +122,7 @@ pub fn apply(text: &str, file: &str, sets: &[(String, String)]) -> Result<String
                             InputError::new(flag, path, format!("`{done}` is out of range: there are {len}"))
                         })?;
                         if last {
-                            *slot = parse_value(value);
+                            *slot = parse_value(value).map_err(|m| InputError::new(flag, path, m))?;
                             break;
                         }
                         slot

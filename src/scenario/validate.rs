@@ -53,6 +53,13 @@ impl Ctx<'_> {
         if !v.is_finite() {
             return Err(self.err(value.span(), path, format!("{v} is not a finite number")));
         }
+        if v.abs() >= MAGNITUDE_LIMIT {
+            return Err(self.err(
+                value.span(),
+                path,
+                format!("{v:e} is too large; numbers must lie within ±1e15 (money in the contract's currency), so that sums over children and cycles stay exact and finite"),
+            ));
+        }
         Ok(v)
     }
 
@@ -255,7 +262,7 @@ impl Ctx<'_> {
                 None => None,
                 Some(a) => {
                     let v = a.get_ref();
-                    if v.len() != 2 || !v.iter().all(|x| x.is_finite()) || v[0] < 0.0 || v[0] >= v[1] {
+                    if v.len() != 2 || !v.iter().all(|x| sane(*x)) || v[0] < 0.0 || v[0] >= v[1] {
                         return Err(self.err(
                             a.span(),
                             format!("{band_path}.ages"),
@@ -297,8 +304,25 @@ fn run_defaults(ctx: &Ctx, raw: &Option<RawRun>) -> R<RunDefaults> {
     Ok(run)
 }
 
-fn check_name(name: &str) -> bool {
+/// Largest magnitude of any number in a scenario: money amounts stay well
+/// inside f64's exact integers when summed over children and cycles.
+pub const MAGNITUDE_LIMIT: f64 = 1e15;
+
+/// Shortest and longest cycle (years): a day to a decade.
+pub const CYCLE_YEARS_RANGE: (f64, f64) = (1.0 / 365.0, 10.0);
+
+/// Whether `x` is finite and within [`MAGNITUDE_LIMIT`].
+fn sane(x: f64) -> bool {
+    x.is_finite() && x.abs() < MAGNITUDE_LIMIT
+}
+
+/// Whether `name` may name a scenario, contract, state or tranche: it names
+/// results folders, so only `a-z`, `0-9`, `_` and `-`, not starting with
+/// `-`, and at most [`crate::files::NAME_LIMIT`] characters.
+pub fn valid_name(name: &str) -> bool {
     !name.is_empty()
+        && name.len() <= crate::files::NAME_LIMIT
+        && !name.starts_with('-')
         && name
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
@@ -313,11 +337,11 @@ pub fn validate(raw: RawScenario, file: &str, text: &str) -> Result<Scenario, In
         state_names: Vec::new(),
     };
     let name = raw.name.get_ref().clone();
-    if !check_name(&name) {
+    if !valid_name(&name) {
         return Err(ctx.err(
             raw.name.span(),
             "name",
-            format!("`{name}` is not allowed; use only a-z, 0-9, `_` and `-` (it names the results folder)"),
+            format!("`{name}` is not allowed; use only a-z, 0-9, `_` and `-` (not first), at most 100 characters (it names the results folder)"),
         ));
     }
 
@@ -328,6 +352,13 @@ pub fn validate(raw: RawScenario, file: &str, text: &str) -> Result<Scenario, In
         "a cycle length",
         "years > 0 (1 = annual, 0.25 = quarterly)",
     )?;
+    if !(CYCLE_YEARS_RANGE.0..=CYCLE_YEARS_RANGE.1).contains(&cycle_years) {
+        return Err(ctx.err(
+            raw.time.cycle_years.span(),
+            "time.cycle_years",
+            format!("{cycle_years:e} years is not a usable cycle; expected a day (1/365 ≈ 0.00274) to 10 years"),
+        ));
+    }
     let horizon = ctx.count(&raw.time.horizon, "time.horizon", 1, "at least 1 cycle")?;
     if horizon > 100_000 {
         return Err(ctx.err(
@@ -364,11 +395,11 @@ pub fn validate(raw: RawScenario, file: &str, text: &str) -> Result<Scenario, In
     for (i, s) in raw.states.get_ref().iter().enumerate() {
         let path = format!("states[{i}]");
         let n = s.name.get_ref();
-        if !check_name(n) {
+        if !valid_name(n) {
             return Err(ctx.err(
                 s.name.span(),
                 format!("{path}.name"),
-                format!("`{n}` is not allowed; use only a-z, 0-9, `_` and `-`"),
+                format!("`{n}` is not allowed; use only a-z, 0-9, `_` and `-` (not first), at most 100 characters"),
             ));
         }
         if ctx.names.insert(n.clone(), i).is_some() {
@@ -653,11 +684,11 @@ pub fn validate(raw: RawScenario, file: &str, text: &str) -> Result<Scenario, In
         let path = format!("metrics[{k}]");
         let rm = m.get_ref();
         let name = rm.name.get_ref().clone();
-        if !check_name(&name) {
+        if !valid_name(&name) {
             return Err(ctx.err(
                 rm.name.span(),
                 format!("{path}.name"),
-                format!("`{name}` is not allowed; use only a-z, 0-9, `_` and `-`"),
+                format!("`{name}` is not allowed; use only a-z, 0-9, `_` and `-` (not first), at most 100 characters"),
             ));
         }
         if metrics.iter().any(|x| x.name == name) {
@@ -968,7 +999,7 @@ fn contract(ctx: &Ctx, raw: &Spanned<RawContract>, metrics: &[Metric], horizon: 
                     if at.len() != 1 {
                         return Err(ctx.err(b.span(), format!("{path}.baseline"), format!("one number for {} payment dates; give a list of {} cumulative baseline values, one per date in `at`", at.len(), at.len())));
                     }
-                    if !x.is_finite() || *x < 0.0 {
+                    if !sane(*x) || *x < 0.0 {
                         return Err(ctx.err(
                             b.span(),
                             format!("{path}.baseline"),
@@ -989,7 +1020,7 @@ fn contract(ctx: &Ctx, raw: &Spanned<RawContract>, metrics: &[Metric], horizon: 
                             ),
                         ));
                     }
-                    if let Some(x) = v.iter().find(|x| !x.is_finite() || **x < 0.0) {
+                    if let Some(x) = v.iter().find(|x| !sane(**x) || **x < 0.0) {
                         return Err(ctx.err(
                             b.span(),
                             format!("{path}.baseline"),
@@ -1055,7 +1086,7 @@ fn contract(ctx: &Ctx, raw: &Spanned<RawContract>, metrics: &[Metric], horizon: 
                 let mut points: Vec<(f64, f64)> = Vec::new();
                 for (i, point) in tiers.get_ref().iter().enumerate() {
                     let tpath = format!("{path}.tiers[{i}]");
-                    if point.len() != 2 || !point.iter().all(|x| x.is_finite()) {
+                    if point.len() != 2 || !point.iter().all(|x| sane(*x)) {
                         return Err(ctx.err(
                             tiers.span(),
                             tpath,
@@ -1163,11 +1194,11 @@ fn fund(ctx: &Ctx, raw: &RawFund) -> R<Fund> {
                 let path = format!("fund.tranches[{k}]");
                 let rt = t.get_ref();
                 let name = rt.name.get_ref().clone();
-                if !check_name(&name) {
+                if !valid_name(&name) {
                     return Err(ctx.err(
                         rt.name.span(),
                         format!("{path}.name"),
-                        format!("`{name}` is not allowed; use only a-z, 0-9, `_` and `-`"),
+                        format!("`{name}` is not allowed; use only a-z, 0-9, `_` and `-` (not first), at most 100 characters"),
                     ));
                 }
                 if tranches.iter().any(|x: &Tranche| x.name == name) {
@@ -1229,11 +1260,11 @@ pub fn validate_portfolio(
         state_names: Vec::new(),
     };
     let name = raw.name.get_ref().clone();
-    if !check_name(&name) {
+    if !valid_name(&name) {
         return Err(ctx.err(
             raw.name.span(),
             "name",
-            format!("`{name}` is not allowed; use only a-z, 0-9, `_` and `-` (it names the results folder)"),
+            format!("`{name}` is not allowed; use only a-z, 0-9, `_` and `-` (not first), at most 100 characters (it names the results folder)"),
         ));
     }
     let run = run_defaults(&ctx, &raw.run)?;

@@ -257,6 +257,10 @@ where
                 }
                 let mut record = Record::default();
                 replicate(scratch, r, &mut record);
+                // A replication cut short by cancellation is incomplete.
+                if options.cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
+                    return None;
+                }
                 if let Some(progress) = options.progress {
                     progress(1);
                 }
@@ -538,12 +542,14 @@ impl Engine {
 
     /// One replication.
     pub fn replicate(&self, seed: u64, replication: u64, workspaces: &mut (Workspace, Workspace), record: &mut Record) {
-        self.replicate_in(seed, 0, replication, None, workspaces, record);
+        self.replicate_in(seed, 0, replication, None, workspaces, record, None);
     }
 
     /// One replication as contract `contract` of a portfolio, under the
     /// portfolio's shared shock path if given: parameters are drawn first
-    /// (under `[uncertainty]`), then trajectories.
+    /// (under `[uncertainty]`), then trajectories; `cancel` stops a long
+    /// replication early (its record is then incomplete).
+    #[allow(clippy::too_many_arguments)]
     pub fn replicate_in(
         &self,
         seed: u64,
@@ -552,10 +558,11 @@ impl Engine {
         shared_shock: Option<&[f64]>,
         workspaces: &mut (Workspace, Workspace),
         record: &mut Record,
+        cancel: Option<&AtomicBool>,
     ) {
         let own_shock = self.scenario.uncertainty.as_ref().and_then(|u| u.shock.as_ref());
         if self.scenario.uncertainty.is_none() && shared_shock.is_none() {
-            return self.replicate_core(seed, contract, replication, workspaces, record);
+            return self.replicate_core(seed, contract, replication, workspaces, record, cancel);
         }
         let path = match (shared_shock, own_shock) {
             (Some(p), _) => Some(p.to_vec()),
@@ -574,7 +581,7 @@ impl Engine {
             path.as_deref().map(|p| (p, targets.as_slice())),
             Some(self.expected_baselines.clone()),
         );
-        engine.replicate_core(seed, contract, replication, workspaces, record);
+        engine.replicate_core(seed, contract, replication, workspaces, record, cancel);
     }
 
     fn replicate_core(
@@ -584,14 +591,15 @@ impl Engine {
         replication: u64,
         workspaces: &mut (Workspace, Workspace),
         record: &mut Record,
+        cancel: Option<&AtomicBool>,
     ) {
         let (treated, control) = workspaces;
         let mut rng = stream_for(seed, contract, replication, Purpose::Trajectories);
         let simulate = |schedule: &Schedule, rng: &mut ChaCha8Rng, workspace: &mut Workspace| {
             if self.aggregate {
-                simulate_treated_aggregate(schedule, self.ledger.layout, rng, workspace);
+                simulate_treated_aggregate(schedule, self.ledger.layout, rng, workspace, cancel);
             } else {
-                simulate_treated(schedule, self.ledger.layout, &self.entries, rng, workspace);
+                simulate_treated(schedule, self.ledger.layout, &self.entries, rng, workspace, cancel);
             }
         };
         simulate(&self.schedule, &mut rng, treated);
@@ -756,7 +764,7 @@ impl Engine {
         let records = replicate_all(
             options,
             || self.workspace(),
-            |workspaces, r, record| self.replicate(options.seed, r, workspaces, record),
+            |workspaces, r, record| self.replicate_in(options.seed, 0, r, None, workspaces, record, options.cancel),
         )?;
         Ok(RunResults::from_records(
             &records,

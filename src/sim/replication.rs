@@ -9,6 +9,14 @@ use crate::model::ledger::{Layout, BASELINE, INTERVENTION};
 use crate::model::schedule::{draw, Schedule, NO_FORCED_STATE};
 use rand::{Rng, RngCore};
 use rand_chacha::ChaCha8Rng;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Whether a run was cancelled (checked every few thousand children, so a
+/// huge replication still stops promptly).
+#[inline]
+fn cancelled(cancel: Option<&AtomicBool>) -> bool {
+    cancel.is_some_and(|c| c.load(Ordering::Relaxed))
+}
 
 /// An `entries` metric as the sampler sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,6 +117,7 @@ pub fn simulate_treated(
     entries: &[EntriesSpec],
     rng: &mut ChaCha8Rng,
     workspace: &mut Workspace,
+    cancel: Option<&AtomicBool>,
 ) {
     workspace.clear();
     // One instantiation per state count up to 8: rows become fixed-size
@@ -116,14 +125,14 @@ pub fn simulate_treated(
     macro_rules! dispatch {
         ($entries:literal) => {
             match schedule.n {
-                2 => run_children::<$entries, 2>(schedule, layout, entries, rng, workspace),
-                3 => run_children::<$entries, 3>(schedule, layout, entries, rng, workspace),
-                4 => run_children::<$entries, 4>(schedule, layout, entries, rng, workspace),
-                5 => run_children::<$entries, 5>(schedule, layout, entries, rng, workspace),
-                6 => run_children::<$entries, 6>(schedule, layout, entries, rng, workspace),
-                7 => run_children::<$entries, 7>(schedule, layout, entries, rng, workspace),
-                8 => run_children::<$entries, 8>(schedule, layout, entries, rng, workspace),
-                _ => run_children::<$entries, 0>(schedule, layout, entries, rng, workspace),
+                2 => run_children::<$entries, 2>(schedule, layout, entries, rng, workspace, cancel),
+                3 => run_children::<$entries, 3>(schedule, layout, entries, rng, workspace, cancel),
+                4 => run_children::<$entries, 4>(schedule, layout, entries, rng, workspace, cancel),
+                5 => run_children::<$entries, 5>(schedule, layout, entries, rng, workspace, cancel),
+                6 => run_children::<$entries, 6>(schedule, layout, entries, rng, workspace, cancel),
+                7 => run_children::<$entries, 7>(schedule, layout, entries, rng, workspace, cancel),
+                8 => run_children::<$entries, 8>(schedule, layout, entries, rng, workspace, cancel),
+                _ => run_children::<$entries, 0>(schedule, layout, entries, rng, workspace, cancel),
             }
         };
     }
@@ -179,6 +188,7 @@ fn run_children<const ENTRIES: bool, const N: usize>(
     entries: &[EntriesSpec],
     rng: &mut ChaCha8Rng,
     workspace: &mut Workspace,
+    cancel: Option<&AtomicBool>,
 ) {
     let n = schedule.n;
     let words = schedule.horizon + 1;
@@ -205,7 +215,10 @@ fn run_children<const ENTRIES: bool, const N: usize>(
         // a serial dependency (state -> row -> state), so interleaving
         // independent children lets the processor overlap them. Their words
         // are consecutive in the stream, fetched with one copy.
-        for _ in 0..grouped {
+        for group in 0..grouped {
+            if group % 4096 == 0 && cancelled(cancel) {
+                return;
+            }
             let first = child * words as u128;
             if position != first {
                 rng.set_word_pos(first);
@@ -271,7 +284,10 @@ fn run_children<const ENTRIES: bool, const N: usize>(
             }
         }
         // The rest one at a time (the same words, so the same draws).
-        for _ in grouped * GROUP as u64..wave.children {
+        for one in grouped * GROUP as u64..wave.children {
+            if one % 16384 == 0 && cancelled(cancel) {
+                return;
+            }
             let first = child * words as u128;
             if position != first {
                 rng.set_word_pos(first);
@@ -411,6 +427,7 @@ pub fn simulate_treated_aggregate(
     layout: Layout,
     rng: &mut ChaCha8Rng,
     workspace: &mut Workspace,
+    cancel: Option<&AtomicBool>,
 ) {
     workspace.clear();
     let n = schedule.n;
@@ -421,6 +438,9 @@ pub fn simulate_treated_aggregate(
     } = workspace;
     let (current, next) = joint.split_at_mut(n * n);
     for (w, wave) in schedule.waves.iter().enumerate() {
+        if cancelled(cancel) {
+            return;
+        }
         current.fill(0);
         multinomial_into(
             rng,
