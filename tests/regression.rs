@@ -699,3 +699,54 @@ fn duplicate_keys_are_named() {
     let out = common::run_in(dir.path(), &["validate", "dup.toml"]);
     assert_bad_input(&out, "dup.toml:5:1: time.horizon: duplicate key `horizon`");
 }
+
+#[test]
+fn every_null_in_the_summary_has_a_stated_reason() {
+    // Was: `null` statistics with exit 0 and no word why.
+    let dir = tempfile::tempdir().expect("tempdir");
+    for name in ["hiv-chancellor.toml", "hameenlinna-icehearts.toml"] {
+        let s = common::bundled(name);
+        let out = common::run_in(
+            dir.path(),
+            &[
+                "run",
+                s.to_str().expect("utf-8"),
+                "--replications",
+                "50",
+                "--out",
+                "out",
+                "--quiet",
+            ],
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+        let stem = name.trim_end_matches(".toml");
+        let summary: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(dir.path().join("out").join(stem).join("summary.json")).expect("read"),
+        )
+        .expect("json");
+        let reasons = summary["null_reasons"].as_object().expect("null_reasons");
+        let mut nulls = Vec::new();
+        for (section, value) in summary.as_object().expect("object") {
+            match value {
+                serde_json::Value::Null => nulls.push(section.clone()),
+                serde_json::Value::Object(map) => {
+                    for (key, v) in map {
+                        if v.is_null() || v.get("value").is_some_and(|x| x.is_null()) {
+                            nulls.push(format!("{section}.{key}"));
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        if name.starts_with("hiv") {
+            assert!(
+                !nulls.is_empty(),
+                "the HIV model has no investors, so some statistics are null"
+            );
+        }
+        for null in nulls {
+            assert!(reasons.contains_key(&null), "{name}: {null} is null without a reason");
+        }
+    }
+}

@@ -179,8 +179,30 @@ impl Report {
             expected.insert(name.clone(), json!(v));
         }
         let mut shortfall = Map::new();
+        // Every null in the summary has its reason here.
+        let mut null_reasons = Map::new();
+        for (name, summary) in &self.statistics {
+            if summary.is_none() {
+                null_reasons.insert(
+                    format!("statistics.{name}"),
+                    json!("defined in no replication: the value is NaN in every one (no investors or payments in this scenario, or no single IRR exists; see investor.irr_undefined)"),
+                );
+            }
+        }
         for (name, v) in &self.expected_shortfall {
             shortfall.insert(name.clone(), json!({ "level": 0.05, "value": v }));
+            if v.is_none() {
+                null_reasons.insert(
+                    format!("expected_shortfall.{name}"),
+                    json!("the statistic is defined in no replication"),
+                );
+            }
+        }
+        if self.payment_correlation.is_none() {
+            null_reasons.insert(
+                "payment_correlation".to_string(),
+                json!("correlation between contracts' payments needs a portfolio of at least two contracts"),
+            );
         }
         json!({
             "scenario": self.scenario,
@@ -194,6 +216,7 @@ impl Report {
             "expected": expected,
             "expected_shortfall": shortfall,
             "payment_correlation": self.payment_correlation.as_ref().map(|(names, m)| json!({"contracts": names, "matrix": m})),
+            "null_reasons": null_reasons,
         })
     }
 
