@@ -351,8 +351,8 @@ pub fn merge(shards: Vec<Shard>) -> Result<Merged> {
         digest: String::new(),
         ..m.clone()
     };
-    // Compared as JSON text: exact for finite floats, and NaN equals NaN.
-    let json = |m: &ShardMeta| serde_json::to_string(m).unwrap_or_default();
+    // Compared as JSON: exact for finite floats, and NaN equals NaN.
+    let json = |m: &ShardMeta| serde_json::to_value(m).unwrap_or_default();
     let reference_shared = json(&shared(&reference));
     let mut by_index: std::collections::BTreeMap<u64, Shard> = std::collections::BTreeMap::new();
     for shard in shards {
@@ -390,8 +390,14 @@ pub fn merge(shards: Vec<Shard>) -> Result<Merged> {
                 &format!("{}/{}", reference.replications, reference.count),
             ));
         }
-        if json(&shared(m)) != reference_shared {
-            let field = shared_difference(m, &reference);
+        let here = json(&shared(m));
+        if here != reference_shared {
+            // The first field that differs, from the description itself, so
+            // a field added to ShardMeta is checked and named without more code.
+            let field = here
+                .as_object()
+                .and_then(|o| o.iter().find(|(k, v)| reference_shared.get(k.as_str()) != Some(*v)))
+                .map_or("format", |(k, _)| k.as_str());
             return Err(merge_error(
                 &shard.folder,
                 format!(
@@ -522,35 +528,6 @@ pub fn merge(shards: Vec<Shard>) -> Result<Merged> {
         results,
         meta: reference,
     })
-}
-
-/// The first shared field in which two shard descriptions differ.
-fn shared_difference(a: &ShardMeta, b: &ShardMeta) -> &'static str {
-    if a.scenario_path != b.scenario_path {
-        "scenario_path"
-    } else if a.names != b.names {
-        "names"
-    } else if a.event_names != b.event_names {
-        "event_names"
-    } else if a.horizon != b.horizon {
-        "horizon"
-    } else if a.start_year.to_bits() != b.start_year.to_bits() {
-        "start_year"
-    } else if a.cycle_years.to_bits() != b.cycle_years.to_bits() {
-        "cycle_years"
-    } else if a.expected != b.expected {
-        "expected"
-    } else if a.keep_replications != b.keep_replications {
-        "keep_replications"
-    } else if a.sets != b.sets {
-        "sets"
-    } else if a.description != b.description {
-        "description"
-    } else if a.terms != b.terms {
-        "terms"
-    } else {
-        "format"
-    }
 }
 
 #[cfg(test)]
