@@ -176,7 +176,6 @@ fn emit(text: std::fmt::Arguments) -> Result<()> {
 
 /// `println!` through [`emit`]: returns the error instead of panicking.
 macro_rules! say {
-    () => { emit(format_args!("\n"))? };
     ($($arg:tt)*) => { emit(format_args!("{}\n", format_args!($($arg)*)))? };
 }
 
@@ -281,6 +280,8 @@ pub fn main() -> Result<()> {
             let rate = sibsim::estimate::measured_rate();
             let available = sibsim::estimate::available_memory();
             let worker_threads = threads.map_or_else(rayon::current_num_threads, |t| t as usize);
+            // (total, first, end) of each job, as checked here and run below.
+            let mut ranges = Vec::with_capacity(jobs.len());
             for (job, path) in jobs.iter().zip(&scenarios) {
                 let total = replications.unwrap_or(job.defaults().0);
                 let (first, end) = match shard {
@@ -299,15 +300,10 @@ pub fn main() -> Result<()> {
                 if !quiet && estimate.seconds > 10.0 {
                     eprintln!("{}: estimated {}", job.name(), estimate.describe());
                 }
+                ranges.push((total, first, end));
             }
-            for (job, path) in jobs.iter().zip(&scenarios) {
-                let (default_replications, default_seed) = job.defaults();
-                let total = replications.unwrap_or(default_replications);
-                let seed = seed.unwrap_or(default_seed);
-                let (first, end) = match shard {
-                    Some((i, n)) => shard::range(i, n, total),
-                    None => (0, total),
-                };
+            for ((job, path), (total, first, end)) in jobs.iter().zip(&scenarios).zip(ranges) {
+                let seed = seed.unwrap_or(job.defaults().1);
                 let bar = progress_bar(end - first, quiet);
                 let tick = |k: u64| bar.inc(k);
                 let started = std::time::Instant::now();

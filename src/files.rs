@@ -186,7 +186,8 @@ pub fn write_folder(parent: &Path, name: &str, files: &[(String, Vec<u8>)]) -> R
 
 /// Moves the finished `temporary` folder to `target`.
 fn swap_into_place(temporary: &Path, target: &Path, parent: &Path, name: &str, unique: &str) -> Result<()> {
-    // Check again just before replacing: the folder may have changed during a long run.
+    // Check again just before replacing: something may have appeared there
+    // while the files were written, and the old folder is deleted below.
     let exists = std::fs::symlink_metadata(target).is_ok();
     if exists {
         check_target(parent, name)?;
