@@ -266,45 +266,11 @@ fn overlong_names_are_refused_before_anything_runs() {
 
 // ---- Unbounded resources ----
 
-/// Sends `signal` to a running sibsim after `wait` and expects it to stop
-/// within 15 s with exit 1 and nothing under `out`.
-fn stops_on(signal: &str, args: &[&str], wait: Duration) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut child = common::sibsim()
-        .current_dir(dir.path())
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("starts");
-    std::thread::sleep(wait);
-    let sent = std::process::Command::new("kill")
-        .args([signal, &child.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(sent.success());
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            break status;
-        }
-        if started.elapsed() > Duration::from_secs(15) {
-            let _ = child.kill();
-            panic!("{signal} did not stop the run within 15 s");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    assert_eq!(status.code(), Some(1), "{signal}: interrupted runs exit 1");
-    let out = dir.path().join("out");
-    let left = std::fs::read_dir(&out).map_or(0, |d| d.count());
-    assert_eq!(left, 0, "{signal}: nothing left in the results folder");
-}
-
 #[test]
 fn one_huge_replication_stops_on_sigint() {
     // Was: `children = 4e9` ran over 155 s on one replication, ignoring SIGINT.
     let s = hameenlinna();
-    stops_on(
+    common::stops_on(
         "-INT",
         &[
             "run",
@@ -327,7 +293,7 @@ fn sigterm_and_sighup_stop_like_sigint() {
     let s = common::bundled("bench-6x1000x20.toml");
     let s = s.to_str().expect("utf-8");
     for signal in ["-TERM", "-HUP"] {
-        stops_on(
+        common::stops_on(
             signal,
             &["run", s, "--replications", "2000000", "--out", "out", "--quiet"],
             Duration::from_millis(700),

@@ -2,7 +2,8 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 /// The built `sibsim` binary.
 pub fn sibsim() -> Command {
@@ -76,4 +77,38 @@ pub fn within_five_se(name: &str, mean: f64, se: f64, exact: f64) {
         "{name}: Monte Carlo mean {mean} is {} SE from the exact {exact} (se {se})",
         (mean - exact).abs() / se
     );
+}
+
+/// Sends `signal` to a running sibsim after `wait` and expects it to stop
+/// within 15 s with exit 1 and nothing under `out`.
+pub fn stops_on(signal: &str, args: &[&str], wait: Duration) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut child = sibsim()
+        .current_dir(dir.path())
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("starts");
+    std::thread::sleep(wait);
+    let sent = std::process::Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(sent.success());
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if started.elapsed() > Duration::from_secs(15) {
+            let _ = child.kill();
+            panic!("{signal} did not stop the run within 15 s");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(1), "{signal}: interrupted runs exit 1");
+    let out = dir.path().join("out");
+    let left = std::fs::read_dir(&out).map_or(0, |d| d.count());
+    assert_eq!(left, 0, "{signal}: nothing left in the results folder");
 }
