@@ -11,6 +11,7 @@ use sibsim::report::shard::{self, ShardMeta};
 use sibsim::report::{result_files, write_folder, Report, ENGINE_VERSION};
 use sibsim::scenario::{overrides, Loaded};
 use sibsim::sim::engine::{Engine, RunOptions};
+use sibsim::sweep::{parse_axis, Axis, Sweep, SweepOptions};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -246,21 +247,17 @@ pub fn main() -> Result<()> {
                     )
                     .into());
                 }
-                let sweeps = sweeps.iter().map(|s| parse_sweep(s)).collect::<Result<Vec<_>>>()?;
-                check_sweeps(&sweeps, &sets)?;
-                let plan = SweepPlan {
-                    sets: &sets,
-                    sweeps: &sweeps,
+                let axes = sweeps.iter().map(|s| parse_axis(s)).collect::<Result<Vec<_>>>()?;
+                let options = SweepOptions {
                     replications,
                     seed,
-                    threads,
-                    out: &out,
-                    quiet,
+                    threads: threads.map(|t| t as usize),
                     force,
                     keep_replications,
+                    cancel: Some(&CANCEL),
                 };
                 for path in &scenarios {
-                    sweep(path, &plan)?;
+                    sweep(path, &sets, &axes, options, &out, quiet)?;
                 }
                 return Ok(());
             }
@@ -601,234 +598,33 @@ fn print_headline(report: &Report) -> Result<()> {
     Ok(())
 }
 
-/// Parses `KEY=V1,V2,...`.
-fn parse_sweep(text: &str) -> Result<(String, Vec<String>)> {
-    let (key, values) = overrides::split(text, "--sweep")?;
-    let values: Vec<String> = values
-        .split(',')
-        .map(|v| v.trim().to_string())
-        .filter(|v| !v.is_empty())
-        .collect();
-    if values.is_empty() {
-        return Err(InputError::new("--sweep", &key, "no values; expected KEY=V1,V2,...").into());
-    }
-    Ok((key, values))
-}
-
-/// Statistics a sweep reports for every point.
-const SWEEP_STATISTICS: [&str; 5] = [
-    "payer.true_savings",
-    "payer.payments",
-    "payer.net_savings",
-    "investor.irr",
-    "investor.multiple",
-];
-const SWEEP_PROBABILITIES: [&str; 3] = ["investor.loss", "payer.net_loss", "payer.paid_without_impact"];
-
-/// Everything a sweep needs besides the scenario.
-struct SweepPlan<'a> {
-    sets: &'a [(String, String)],
-    sweeps: &'a [(String, Vec<String>)],
-    replications: Option<u64>,
-    seed: Option<u64>,
-    threads: Option<u64>,
-    out: &'a Path,
+/// Runs a prepared sweep of one file and writes <out>/<name>/sweep.csv and pictures.
+fn sweep(
+    path: &Path,
+    sets: &[(String, String)],
+    axes: &[Axis],
+    options: SweepOptions,
+    out: &Path,
     quiet: bool,
-    force: bool,
-    keep_replications: bool,
-}
-
-/// A key swept twice, swept and set, or the scenario's name (it names the
-/// results folder, so every point would overwrite the first) is bad input.
-fn check_sweeps(sweeps: &[(String, Vec<String>)], sets: &[(String, String)]) -> Result<()> {
-    let mut seen = std::collections::HashSet::new();
-    for (key, _) in sweeps {
-        if !seen.insert(key.as_str()) {
-            return Err(InputError::new(
-                "--sweep",
-                key,
-                "is swept twice; give all its values in one --sweep KEY=V1,V2,...",
-            )
-            .into());
-        }
-        if sets.iter().any(|(k, _)| k == key) {
-            return Err(InputError::new("--sweep", key, "is also given with --set; use one or the other").into());
-        }
-        let parts: Vec<&str> = key.split('.').collect();
-        let names_folder = key == "name" || (parts.len() == 3 && parts[0] == "contracts" && parts[2] == "name");
-        if names_folder {
-            return Err(InputError::new(
-                "--sweep",
-                key,
-                "the name cannot be swept: it names the results folder, and every point writes to one folder",
-            )
-            .into());
-        }
+) -> Result<()> {
+    let sweep = Sweep::prepare(path, sets, axes, options)?;
+    let name = &sweep.name;
+    if !quiet && sweep.estimate.seconds > 10.0 {
+        eprintln!("{name}: estimated {}", sweep.estimate.describe());
     }
-    Ok(())
-}
-
-/// Loads one sweep point; errors in a swept key are labelled `--sweep`.
-fn load_point(path: &Path, plan: &SweepPlan, point: &[String]) -> Result<Job> {
-    let mut all = plan.sets.to_vec();
-    all.extend(plan.sweeps.iter().map(|(k, _)| k.clone()).zip(point.iter().cloned()));
-    Job::load(path, &all).map_err(|e| match e {
-        Error::Input(mut input) => {
-            if input.file == "--set" && plan.sweeps.iter().any(|(k, _)| *k == input.key_path) {
-                input.file = "--sweep".to_string();
-            }
-            // The file label lists the overrides; say which came from --sweep.
-            for (key, _) in plan.sweeps {
-                input.file = input.file.replace(&format!("--set {key}="), &format!("--sweep {key}="));
-            }
-            Error::Input(input)
+    check_target(out, name)?;
+    let done = |point: &str| {
+        if !quiet {
+            emit(format_args!("{name}: {point} done\n"))?;
         }
-        other => other,
-    })
-}
-
-/// The `index`-th point of the grid, first sweep slowest.
-fn grid_point(sweeps: &[(String, Vec<String>)], mut index: u64) -> Vec<String> {
-    let mut point = vec![String::new(); sweeps.len()];
-    for (slot, (_, values)) in point.iter_mut().zip(sweeps).rev() {
-        let n = values.len() as u64;
-        *slot = values[(index % n) as usize].clone();
-        index /= n;
-    }
-    point
-}
-
-/// Runs every point of the grid with the same seed (common random numbers)
-/// and writes <out>/<name>/sweep.csv and pictures.
-fn sweep(path: &Path, plan: &SweepPlan) -> Result<()> {
-    let sweeps = plan.sweeps;
-    let points = sweeps
-        .iter()
-        .try_fold(1u64, |n, (_, values)| n.checked_mul(values.len() as u64))
-        .unwrap_or(u64::MAX);
-    let file = path.display().to_string();
-    if points > sibsim::estimate::SWEEP_POINT_LIMIT && !plan.force {
-        return Err(InputError::new(
-            &file,
-            "--sweep",
-            format!(
-                "the grid has {points} points, more than the {} a sweep may have; sweep fewer values or pass --force",
-                sibsim::estimate::SWEEP_POINT_LIMIT
-            ),
-        )
-        .into());
-    }
-    // Check every point before running any, one at a time (memory stays
-    // that of one point), stopping at Ctrl-C.
-    let first = load_point(path, plan, &grid_point(sweeps, 0))?;
-    for index in 1..points {
-        if CANCEL.load(Ordering::SeqCst) {
-            return Err(Error::Interrupted);
-        }
-        load_point(path, plan, &grid_point(sweeps, index))?;
-    }
-    let name = first.name().to_string();
-    let replications = plan.replications.unwrap_or(first.defaults().0);
-    let worker_threads = plan.threads.map_or_else(rayon::current_num_threads, |t| t as usize);
-    let estimate = Estimate::of(
-        &first,
-        replications,
-        points,
-        worker_threads,
-        sibsim::estimate::measured_rate(),
-    );
-    estimate.check(&file, sibsim::estimate::available_memory(), plan.force)?;
-    if !plan.quiet && estimate.seconds > 10.0 {
-        eprintln!("{name}: estimated {}", estimate.describe());
-    }
-    check_target(plan.out, &name)?;
-    drop(first);
-    let mut csv = sweeps.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>().join(",");
-    for s in SWEEP_STATISTICS {
-        csv.push_str(&format!(",{s}.mean,{s}.se,{s}.p05,{s}.p25,{s}.p50,{s}.p75,{s}.p95"));
-    }
-    for p in SWEEP_PROBABILITIES {
-        csv.push_str(&format!(",P({p}),P({p}).se"));
-    }
-    csv.push('\n');
-    let mut bands: Vec<Vec<[f64; 5]>> = vec![Vec::new(); SWEEP_STATISTICS.len()];
-    let mut files = Vec::new();
-    for index in 0..points {
-        let point = grid_point(sweeps, index);
-        let job = load_point(path, plan, &point)?;
-        let (default_replications, default_seed) = job.defaults();
-        let options = RunOptions {
-            threads: plan.threads.map(|t| t as usize),
-            cancel: Some(&CANCEL),
-            ..RunOptions::new(
-                plan.seed.unwrap_or(default_seed),
-                plan.replications.unwrap_or(default_replications),
-            )
-        };
-        let results = job.run(&options)?;
-        let report = Report::new(&results, &job.expected());
-        if plan.keep_replications {
-            // One file per point, numbered as the rows of sweep.csv (from 1).
-            files.push((
-                format!("replications-{}.csv", index + 1),
-                sibsim::report::replications_csv(&results).into_bytes(),
-            ));
-        }
-        csv.push_str(&point.join(","));
-        for (k, s) in SWEEP_STATISTICS.iter().enumerate() {
-            match report.statistic(s) {
-                Some(x) => {
-                    csv.push_str(&format!(
-                        ",{},{},{},{},{},{},{}",
-                        x.mean, x.se, x.p05, x.p25, x.p50, x.p75, x.p95
-                    ));
-                    bands[k].push([x.p05, x.p25, x.p50, x.p75, x.p95]);
-                }
-                None => {
-                    csv.push_str(",,,,,,,");
-                    bands[k].push([f64::NAN; 5]);
-                }
-            }
-        }
-        for p in SWEEP_PROBABILITIES {
-            match report.probability(p) {
-                Some(x) => csv.push_str(&format!(",{},{}", x.p, x.se)),
-                None => csv.push_str(",,"),
-            }
-        }
-        csv.push('\n');
-        if !plan.quiet {
-            say!(
-                "{name}: {} done",
-                point
-                    .iter()
-                    .zip(sweeps)
-                    .map(|(v, (k, _))| format!("{k}={v}"))
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            );
-        }
-    }
-    files.insert(0, ("sweep.csv".to_string(), csv.into_bytes()));
-    // Pictures against the first swept key, when its values are numbers and it is the only one.
-    let xs: Vec<f64> = sweeps[0].1.iter().filter_map(|v| v.parse().ok()).collect();
-    if sweeps.len() == 1 && xs.len() == sweeps[0].1.len() {
-        for (k, s) in SWEEP_STATISTICS.iter().enumerate() {
-            if let Some(svg) = sibsim::report::plot::band_chart(
-                &xs,
-                &bands[k],
-                &format!("{s} against {}", sweeps[0].0),
-                &sweeps[0].0,
-                s,
-            ) {
-                files.push((format!("sweep_{s}.svg"), svg.into_bytes()));
-            }
-        }
-    }
-    let folder = write_folder(plan.out, &name, &files)?;
-    if !plan.quiet {
+        Ok(())
+    };
+    let produced = sweep.run(&done)?;
+    let folder = write_folder(out, name, &produced.files)?;
+    if !quiet {
         say!(
-            "{name}: sweep of {points} points -> {}",
+            "{name}: sweep of {} points -> {}",
+            sweep.points,
             folder.join("sweep.csv").display()
         );
     }
