@@ -651,9 +651,7 @@ fn slurm(
     }
     let job = Job::load(scenario, &[])?;
     let (default_replications, default_seed) = job.defaults();
-    if shards > replications.unwrap_or(default_replications) {
-        shard::check_spec(1, shards, replications.unwrap_or(default_replications))?;
-    }
+    shard::check_spec(1, shards, replications.unwrap_or(default_replications))?;
     let absolute = |p: &Path| std::path::absolute(p).map_err(|e| Error::io(p, e));
     let out = absolute(out)?;
     let spec = sibsim::report::slurm::SlurmJob {
@@ -671,36 +669,12 @@ fn slurm(
         time,
     };
     let folder_name = format!("{}.slurm", job.name());
-    let target = out.join(&folder_name);
-    let files = vec![
-        ("array.sbatch".to_string(), spec.array_script().into_bytes()),
-        ("merge.sbatch".to_string(), spec.merge_script().into_bytes()),
-        (
-            "submit.sh".to_string(),
-            spec.submit_script(&target.display().to_string()).into_bytes(),
-        ),
-    ];
+    let files = spec.files(&out.join(&folder_name));
     let folder = write_folder(&out, &folder_name, &files)?;
     say!("wrote {}/array.sbatch, merge.sbatch and submit.sh", folder.display());
     if submit {
         std::fs::create_dir_all(out.join("shards")).map_err(|e| Error::io(&out, e))?;
-        let sbatch = |args: &[&str]| -> Result<String> {
-            let o = std::process::Command::new("sbatch")
-                .current_dir(&folder)
-                .args(args)
-                .output()
-                .map_err(|e| Error::Runtime(format!("cannot run sbatch: {e}")))?;
-            if !o.status.success() {
-                return Err(Error::Runtime(format!(
-                    "sbatch failed: {}",
-                    String::from_utf8_lossy(&o.stderr).trim()
-                )));
-            }
-            let id = String::from_utf8_lossy(&o.stdout).trim().to_string();
-            Ok(id.split(';').next().unwrap_or("").to_string())
-        };
-        let array = sbatch(&["--parsable", "array.sbatch"])?;
-        let merge = sbatch(&["--parsable", &format!("--dependency=afterok:{array}"), "merge.sbatch"])?;
+        let (array, merge) = sibsim::report::slurm::submit(&folder)?;
         say!("array job {array}");
         say!("merge job {merge}");
     }

@@ -2,7 +2,8 @@
 //! shard, and a merge job that runs after the whole array succeeded.
 //! Plain shell scripts a user can read and edit; no daemon of ours.
 
-use crate::error::InputError;
+use crate::error::{Error, InputError};
+use std::path::Path;
 
 /// What the scripts run.
 #[derive(Debug, Clone, PartialEq)]
@@ -25,6 +26,32 @@ pub struct SlurmJob {
     pub partition: Option<String>,
     /// Time limit per task, if any (Slurm syntax, e.g. 01:00:00).
     pub time: Option<String>,
+}
+
+/// Submits the scripts written in `folder`: the array, then the merge with
+/// `--dependency=afterok:<array>`. Returns the two job ids.
+///
+/// # Errors
+/// [`Error::Runtime`] when `sbatch` cannot run or refuses a script.
+pub fn submit(folder: &Path) -> Result<(String, String), Error> {
+    let sbatch = |args: &[&str]| -> Result<String, Error> {
+        let o = std::process::Command::new("sbatch")
+            .current_dir(folder)
+            .args(args)
+            .output()
+            .map_err(|e| Error::Runtime(format!("cannot run sbatch: {e}")))?;
+        if !o.status.success() {
+            return Err(Error::Runtime(format!(
+                "sbatch failed: {}",
+                String::from_utf8_lossy(&o.stderr).trim()
+            )));
+        }
+        let id = String::from_utf8_lossy(&o.stdout).trim().to_string();
+        Ok(id.split(';').next().unwrap_or("").to_string())
+    };
+    let array = sbatch(&["--parsable", "array.sbatch"])?;
+    let merge = sbatch(&["--parsable", &format!("--dependency=afterok:{array}"), "merge.sbatch"])?;
+    Ok((array, merge))
 }
 
 /// Checks a `--partition` value: Slurm partition names, comma-separated.
@@ -111,6 +138,19 @@ impl SlurmJob {
             h.push_str(&format!("#SBATCH --time={}\n", quote(t)));
         }
         h
+    }
+
+    /// The three files of `<out>/<name>.slurm/` (`target`): the array, the
+    /// merge job and `submit.sh`.
+    pub fn files(&self, target: &Path) -> Vec<(String, Vec<u8>)> {
+        vec![
+            ("array.sbatch".to_string(), self.array_script().into_bytes()),
+            ("merge.sbatch".to_string(), self.merge_script().into_bytes()),
+            (
+                "submit.sh".to_string(),
+                self.submit_script(&target.display().to_string()).into_bytes(),
+            ),
+        ]
     }
 
     /// The job array: task I runs shard I of N.
