@@ -219,7 +219,8 @@ fn too_deep(file: &str, text: &str) -> InputError {
                 .chars()
                 .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
                 .collect();
-            let offset: usize = text.lines().take(i).map(|l| l.len() + 1).sum();
+            // split_inclusive keeps each line's own ending (\n or \r\n) in its length.
+            let offset: usize = text.split_inclusive('\n').take(i).map(str::len).sum();
             InputError::at(file, text, offset.min(text.len()), key, message)
         }
         None => InputError::new(file, "", message),
