@@ -20,7 +20,7 @@ pub const THRESHOLD_SCALE: u64 = 1 << 31;
 pub const NO_FORCED_STATE: u8 = u8::MAX;
 
 /// Cumulative integer thresholds of a distribution: state k is drawn for a
-/// uniform u32 `u` when `thr[k-1] <= u < thr[k]`, i.e. k = #{j : thr[j] <= u}.
+/// uniform u32 `u` when `thr[k-1] <= u < thr[k]`, i.e. `k = #{j : thr[j] <= u}`.
 /// The last state with positive probability ends at 2^32 exactly, so rounding
 /// never gives a zero-probability state any mass.
 pub fn thresholds(probabilities: &[f64]) -> Vec<u32> {

@@ -168,7 +168,7 @@ impl SlurmJob {
         )
     }
 
-    /// The merge job (submitted with --dependency=afterok:<array id>).
+    /// The merge job (submitted with --dependency=afterok:ARRAY_ID).
     pub fn merge_script(&self) -> String {
         format!(
             "{}#SBATCH --ntasks=1\nset -euo pipefail\nexec {} merge {} --out {}\n",
