@@ -26,7 +26,7 @@ fn report_text(html: &str) -> String {
             .find("</svg>")
             .map(|at| start + at + 6)
             .expect("closed svg");
-        out.push_str(&format!("<svg sha256={}/>", digest(rest[start..end].as_bytes())));
+        out.push_str(&format!("<svg sha256={}/>", digest(&rest.as_bytes()[start..end])));
         rest = &rest[end..];
     }
     out.push_str(rest);
