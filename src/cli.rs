@@ -2,16 +2,16 @@
 
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use sibsim::cluster::shard::{self, ShardMeta};
 use sibsim::error::{Error, InputError, Result};
-use sibsim::estimate::Estimate;
 use sibsim::files::check_target;
-use sibsim::job::Job;
 use sibsim::model::Scenario;
-use sibsim::report::shard::{self, ShardMeta};
 use sibsim::report::{result_files, write_folder, Report, ENGINE_VERSION};
+use sibsim::run::estimate::Estimate;
+use sibsim::run::job::Job;
+use sibsim::run::sweep::{parse_axis, Axis, Sweep, SweepOptions};
 use sibsim::scenario::{overrides, Loaded};
 use sibsim::sim::engine::{Engine, RunOptions};
-use sibsim::sweep::{parse_axis, Axis, Sweep, SweepOptions};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -274,8 +274,8 @@ pub fn main() -> Result<()> {
             }
             // Before any run: every shard spec fits its run, every results
             // folder can be replaced, and no run is absurdly large.
-            let rate = sibsim::estimate::measured_rate();
-            let available = sibsim::estimate::available_memory();
+            let rate = sibsim::run::estimate::measured_rate();
+            let available = sibsim::run::estimate::available_memory();
             let worker_threads = threads.map_or_else(rayon::current_num_threads, |t| t as usize);
             // (total, first, end) of each job, as checked here and run below.
             let mut ranges = Vec::with_capacity(jobs.len());
@@ -449,7 +449,7 @@ fn calibrate(panel: &Path, states: &[String], age_bands: &[f64], prior: f64) -> 
     }
     let bytes = sibsim::files::read_regular(panel, sibsim::files::PANEL_LIMIT, "panel")?;
     let text = String::from_utf8(bytes).map_err(|_| InputError::new(&file, "", "the panel is not UTF-8 text"))?;
-    let calibration = sibsim::calibrate::calibrate(&text, &file, states, age_bands, prior)?;
+    let calibration = sibsim::scenario::calibrate::calibrate(&text, &file, states, age_bands, prior)?;
     for (band, state) in calibration.empty_rows() {
         eprintln!("warning: {file}: no observed transitions from `{state}` ({band}); its row is the prior alone");
     }
@@ -644,17 +644,17 @@ fn slurm(
     submit: bool,
 ) -> Result<()> {
     if let Some(p) = &partition {
-        sibsim::report::slurm::check_partition(p)?;
+        sibsim::cluster::slurm::check_partition(p)?;
     }
     if let Some(t) = &time {
-        sibsim::report::slurm::check_time(t)?;
+        sibsim::cluster::slurm::check_time(t)?;
     }
     let job = Job::load(scenario, &[])?;
     let (default_replications, default_seed) = job.defaults();
     shard::check_spec(1, shards, replications.unwrap_or(default_replications))?;
     let absolute = |p: &Path| std::path::absolute(p).map_err(|e| Error::io(p, e));
     let out = absolute(out)?;
-    let spec = sibsim::report::slurm::SlurmJob {
+    let spec = sibsim::cluster::slurm::SlurmJob {
         sibsim: std::env::current_exe()
             .map_err(|e| Error::Runtime(format!("cannot find the sibsim binary: {e}")))?
             .display()
@@ -674,7 +674,7 @@ fn slurm(
     say!("wrote {}/array.sbatch, merge.sbatch and submit.sh", folder.display());
     if submit {
         std::fs::create_dir_all(out.join("shards")).map_err(|e| Error::io(&out, e))?;
-        let (array, merge) = sibsim::report::slurm::submit(&folder)?;
+        let (array, merge) = sibsim::cluster::slurm::submit(&folder)?;
         say!("array job {array}");
         say!("merge job {merge}");
     }

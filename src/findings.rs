@@ -6,8 +6,8 @@
 //! engine prints.
 
 use crate::error::{Error, InputError, Result};
-use crate::job::Job;
 use crate::report::{plot, Report};
+use crate::run::job::Job;
 use crate::sim::engine::RunOptions;
 use std::path::Path;
 use std::sync::atomic::AtomicBool;

@@ -55,18 +55,15 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-pub mod calibrate;
+pub mod cluster;
 pub mod contract;
 pub mod error;
-pub mod estimate;
 pub mod files;
 pub mod findings;
 pub mod fund;
-pub mod job;
 pub mod model;
-pub mod portfolio;
 pub mod report;
+pub mod run;
 pub mod scenario;
 pub mod sim;
 pub mod stats;
-pub mod sweep;

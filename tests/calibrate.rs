@@ -3,7 +3,7 @@
 mod common;
 
 use rand::{Rng, SeedableRng};
-use sibsim::calibrate::calibrate;
+use sibsim::scenario::calibrate::calibrate;
 
 const PANEL: &str = "child,cycle,age,state
 a,0,6,home

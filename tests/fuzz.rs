@@ -5,7 +5,7 @@
 
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
-use sibsim::report::shard;
+use sibsim::cluster::shard;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 

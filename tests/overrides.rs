@@ -124,7 +124,7 @@ fn a_portfolio_override_reaches_the_named_contract_only() {
         ),
         ("fund.management_fee".to_string(), "0.02".to_string()),
     ]);
-    let price = |p: &sibsim::portfolio::Portfolio, name: &str| {
+    let price = |p: &sibsim::model::portfolio::Portfolio, name: &str| {
         let c = p.contracts.iter().find(|c| c.name == name).expect("contract");
         format!("{:?}", c.contract)
     };

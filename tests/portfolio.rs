@@ -3,10 +3,10 @@
 
 mod common;
 
-use sibsim::portfolio::PortfolioEngine;
 use sibsim::report::correlation;
 use sibsim::scenario::{load_any, Loaded};
 use sibsim::sim::engine::RunOptions;
+use sibsim::sim::portfolio::PortfolioEngine;
 use std::path::Path;
 
 const CONTRACT: &str = "[contract]\n[[contract.payments]]\nmetric = \"care_years\"\nbaseline = \"expected\"\nrule = \"rate_card\"\nprice = 1000.0\nat = [5]\n[fund]\ncapital = 100000.0\n";

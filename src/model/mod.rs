@@ -4,8 +4,11 @@
 //! `#[non_exhaustive]`, so no other crate can build them with invalid values),
 //! and the simulation never re-checks them.
 
+pub mod contract;
 pub mod expected;
+pub mod fund;
 pub mod ledger;
+pub mod portfolio;
 pub mod schedule;
 
 /// A checked scenario: states, cohort, both arms, counting, discounting, metrics.
@@ -40,9 +43,9 @@ pub struct Scenario {
     /// Outcome metrics computed per arm.
     pub metrics: Vec<Metric>,
     /// The outcome contract, if any.
-    pub contract: Option<crate::contract::Contract>,
+    pub contract: Option<contract::Contract>,
     /// The fund, if any (otherwise investors fund whatever is spent).
-    pub fund: Option<crate::fund::Fund>,
+    pub fund: Option<fund::Fund>,
     /// Parameter uncertainty and systemic shock, if any.
     pub uncertainty: Option<Uncertainty>,
 }

@@ -4,8 +4,6 @@
 
 pub mod html;
 pub mod plot;
-pub mod shard;
-pub mod slurm;
 
 pub use crate::files::write_folder;
 use crate::sim::engine::RunResults;
@@ -358,8 +356,8 @@ pub fn summary_files(report: &Report) -> Vec<(String, Vec<u8>)> {
 
 /// The scenario's key terms, for the report.
 pub fn key_terms(scenario: &crate::model::Scenario) -> Vec<(String, String)> {
-    use crate::contract::{Baseline, Measurement, Rule};
-    use crate::fund::Distribute;
+    use crate::model::contract::{Baseline, Measurement, Rule};
+    use crate::model::fund::Distribute;
     let mut terms = Vec::new();
     let mut add = |k: &str, v: String| terms.push((k.to_string(), v));
     let time = &scenario.time;

@@ -1,6 +1,7 @@
 //! Reading scenario files: parse (shape and types) in one stage, validate
 //! (meaning) in the next, into a [`Scenario`] that cannot hold invalid values.
 
+pub mod calibrate;
 pub mod overrides;
 #[allow(missing_docs)] // a field-by-field mirror of scenario-format.md
 pub mod raw;
@@ -34,7 +35,7 @@ pub enum Loaded {
     /// One contract.
     Single(Box<Scenario>),
     /// Several contracts with a pooled fund.
-    Portfolio(Box<crate::portfolio::Portfolio>),
+    Portfolio(Box<crate::model::portfolio::Portfolio>),
 }
 
 /// Loads a scenario or, when the file has a `[portfolio]` table, a portfolio

@@ -1,9 +1,9 @@
 //! `RawScenario` → [`Scenario`]: every semantic check, with key paths and positions.
 
 use super::raw::*;
-use crate::contract::Contract;
 use crate::error::InputError;
-use crate::fund::Fund;
+use crate::model::contract::Contract;
+use crate::model::fund::Fund;
 use crate::model::*;
 use std::collections::HashMap;
 use std::ops::Range;
@@ -897,7 +897,7 @@ fn uncertainty(ctx: &Ctx, raw: &RawUncertainty, states: &[State]) -> R<Uncertain
 }
 
 fn contract(ctx: &Ctx, raw: &Spanned<RawContract>, metrics: &[Metric], horizon: usize) -> R<Contract> {
-    use crate::contract::{Baseline, Component, Measurement, Rule};
+    use crate::model::contract::{Baseline, Component, Measurement, Rule};
     let span = raw.span();
     let raw = raw.get_ref();
     let measurement = match raw.measurement.unwrap_or(RawMeasurement::FixedBaseline) {
@@ -1150,7 +1150,7 @@ fn contract(ctx: &Ctx, raw: &Spanned<RawContract>, metrics: &[Metric], horizon: 
 }
 
 fn fund(ctx: &Ctx, raw: &RawFund) -> R<Fund> {
-    use crate::fund::{Distribute, Tranche};
+    use crate::model::fund::{Distribute, Tranche};
     let capital = ctx.positive(&raw.capital, "fund.capital", "a commitment", "capital > 0")?;
     let management_fee = match &raw.management_fee {
         Some(f) => ctx.non_negative(f, "fund.management_fee")?,
@@ -1252,7 +1252,7 @@ pub fn validate_portfolio(
     text: &str,
     base: &std::path::Path,
     contract_sets: &[(String, String, String)],
-) -> Result<crate::portfolio::Portfolio, InputError> {
+) -> Result<crate::model::portfolio::Portfolio, InputError> {
     let ctx = Ctx {
         file,
         text,
@@ -1398,7 +1398,7 @@ pub fn validate_portfolio(
         None => None,
     }
     .unwrap_or(contracts[0].discounting.investor_rate);
-    Ok(crate::portfolio::Portfolio {
+    Ok(crate::model::portfolio::Portfolio {
         name,
         description: raw.description.unwrap_or_default(),
         source: file.to_string(),

@@ -7,11 +7,13 @@
 use super::parameters;
 use super::replication::{simulate_treated, simulate_treated_aggregate, EntriesSpec, Workspace};
 use super::rng::{stream_for, Purpose};
-use crate::contract::{Baseline, Measurement, Observation};
+use crate::contract::Observation;
 use crate::error::{Error, Result};
 use crate::fund::irr::{irr, Irr};
-use crate::fund::{multiple, npv, Fund};
+use crate::fund::{multiple, npv};
+use crate::model::contract::{Baseline, Measurement};
 use crate::model::expected::{expected_entries, expected_occupancy, expected_with, Expected};
+use crate::model::fund::Fund;
 use crate::model::ledger::{in_programme, Ledger, Linear, Measure, BASELINE, INTERVENTION};
 use crate::model::schedule::Schedule;
 use crate::model::{discount_factor, Counting, ProgrammePayer, Sampler, Scenario};

@@ -3,5 +3,6 @@
 
 pub mod engine;
 pub mod parameters;
+pub mod portfolio;
 pub mod replication;
 pub mod rng;

@@ -4,8 +4,8 @@
 //! with the estimate instead of running for days or until memory runs out.
 
 use crate::error::InputError;
-use crate::job::Job;
 use crate::model::schedule::draw;
+use crate::run::job::Job;
 use crate::sim::engine::Engine;
 use rand::RngCore;
 use rand::SeedableRng;
@@ -50,7 +50,8 @@ fn engine_pairs(engine: &Engine) -> f64 {
         };
     }
     // A comparison group is simulated beside the treated children.
-    if let Some(crate::contract::Measurement::ControlGroup { size }) = scenario.contract.as_ref().map(|c| c.measurement)
+    if let Some(crate::model::contract::Measurement::ControlGroup { size }) =
+        scenario.contract.as_ref().map(|c| c.measurement)
     {
         pairs += size as f64 * horizon;
     }

@@ -13,8 +13,9 @@
 //! the size it announces (read only after that size is checked against the
 //! file), and every field the shards share must agree.
 
-use super::{write_folder, ENGINE_VERSION};
 use crate::error::{Error, InputError, Result};
+use crate::files::write_folder;
+use crate::report::ENGINE_VERSION;
 use crate::sim::engine::RunResults;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};

@@ -2,10 +2,10 @@
 //! the findings and any other caller run.
 
 use crate::error::Result;
-use crate::portfolio::PortfolioEngine;
 use crate::report::key_terms;
 use crate::scenario::Loaded;
 use crate::sim::engine::{Engine, RunOptions, RunResults};
+use crate::sim::portfolio::PortfolioEngine;
 use std::path::Path;
 
 /// A single contract or a portfolio, ready to run.

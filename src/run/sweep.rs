@@ -5,9 +5,9 @@
 //! and estimates the cost; [`Sweep::run`] runs the points.
 
 use crate::error::{Error, InputError, Result};
-use crate::estimate::{Estimate, SWEEP_POINT_LIMIT};
-use crate::job::Job;
 use crate::report::Report;
+use crate::run::estimate::{Estimate, SWEEP_POINT_LIMIT};
+use crate::run::job::Job;
 use crate::scenario::overrides;
 use crate::sim::engine::RunOptions;
 use std::path::{Path, PathBuf};
@@ -136,10 +136,16 @@ impl<'a> Sweep<'a> {
         }
         let replications = options.replications.unwrap_or(first.defaults().0);
         let threads = options.threads.unwrap_or_else(rayon::current_num_threads);
-        sweep.estimate = Estimate::of(&first, replications, points, threads, crate::estimate::measured_rate());
+        sweep.estimate = Estimate::of(
+            &first,
+            replications,
+            points,
+            threads,
+            crate::run::estimate::measured_rate(),
+        );
         sweep
             .estimate
-            .check(&file, crate::estimate::available_memory(), options.force)?;
+            .check(&file, crate::run::estimate::available_memory(), options.force)?;
         sweep.name = first.name().to_string();
         Ok(sweep)
     }

@@ -4,41 +4,12 @@
 
 use crate::error::Result;
 use crate::fund::irr::{irr, Irr};
-use crate::fund::{multiple, npv, Fund};
-use crate::model::{discount_factor, RunDefaults, Scenario, Shock};
+use crate::fund::{multiple, npv};
+use crate::model::discount_factor;
+use crate::model::portfolio::Portfolio;
 use crate::sim::engine::{replicate_all, Engine, Record, RunOptions, RunResults};
 use crate::sim::parameters::shock_path;
 use crate::sim::replication::Workspace;
-
-/// A checked portfolio.
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub struct Portfolio {
-    /// `[a-z0-9_-]+`.
-    pub name: String,
-    /// Free text.
-    pub description: String,
-    /// The portfolio file.
-    pub source: String,
-    /// Digest of the portfolio text and its contracts'.
-    pub digest: u64,
-    /// Default replications and seed.
-    pub run: RunDefaults,
-    /// The contracts, in file order.
-    pub contracts: Vec<Scenario>,
-    /// Cycle at which each contract starts, counted from the earliest.
-    pub offsets: Vec<usize>,
-    /// Calendar label of the pooled cycle 0.
-    pub start_year: f64,
-    /// Years per cycle (the same for every contract).
-    pub cycle_years: f64,
-    /// The pooled fund.
-    pub fund: Fund,
-    /// Discount rate for the pooled investor NPV.
-    pub investor_rate: f64,
-    /// The shared shock (sd, autocorrelation); targets are each contract's.
-    pub shock: Option<Shock>,
-}
 
 /// Pooled statistics and events: the same as a single contract's, in record order.
 const POOLED: [&str; 12] = crate::sim::engine::MONEY_STATISTICS;

@@ -1,0 +1,7 @@
+//! Jobs: what a command does, from a checked scenario to results, in one
+//! call per command. The command line, the README generator and any other
+//! front end call this layer and only print what it returns.
+
+pub mod estimate;
+pub mod job;
+pub mod sweep;
