@@ -144,22 +144,6 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Regenerate the README's "What the numbers say" section and its pictures
-    /// (docs/findings/) from the bundled scenarios.
-    Findings {
-        /// The README to update; scenarios are found beside it.
-        #[arg(long, default_value = "README.md")]
-        readme: PathBuf,
-        /// Replications per run.
-        #[arg(long, default_value_t = 4000, value_parser = clap::value_parser!(u64).range(1..))]
-        replications: u64,
-        /// Worker threads (default: all cores; results do not depend on it).
-        #[arg(long, value_parser = clap::value_parser!(u64).range(1..=4096))]
-        threads: Option<u64>,
-        /// Write nothing; fail (exit 1) if the README or the pictures differ from a fresh run.
-        #[arg(long)]
-        check: bool,
-    },
 }
 
 /// Writes to standard output. A reader that went away (`sibsim expected X |
@@ -391,12 +375,6 @@ pub fn main() -> Result<()> {
             replications,
             json,
         } => bench(scenario, threads, replications, json),
-        Command::Findings {
-            readme,
-            replications,
-            threads,
-            check,
-        } => findings(&readme, replications, threads, check),
         Command::Calibrate {
             panel,
             states,
@@ -678,64 +656,5 @@ fn slurm(
         say!("array job {array}");
         say!("merge job {merge}");
     }
-    Ok(())
-}
-
-/// Regenerates (or with `check`, verifies) the README's findings section.
-fn findings(readme: &Path, replications: u64, threads: Option<u64>, check: bool) -> Result<()> {
-    use sibsim::findings::{generate, splice, FindingsOptions, BEGIN, END};
-    let text = std::fs::read_to_string(readme).map_err(|e| Error::io(readme, e))?;
-    let root = readme
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let options = FindingsOptions {
-        replications,
-        threads: threads.map(|t| t as usize),
-        cancel: Some(&CANCEL),
-    };
-    let missing_markers = || {
-        Error::Input(InputError::new(
-            readme.display().to_string(),
-            "",
-            format!("no findings section: put the lines `{BEGIN}` and `{END}` where it belongs"),
-        ))
-    };
-    // Fail on missing markers before the (long) runs.
-    splice(&text, "").ok_or_else(missing_markers)?;
-    let found = generate(root, &options)?;
-    let updated = splice(&text, &found.markdown).ok_or_else(missing_markers)?;
-    let pictures = root.join("docs");
-    if check {
-        let mut stale = Vec::new();
-        if updated != text {
-            stale.push(readme.display().to_string());
-        }
-        for (name, bytes) in &found.pictures {
-            let path = pictures.join("findings").join(name);
-            if std::fs::read(&path).ok().as_deref() != Some(bytes.as_slice()) {
-                stale.push(path.display().to_string());
-            }
-        }
-        if !stale.is_empty() {
-            return Err(Error::Runtime(format!(
-                "the findings are stale in {}; run `sibsim findings --replications {replications}` and commit",
-                stale.join(", ")
-            )));
-        }
-        say!("findings up to date ({replications} replications per run)");
-        return Ok(());
-    }
-    let folder = write_folder(&pictures, "findings", &found.pictures)?;
-    // The README, like a results folder, is replaced whole.
-    let temporary = readme.with_extension("md.tmp");
-    std::fs::write(&temporary, &updated).map_err(|e| Error::io(&temporary, e))?;
-    std::fs::rename(&temporary, readme).map_err(|e| Error::io(readme, e))?;
-    say!(
-        "wrote the findings section of {} and {} pictures in {}",
-        readme.display(),
-        found.pictures.len(),
-        folder.display()
-    );
     Ok(())
 }

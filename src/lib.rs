@@ -59,7 +59,6 @@ pub mod cluster;
 pub mod contract;
 pub mod error;
 pub mod files;
-pub mod findings;
 pub mod fund;
 pub mod model;
 pub mod report;

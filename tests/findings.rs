@@ -1,20 +1,41 @@
 //! The README's "What the numbers say" section and its pictures are exactly
-//! what `sibsim findings` produces from the bundled scenarios today: a change
-//! to the engine or a scenario that moves a number fails here until the
-//! section is regenerated and committed.
+//! what the README generator (`cargo run --release --example findings`)
+//! produces from the bundled scenarios today: a change to the engine or a
+//! scenario that moves a number fails here until the section is regenerated
+//! and committed.
 
-mod common;
+#[allow(dead_code)]
+#[path = "../examples/findings/generate.rs"]
+mod generate;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The generator, built by `cargo test` beside the test binaries
+/// (`target/<profile>/examples/findings`).
+fn generator() -> PathBuf {
+    let deps = std::env::current_exe().expect("test binary path");
+    let profile = deps.parent().and_then(Path::parent).expect("target/<profile>");
+    let path = profile
+        .join("examples")
+        .join(format!("findings{}", std::env::consts::EXE_SUFFIX));
+    assert!(path.exists(), "{} is missing: cargo test builds it", path.display());
+    path
+}
+
+fn run_in(dir: &Path, args: &[&str]) -> Output {
+    Command::new(generator())
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("findings runs")
+}
 
 #[test]
 fn readme_findings_match_a_fresh_run() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let readme = root.join("README.md");
-    let out = common::run_in(
-        root,
-        &["findings", "--check", "--readme", readme.to_str().expect("utf-8")],
-    );
+    let out = run_in(root, &["--check", "--readme", readme.to_str().expect("utf-8")]);
     assert!(
         out.status.success(),
         "{}{}",
@@ -37,16 +58,16 @@ fn a_stale_section_is_reported_and_nothing_is_written() {
         }
     }
     let readme = d.join("README.md");
-    let text = format!("# x\n\n{}\n{}\n", sibsim::findings::BEGIN, sibsim::findings::END);
+    let text = format!("# x\n\n{}\n{}\n", generate::BEGIN, generate::END);
     std::fs::write(&readme, &text).expect("write");
     let path = readme.to_str().expect("utf-8");
-    let out = common::run_in(d, &["findings", "--check", "--readme", path, "--replications", "50"]);
+    let out = run_in(d, &["--check", "--readme", path, "--replications", "50"]);
     assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stderr).contains("stale"));
     assert_eq!(std::fs::read_to_string(&readme).expect("read"), text);
     assert!(!d.join("docs").exists());
     // Without --check the section is written, and then it checks clean.
-    let out = common::run_in(d, &["findings", "--readme", path, "--replications", "50"]);
+    let out = run_in(d, &["--readme", path, "--replications", "50"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let written = std::fs::read_to_string(&readme).expect("read");
     assert!(
@@ -54,11 +75,11 @@ fn a_stale_section_is_reported_and_nothing_is_written() {
         "{written}"
     );
     assert!(d.join("docs/findings/shock_sweep_irr.svg").exists());
-    let out = common::run_in(d, &["findings", "--check", "--readme", path, "--replications", "50"]);
+    let out = run_in(d, &["--check", "--readme", path, "--replications", "50"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     // A README without the markers is bad input.
     std::fs::write(&readme, "# no section\n").expect("write");
-    let out = common::run_in(d, &["findings", "--readme", path, "--replications", "50"]);
+    let out = run_in(d, &["--readme", path, "--replications", "50"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("findings:begin"));
 }
