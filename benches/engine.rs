@@ -2,7 +2,8 @@
 //! child for one cycle): one replication, and a full parallel run.
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
-use sibsim::sim::engine::{Engine, RunOptions};
+use sibsim::sim::engine::Engine;
+use sibsim::sim::parallel::RunOptions;
 use std::path::Path;
 
 fn engine(file: &str) -> Engine {
@@ -28,7 +29,7 @@ fn one_replication(c: &mut Criterion) {
         let engine = engine(file);
         group.throughput(Throughput::Elements(pairs(&engine)));
         let mut workspaces = engine.workspace();
-        let mut record = sibsim::sim::engine::Record::default();
+        let mut record = sibsim::sim::record::Record::default();
         let mut replication = 0u64;
         group.bench_function(file, |b| {
             b.iter_batched(

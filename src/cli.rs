@@ -2,25 +2,18 @@
 
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use sibsim::cluster::shard::{self, ShardMeta};
+use sibsim::cluster::shard;
 use sibsim::error::{Error, InputError, Result};
-use sibsim::files::check_target;
-use sibsim::model::Scenario;
-use sibsim::report::{result_files, write_folder, Report, ENGINE_VERSION};
-use sibsim::run::estimate::Estimate;
-use sibsim::run::job::Job;
+use sibsim::files::{check_target, write_folder};
+use sibsim::report::terminal;
+use sibsim::run::commands::{self, SlurmRequest};
+use sibsim::run::simulate::{RunRequest, Written};
 use sibsim::run::sweep::{parse_axis, Axis, Sweep, SweepOptions};
-use sibsim::scenario::{overrides, Loaded};
-use sibsim::sim::engine::{Engine, RunOptions};
+use sibsim::scenario::overrides;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-
-/// Set by Ctrl-C: the run stops and writes nothing.
-static CANCEL: AtomicBool = AtomicBool::new(false);
-
-/// The benchmark scenario, built in so that `sibsim bench` runs anywhere.
-const BENCH_SCENARIO: &str = include_str!("../scenarios/bench-6x1000x20.toml");
+use std::sync::Arc;
 
 #[derive(Parser)]
 #[command(name = "sibsim", version, about = "Monte Carlo engine for Social Impact Bonds")]
@@ -164,46 +157,26 @@ macro_rules! say {
     ($($arg:tt)*) => { emit(format_args!("{}\n", format_args!($($arg)*)))? };
 }
 
-fn load(path: &Path) -> Result<Scenario> {
-    Ok(sibsim::scenario::load(path)?)
+fn pretty(value: &serde_json::Value) -> Result<String> {
+    serde_json::to_string_pretty(value).map_err(|e| Error::Runtime(e.to_string()))
 }
 
 pub fn main() -> Result<()> {
     let cli = Cli::parse();
+    // Ctrl-C sets the flag every run checks: the run stops and writes nothing.
     // Without a handler Ctrl-C kills the process at once, which is safe too:
     // results are only ever renamed into place when complete.
-    let _ = ctrlc::set_handler(|| CANCEL.store(true, Ordering::SeqCst));
+    let cancel = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&cancel);
+    let _ = ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst));
+    let cancel: &AtomicBool = &cancel;
     match cli.command {
         Command::Validate { scenarios } => {
             for path in &scenarios {
-                match sibsim::scenario::load_any(path)? {
-                    Loaded::Single(s) => say!(
-                        "{}: ok ({} states, {} children, {} cycles)",
-                        path.display(),
-                        s.state_count(),
-                        s.children(),
-                        s.time.horizon
-                    ),
-                    Loaded::Portfolio(p) => {
-                        say!("{}: ok (portfolio of {} contracts)", path.display(), p.contracts.len())
-                    }
-                }
+                say!("{}", commands::validate(path)?);
             }
-            Ok(())
         }
-        Command::Expected { scenario } => {
-            let job = Job::load(&scenario, &[])?;
-            let mut map = serde_json::Map::new();
-            for (name, v) in job.expected() {
-                map.insert(name, serde_json::json!(v));
-            }
-            let out = serde_json::json!({ "scenario": job.name(), "expected": map });
-            say!(
-                "{}",
-                serde_json::to_string_pretty(&out).map_err(|e| Error::Runtime(e.to_string()))?
-            );
-            Ok(())
-        }
+        Command::Expected { scenario } => say!("{}", pretty(&commands::expected(&scenario)?)?),
         Command::Run {
             scenarios,
             replications,
@@ -217,170 +190,80 @@ pub fn main() -> Result<()> {
             sweeps,
             force,
         } => {
-            let shard = shard.as_deref().map(shard::parse_spec).transpose()?;
-            let sets = sets
-                .iter()
-                .map(|s| overrides::split(s, "--set"))
-                .collect::<std::result::Result<Vec<_>, _>>()?;
-            if !sweeps.is_empty() {
-                if shard.is_some() {
-                    return Err(InputError::new(
-                        "--sweep",
-                        "",
-                        "a sweep cannot be sharded; shard each value with --set instead",
-                    )
-                    .into());
+            let request = RunRequest {
+                shard: shard.as_deref().map(shard::parse_spec).transpose()?,
+                sets: sets
+                    .iter()
+                    .map(|s| overrides::split(s, "--set"))
+                    .collect::<std::result::Result<Vec<_>, _>>()?,
+                scenarios,
+                replications,
+                seed,
+                threads: threads.map(|t| t as usize),
+                out,
+                keep_replications,
+                force,
+            };
+            if sweeps.is_empty() {
+                run(request, quiet, cancel)?;
+            } else {
+                if request.shard.is_some() {
+                    let message = "a sweep cannot be sharded; shard each value with --set instead";
+                    return Err(InputError::new("--sweep", "", message).into());
                 }
                 let axes = sweeps.iter().map(|s| parse_axis(s)).collect::<Result<Vec<_>>>()?;
                 let options = SweepOptions {
                     replications,
                     seed,
-                    threads: threads.map(|t| t as usize),
+                    threads: request.threads,
                     force,
                     keep_replications,
-                    cancel: Some(&CANCEL),
+                    cancel: Some(cancel),
                 };
-                for path in &scenarios {
-                    sweep(path, &sets, &axes, options, &out, quiet)?;
-                }
-                return Ok(());
-            }
-            // Load everything first: one bad file means nothing runs.
-            let jobs = scenarios
-                .iter()
-                .map(|p| Job::load(p, &sets))
-                .collect::<Result<Vec<_>>>()?;
-            let mut names = std::collections::HashSet::new();
-            for (job, path) in jobs.iter().zip(&scenarios) {
-                if !names.insert(job.name().to_string()) {
-                    return Err(InputError::new(path.display().to_string(), "name", format!("`{}` is also the name of another scenario in this run; their results would overwrite each other", job.name())).into());
+                for path in &request.scenarios {
+                    sweep(path, &request.sets, &axes, options, &request.out, quiet)?;
                 }
             }
-            // Before any run: every shard spec fits its run, every results
-            // folder can be replaced, and no run is absurdly large.
-            let rate = sibsim::run::estimate::measured_rate();
-            let available = sibsim::run::estimate::available_memory();
-            let worker_threads = threads.map_or_else(rayon::current_num_threads, |t| t as usize);
-            // (total, first, end) of each job, as checked here and run below.
-            let mut ranges = Vec::with_capacity(jobs.len());
-            for (job, path) in jobs.iter().zip(&scenarios) {
-                let total = replications.unwrap_or(job.defaults().0);
-                let (first, end) = match shard {
-                    Some((i, n)) => {
-                        shard::check_spec(i, n, total)?;
-                        check_target(&out, &shard::folder_name(job.name(), i, n))?;
-                        shard::range(i, n, total)
-                    }
-                    None => {
-                        check_target(&out, job.name())?;
-                        (0, total)
-                    }
-                };
-                let estimate = Estimate::of(job, end - first, 1, worker_threads, rate);
-                estimate.check(&path.display().to_string(), available, force)?;
-                if !quiet && estimate.seconds > 10.0 {
-                    eprintln!("{}: estimated {}", job.name(), estimate.describe());
-                }
-                ranges.push((total, first, end));
-            }
-            for ((job, path), (total, first, end)) in jobs.iter().zip(&scenarios).zip(ranges) {
-                let seed = seed.unwrap_or(job.defaults().1);
-                let bar = progress_bar(end - first, quiet);
-                let tick = |k: u64| bar.inc(k);
-                let started = std::time::Instant::now();
-                let options = RunOptions {
-                    seed,
-                    first,
-                    replications: end - first,
-                    threads: threads.map(|t| t as usize),
-                    progress: Some(&tick),
-                    cancel: Some(&CANCEL),
-                };
-                let results = job.run(&options);
-                bar.finish_and_clear();
-                let results = results?;
-                let seconds = started.elapsed().as_secs_f64();
-                let expected = job.expected();
-                if let Some((index, count)) = shard {
-                    let meta = ShardMeta {
-                        format: shard::FORMAT.to_string(),
-                        scenario: job.name().to_string(),
-                        scenario_path: path.display().to_string(),
-                        scenario_digest: format!("{:016x}", job.digest()),
-                        seed,
-                        engine_version: ENGINE_VERSION.to_string(),
-                        replications: total,
-                        index,
-                        count,
-                        first,
-                        end,
-                        names: results.names.clone(),
-                        event_names: results.event_names.clone(),
-                        horizon: results.investor_paths.len(),
-                        start_year: results.start_year,
-                        cycle_years: results.cycle_years,
-                        expected,
-                        keep_replications,
-                        sets: sets.clone(),
-                        description: job.description().to_string(),
-                        terms: job.terms(),
-                        digest: String::new(),
-                    };
-                    let folder = shard::write(&out, &meta, &results)?;
-                    if !quiet {
-                        say!("{}: shard {index}/{count} (replications {first}..{end}), seed {seed}, {seconds:.2} s -> {}", job.name(), folder.display());
-                    }
-                    continue;
-                }
-                let report = Report::new(&results, &expected);
-                let files = result_files(&report, &results, job.description(), &job.terms(), keep_replications);
-                let folder = write_folder(&out, job.name(), &files)?;
-                if !quiet {
-                    say!(
-                        "{}: {total} replications, seed {seed}, {seconds:.2} s -> {}",
-                        job.name(),
-                        folder.display()
-                    );
-                    print_headline(&report)?;
-                }
-            }
-            Ok(())
         }
         Command::Merge { shards, out } => {
-            let folders = shard::discover(&shards)?;
-            let read = folders.iter().map(|f| shard::read(f)).collect::<Result<Vec<_>>>()?;
-            let merged = shard::merge(read)?;
-            let report = Report::new(&merged.results, &merged.meta.expected);
-            let meta = &merged.meta;
-            let files = result_files(
-                &report,
-                &merged.results,
-                &meta.description,
-                &meta.terms,
-                meta.keep_replications,
-            );
-            let folder = write_folder(&out, &meta.scenario, &files)?;
+            let merged = commands::merge(&shards, &out)?;
             say!(
                 "{}: merged {} shards, {} replications -> {}",
-                merged.meta.scenario,
-                merged.meta.count,
-                merged.meta.replications,
-                folder.display()
+                merged.scenario,
+                merged.shards,
+                merged.replications,
+                merged.folder.display()
             );
-            Ok(())
         }
         Command::Bench {
             scenario,
             threads,
             replications,
             json,
-        } => bench(scenario, threads, replications, json),
+        } => {
+            let scenario = match &scenario {
+                Some(path) => sibsim::scenario::load(path)?,
+                None => sibsim::run::bench::built_in()?,
+            };
+            let bench = sibsim::run::bench::bench(scenario, &threads, replications, Some(cancel))?;
+            if json {
+                say!("{}", pretty(&bench.to_json())?);
+            } else {
+                emit(format_args!("{}", bench.table()))?;
+            }
+        }
         Command::Calibrate {
             panel,
             states,
             age_bands,
             prior,
-        } => calibrate(&panel, &states, &age_bands, prior),
+        } => {
+            let calibrated = commands::calibrate(&panel, &states, &age_bands, prior)?;
+            for warning in &calibrated.warnings {
+                eprintln!("warning: {warning}");
+            }
+            emit(format_args!("{}", calibrated.calibration.to_toml()))?;
+        }
         Command::Slurm {
             scenario,
             shards,
@@ -390,133 +273,69 @@ pub fn main() -> Result<()> {
             partition,
             time,
             submit,
-        } => slurm(&scenario, shards, replications, seed, &out, partition, time, submit),
+        } => {
+            let request = SlurmRequest {
+                sibsim: std::env::current_exe()
+                    .map_err(|e| Error::Runtime(format!("cannot find the sibsim binary: {e}")))?,
+                scenario,
+                shards,
+                replications,
+                seed,
+                out,
+                partition,
+                time,
+                submit,
+            };
+            let done = commands::slurm(&request)?;
+            say!(
+                "wrote {}/array.sbatch, merge.sbatch and submit.sh",
+                done.folder.display()
+            );
+            if let Some((array, merge)) = done.submitted {
+                say!("array job {array}");
+                say!("merge job {merge}");
+            }
+        }
     }
-}
-
-fn calibrate(panel: &Path, states: &[String], age_bands: &[f64], prior: f64) -> Result<()> {
-    let file = panel.display().to_string();
-    if states.iter().any(|s| s.is_empty())
-        || states.iter().collect::<std::collections::HashSet<_>>().len() != states.len()
-    {
-        return Err(InputError::new(
-            "--states",
-            "",
-            "give distinct, non-empty state names separated by commas",
-        )
-        .into());
-    }
-    if !prior.is_finite() || !(0.0..1e15).contains(&prior) {
-        return Err(InputError::new(
-            "--prior",
-            "",
-            format!("{prior} is not a prior; expected a number from 0 to below 1e15"),
-        )
-        .into());
-    }
-    if age_bands.len() == 1
-        || age_bands.windows(2).any(|w| w[0] >= w[1])
-        || age_bands.iter().any(|a| !a.is_finite() || *a < 0.0)
-    {
-        return Err(InputError::new(
-            "--age-bands",
-            "",
-            "give at least two increasing ages ≥ 0, e.g. 0,7,13,18",
-        )
-        .into());
-    }
-    let bytes = sibsim::files::read_regular(panel, sibsim::files::PANEL_LIMIT, "panel")?;
-    let text = String::from_utf8(bytes).map_err(|_| InputError::new(&file, "", "the panel is not UTF-8 text"))?;
-    let calibration = sibsim::scenario::calibrate::calibrate(&text, &file, states, age_bands, prior)?;
-    for (band, state) in calibration.empty_rows() {
-        eprintln!("warning: {file}: no observed transitions from `{state}` ({band}); its row is the prior alone");
-    }
-    if calibration.outside_bands > 0 {
-        eprintln!(
-            "warning: {file}: {} transitions at ages outside --age-bands are counted only in the pooled table",
-            calibration.outside_bands
-        );
-    }
-    emit(format_args!("{}", calibration.to_toml()))?;
     Ok(())
 }
 
-fn bench(scenario: Option<PathBuf>, threads: Vec<u64>, replications: u64, json: bool) -> Result<()> {
-    let scenario = match &scenario {
-        Some(path) => load(path)?,
-        None => sibsim::scenario::parse(BENCH_SCENARIO, "bench-6x1000x20.toml (built in)")?,
-    };
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as u64;
-    let threads = if threads.is_empty() {
-        let mut t: Vec<u64> = std::iter::successors(Some(1u64), |&t| Some(t * 2))
-            .take_while(|&t| t < cores)
-            .collect();
-        t.push(cores);
-        t
-    } else {
-        threads
-    };
-    let engine = Engine::new(scenario);
-    let horizon = engine.scenario.time.horizon as u64;
-    let pairs: u64 = engine
-        .scenario
-        .cohort
-        .waves
-        .iter()
-        .map(|w| w.children * (horizon - w.cycle as u64))
-        .sum();
-    let mut rows = Vec::new();
-    for &t in &threads {
-        let options = RunOptions {
-            threads: Some(t as usize),
-            cancel: Some(&CANCEL),
-            ..RunOptions::new(1, replications)
-        };
-        // Warm up (thread pool, caches), then keep the best of three timings.
-        engine.run(&RunOptions {
-            replications: replications.min(16),
-            ..options
-        })?;
-        let mut best = f64::INFINITY;
-        for _ in 0..3 {
-            let started = std::time::Instant::now();
-            engine.run(&options)?;
-            best = best.min(started.elapsed().as_secs_f64());
+/// `run` without sweeps: plan every file (nothing runs if one is bad), then
+/// run them in order with a progress bar and print each one's headline.
+fn run(request: RunRequest, quiet: bool, cancel: &AtomicBool) -> Result<()> {
+    let plan = request.plan()?;
+    if !quiet {
+        for planned in plan.runs.iter().filter(|p| p.estimate.seconds > 10.0) {
+            eprintln!("{}: estimated {}", planned.job.name(), planned.estimate.describe());
         }
-        rows.push((t, best, (pairs * replications) as f64 / best));
     }
-    let sampler = if engine.aggregate { "aggregate" } else { "per-child" };
-    // Per-thread rate of the first row (normally 1 thread) is the baseline.
-    let base = rows.first().map_or(1.0, |r| r.2 / r.0 as f64);
-    if json {
-        let table: Vec<serde_json::Value> = rows
-            .iter()
-            .map(|&(t, seconds, rate)| serde_json::json!({"threads": t, "seconds": seconds, "pairs_per_second": rate, "speedup": rate / base, "efficiency": rate / base / t as f64}))
-            .collect();
-        let out = serde_json::json!({"scenario": engine.scenario.name, "sampler": sampler, "replications": replications, "pairs_per_replication": pairs, "cores": cores, "results": table});
-        say!(
-            "{}",
-            serde_json::to_string_pretty(&out).map_err(|e| Error::Runtime(e.to_string()))?
-        );
-    } else {
-        say!(
-            "{}: {replications} replications x {pairs} child-cycle pairs, {sampler} sampler, {cores} cores, best of 3",
-            engine.scenario.name
-        );
-        say!(
-            "{:>8} {:>10} {:>16} {:>9} {:>11}",
-            "threads",
-            "seconds",
-            "pairs/second",
-            "speed-up",
-            "efficiency"
-        );
-        for (t, seconds, rate) in rows {
-            say!(
-                "{t:>8} {seconds:>10.4} {rate:>16.4e} {:>9.2} {:>10.1}%",
-                rate / base,
-                100.0 * rate / base / t as f64
-            );
+    for (k, planned) in plan.runs.iter().enumerate() {
+        let bar = progress_bar(planned.end - planned.first, quiet);
+        let tick = |n: u64| bar.inc(n);
+        let finished = plan.run(k, Some(&tick), Some(cancel));
+        bar.finish_and_clear();
+        let finished = finished?;
+        if quiet {
+            continue;
+        }
+        let (name, seed, seconds) = (planned.job.name(), planned.seed, finished.seconds);
+        match finished.written {
+            Written::Shard { folder } => {
+                let (index, count) = plan.request.shard.unwrap_or((1, 1));
+                let (first, end) = (planned.first, planned.end);
+                say!(
+                    "{name}: shard {index}/{count} (replications {first}..{end}), seed {seed}, {seconds:.2} s -> {}",
+                    folder.display()
+                );
+            }
+            Written::Results { folder, report } => {
+                say!(
+                    "{name}: {} replications, seed {seed}, {seconds:.2} s -> {}",
+                    planned.total,
+                    folder.display()
+                );
+                emit(format_args!("{}", terminal::headline(&report)))?;
+            }
         }
     }
     Ok(())
@@ -533,47 +352,6 @@ fn progress_bar(total: u64, quiet: bool) -> ProgressBar {
         bar.set_style(style);
     }
     bar
-}
-
-/// A few lines a person reads first; the files hold everything.
-fn print_headline(report: &Report) -> Result<()> {
-    let expected = |name: &str| report.expected.iter().find(|(n, _)| n == name).map(|(_, v)| *v);
-    say!(
-        "  {:<28} {:>14} {:>12} {:>14} {:>14} {:>14}",
-        "statistic",
-        "mean",
-        "± se",
-        "p05",
-        "p50",
-        "p95"
-    );
-    for name in [
-        "payer.true_savings",
-        "payer.payments",
-        "payer.net_savings",
-        "investor.irr",
-        "investor.multiple",
-    ] {
-        if let Some(s) = report.statistic(name) {
-            say!(
-                "  {name:<28} {:>14.4} {:>12.4} {:>14.4} {:>14.4} {:>14.4}",
-                s.mean,
-                s.se,
-                s.p05,
-                s.p50,
-                s.p95
-            );
-        }
-    }
-    if let Some(v) = expected("payer.true_savings") {
-        say!("  exact expected true savings: {v:.2}");
-    }
-    for name in ["investor.loss", "payer.net_loss", "payer.paid_without_impact"] {
-        if let Some(p) = report.probability(name) {
-            say!("  P({name}) = {:.4} ± {:.4}", p.p, p.se);
-        }
-    }
-    Ok(())
 }
 
 /// Runs a prepared sweep of one file and writes <out>/<name>/sweep.csv and pictures.
@@ -605,56 +383,6 @@ fn sweep(
             sweep.points,
             folder.join("sweep.csv").display()
         );
-    }
-    Ok(())
-}
-
-/// Writes (and optionally submits) the Slurm scripts of a sharded run.
-#[allow(clippy::too_many_arguments)]
-fn slurm(
-    scenario: &Path,
-    shards: u64,
-    replications: Option<u64>,
-    seed: Option<u64>,
-    out: &Path,
-    partition: Option<String>,
-    time: Option<String>,
-    submit: bool,
-) -> Result<()> {
-    if let Some(p) = &partition {
-        sibsim::cluster::slurm::check_partition(p)?;
-    }
-    if let Some(t) = &time {
-        sibsim::cluster::slurm::check_time(t)?;
-    }
-    let job = Job::load(scenario, &[])?;
-    let (default_replications, default_seed) = job.defaults();
-    shard::check_spec(1, shards, replications.unwrap_or(default_replications))?;
-    let absolute = |p: &Path| std::path::absolute(p).map_err(|e| Error::io(p, e));
-    let out = absolute(out)?;
-    let spec = sibsim::cluster::slurm::SlurmJob {
-        sibsim: std::env::current_exe()
-            .map_err(|e| Error::Runtime(format!("cannot find the sibsim binary: {e}")))?
-            .display()
-            .to_string(),
-        scenario: absolute(scenario)?.display().to_string(),
-        name: job.name().to_string(),
-        shards,
-        replications: replications.unwrap_or(default_replications),
-        seed: seed.unwrap_or(default_seed),
-        out: out.display().to_string(),
-        partition,
-        time,
-    };
-    let folder_name = format!("{}.slurm", job.name());
-    let files = spec.files(&out.join(&folder_name));
-    let folder = write_folder(&out, &folder_name, &files)?;
-    say!("wrote {}/array.sbatch, merge.sbatch and submit.sh", folder.display());
-    if submit {
-        std::fs::create_dir_all(out.join("shards")).map_err(|e| Error::io(&out, e))?;
-        let (array, merge) = sibsim::cluster::slurm::submit(&folder)?;
-        say!("array job {array}");
-        say!("merge job {merge}");
     }
     Ok(())
 }

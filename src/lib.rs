@@ -43,7 +43,7 @@
 //! let scenario = sibsim::scenario::parse(text, "demo.toml").unwrap();
 //! let engine = sibsim::sim::engine::Engine::new(scenario);
 //! let exact = engine.expected();
-//! let results = engine.run(&sibsim::sim::engine::RunOptions::new(42, 200)).unwrap();
+//! let results = engine.run(&sibsim::sim::parallel::RunOptions::new(42, 200)).unwrap();
 //! let mean = sibsim::stats::Summary::of(results.column("arm.baseline.care_years").unwrap()).unwrap();
 //! let expected = exact.metrics[0].1[0];
 //! assert!((mean.mean - expected).abs() < 5.0 * mean.se);

@@ -5,7 +5,9 @@
 mod common;
 
 use sibsim::model::expected::Expected;
-use sibsim::sim::engine::{Engine, RunOptions, RunResults};
+use sibsim::sim::engine::Engine;
+use sibsim::sim::parallel::RunOptions;
+use sibsim::sim::record::RunResults;
 use sibsim::stats::Summary;
 
 /// Two waves (one entering later), age bands, ageing out inside the horizon,

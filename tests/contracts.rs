@@ -9,7 +9,9 @@
 
 mod common;
 
-use sibsim::sim::engine::{Engine, RunOptions, RunResults};
+use sibsim::sim::engine::Engine;
+use sibsim::sim::parallel::RunOptions;
+use sibsim::sim::record::RunResults;
 
 fn scenario(contract: &str, fund: &str) -> String {
     format!(

@@ -3,7 +3,8 @@
 
 mod common;
 
-use sibsim::sim::engine::{Engine, RunOptions};
+use sibsim::sim::engine::Engine;
+use sibsim::sim::parallel::RunOptions;
 use sibsim::stats::Summary;
 
 fn scenario(control_size: u64, relative_risk: f64) -> String {
@@ -51,7 +52,7 @@ at = [5]
     )
 }
 
-fn run(control_size: u64, relative_risk: f64, replications: u64) -> sibsim::sim::engine::RunResults {
+fn run(control_size: u64, relative_risk: f64, replications: u64) -> sibsim::sim::record::RunResults {
     let engine =
         Engine::new(sibsim::scenario::parse(&scenario(control_size, relative_risk), "control.toml").expect("valid"));
     engine.run(&RunOptions::new(2024, replications)).expect("runs")

@@ -74,7 +74,7 @@ fn first_draws_are_pinned() {
     let scenario = sibsim::scenario::load(&common::bundled("hiv-chancellor.toml")).expect("loads");
     let engine = sibsim::sim::engine::Engine::new(scenario);
     let results = engine
-        .run(&sibsim::sim::engine::RunOptions::new(1, 1000))
+        .run(&sibsim::sim::parallel::RunOptions::new(1, 1000))
         .expect("runs");
     let life_years: f64 = results.column("arm.baseline.life_years").expect("column").iter().sum();
     // One patient, 1000 replications: total life years is an integer count.
@@ -84,9 +84,9 @@ fn first_draws_are_pinned() {
     let pinned = 7780.0;
     assert_eq!(life_years, pinned);
     let results = engine
-        .run(&sibsim::sim::engine::RunOptions {
+        .run(&sibsim::sim::parallel::RunOptions {
             threads: Some(3),
-            ..sibsim::sim::engine::RunOptions::new(1, 1000)
+            ..sibsim::sim::parallel::RunOptions::new(1, 1000)
         })
         .expect("runs");
     assert_eq!(

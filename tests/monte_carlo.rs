@@ -4,7 +4,8 @@
 mod common;
 
 use sibsim::model::expected::Expected;
-use sibsim::sim::engine::{Engine, RunOptions};
+use sibsim::sim::engine::Engine;
+use sibsim::sim::parallel::RunOptions;
 use sibsim::stats::Summary;
 
 /// A scenario with two waves (the second entering later), bands by cycles

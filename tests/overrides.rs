@@ -3,7 +3,8 @@
 mod common;
 
 use sibsim::scenario::{load_any_with, Loaded};
-use sibsim::sim::engine::{Engine, RunOptions};
+use sibsim::sim::engine::Engine;
+use sibsim::sim::parallel::RunOptions;
 
 const CONTRACT: &str = "[contract]\n[[contract.payments]]\nmetric = \"care_years\"\nbaseline = \"expected\"\nrule = \"rate_card\"\nprice = 1000.0\nat = [2, 5]\n[fund]\ncapital = 50000.0\n";
 

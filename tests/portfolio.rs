@@ -5,7 +5,7 @@ mod common;
 
 use sibsim::report::correlation;
 use sibsim::scenario::{load_any, Loaded};
-use sibsim::sim::engine::RunOptions;
+use sibsim::sim::parallel::RunOptions;
 use sibsim::sim::portfolio::PortfolioEngine;
 use std::path::Path;
 

@@ -3,7 +3,8 @@
 
 mod common;
 
-use sibsim::sim::engine::{Engine, RunOptions};
+use sibsim::sim::engine::Engine;
+use sibsim::sim::parallel::RunOptions;
 use sibsim::sim::parameters::{draw, shock_path};
 
 fn with(uncertainty: &str) -> String {

@@ -6,9 +6,11 @@
 //! engine prints.
 
 use sibsim::error::{Error, InputError, Result};
+use sibsim::model::names;
+use sibsim::report::format::{money_compact as money, percent};
 use sibsim::report::{plot, Report};
 use sibsim::run::job::Job;
-use sibsim::sim::engine::RunOptions;
+use sibsim::sim::parallel::RunOptions;
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
 
@@ -80,26 +82,6 @@ fn probability(report: &Report, name: &str) -> Result<f64> {
         .ok_or_else(|| Error::Runtime(format!("{}: no event {name}", report.scenario)))
 }
 
-/// A percentage with one decimal: `5.1 %`.
-fn percent(x: f64) -> String {
-    if x.is_finite() {
-        format!("{:.1} %", x * 100.0).replacen('-', "−", 1)
-    } else {
-        "–".to_string()
-    }
-}
-
-/// Money in thousands or millions: `1.23M`, `456k`, `−12k`.
-fn money(x: f64) -> String {
-    let sign = if x < 0.0 { "−" } else { "" };
-    let a = x.abs();
-    if a >= 1e6 {
-        format!("{sign}{:.2}M", a / 1e6)
-    } else {
-        format!("{sign}{:.0}k", a / 1e3)
-    }
-}
-
 /// A probability with its Monte Carlo standard error: `0.572 ± 0.008`.
 fn chance(report: &Report, name: &str) -> Result<String> {
     let p = report
@@ -115,19 +97,19 @@ fn short(name: &str) -> String {
 
 /// One row of the headline table.
 fn headline_row(label: &str, report: &Report) -> Result<String> {
-    let irr = statistic(report, "investor.irr")?;
-    let net = statistic(report, "payer.net_savings")?;
+    let irr = statistic(report, names::IRR)?;
+    let net = statistic(report, names::NET_SAVINGS)?;
     Ok(format!(
         "| {label} | {} | {} | {} | {} | {} ± {} | {} to {} | {} |\n",
         percent(irr.p05),
         percent(irr.p50),
         percent(irr.p95),
-        chance(report, "investor.loss")?,
+        chance(report, names::INVESTOR_LOSS)?,
         money(net.mean),
         money(net.se),
         money(net.p05),
         money(net.p95),
-        chance(report, "payer.paid_without_impact")?,
+        chance(report, names::PAID_WITHOUT_IMPACT)?,
     ))
 }
 
@@ -180,12 +162,12 @@ pub fn generate(root: &Path, options: &FindingsOptions) -> Result<Findings> {
     )?);
 
     // Pictures of the portfolio run: the two histograms and the contract comparison.
-    let pooled_results_irr = statistic(&pooled, "investor.irr")?;
+    let pooled_results_irr = statistic(&pooled, names::IRR)?;
     let worst = contract_reports
         .iter()
-        .filter_map(|(n, r)| r.statistic("investor.multiple").map(|s| (n, s.mean)))
+        .filter_map(|(n, r)| r.statistic(names::MULTIPLE).map(|s| (n, s.mean)))
         .min_by(|a, b| a.1.total_cmp(&b.1));
-    let loss = probability(&pooled, "investor.loss")?;
+    let loss = probability(&pooled, names::INVESTOR_LOSS)?;
     md.push_str(&format!(
         "\nThe pooled fund's median IRR is {} against the 5 % target, and investors \
          get back less than they put in in {} of runs{}. {} For the portfolio, \
@@ -204,19 +186,19 @@ pub fn generate(root: &Path, options: &FindingsOptions) -> Result<Findings> {
         } else {
             "Pooling averages the contracts' all-or-nothing outcomes into a steadier return."
         },
-        percent(probability(&pooled, "payer.paid_without_impact")?),
+        percent(probability(&pooled, names::PAID_WITHOUT_IMPACT)?),
     ));
     // One interval chart per statistic, contracts side by side.
     for (statistic, file, title, y_label, alt) in [
         (
-            "investor.multiple",
+            names::MULTIPLE,
             "contracts_multiple.svg",
             "Investor multiple by contract, each alone (p05, p50, p95)",
             "distributions / contributions",
             "investor multiple by contract",
         ),
         (
-            "payer.net_savings",
+            names::NET_SAVINGS,
             "contracts_net_savings.svg",
             "Payer net savings by contract, each alone (p05, p50, p95)",
             "net savings, discounted (EUR)",
@@ -245,22 +227,22 @@ pub fn generate(root: &Path, options: &FindingsOptions) -> Result<Findings> {
     let mut shock_rows = Vec::new();
     for sd in SHOCK_SIZES {
         let report = run_point(root, PORTFOLIO, "uncertainty.shock.sd", sd, options)?;
-        let irr = statistic(&report, "investor.irr")?;
+        let irr = statistic(&report, names::IRR)?;
         let shortfall = report
             .expected_shortfall
             .iter()
-            .find(|(n, _)| n == "investor.multiple")
+            .find(|(n, _)| n == names::MULTIPLE)
             .and_then(|(_, v)| *v);
         md.push_str(&format!(
             "| {sd} | {} | {} | {} | {} | {} |\n",
             percent(irr.p05),
             percent(irr.p50),
             percent(irr.p95),
-            chance(&report, "investor.loss")?,
+            chance(&report, names::INVESTOR_LOSS)?,
             shortfall.map_or("–".to_string(), |v| format!("{v:.2}")),
         ));
         bands.push([irr.p05, irr.p25, irr.p50, irr.p75, irr.p95].map(|x| x * 100.0));
-        shock_rows.push((sd, irr.p05, irr.p50, probability(&report, "investor.loss")?));
+        shock_rows.push((sd, irr.p05, irr.p50, probability(&report, names::INVESTOR_LOSS)?));
     }
     if let Some(svg) = plot::band_chart(
         &SHOCK_SIZES,
@@ -312,24 +294,24 @@ pub fn generate(root: &Path, options: &FindingsOptions) -> Result<Findings> {
     let mut price_rows = Vec::new();
     for price in PRICES {
         let report = run_point(root, MUNICIPALITY, "contract.payments[0].price", price, options)?;
-        let net = statistic(&report, "payer.net_savings")?;
-        let irr = statistic(&report, "investor.irr")?;
+        let net = statistic(&report, names::NET_SAVINGS)?;
+        let irr = statistic(&report, names::IRR)?;
         md.push_str(&format!(
             "| {} | {} | {} | {} | {} | {} | {} |\n",
             money(price),
             money(net.p05),
             money(net.p50),
             money(net.p95),
-            chance(&report, "payer.net_loss")?,
-            chance(&report, "payer.paid_without_impact")?,
+            chance(&report, names::NET_LOSS)?,
+            chance(&report, names::PAID_WITHOUT_IMPACT)?,
             percent(irr.p50),
         ));
         bands.push([net.p05, net.p25, net.p50, net.p75, net.p95]);
         price_rows.push((
             price,
             net.p50,
-            probability(&report, "payer.net_loss")?,
-            probability(&report, "payer.paid_without_impact")?,
+            probability(&report, names::NET_LOSS)?,
+            probability(&report, names::PAID_WITHOUT_IMPACT)?,
             irr.p50,
         ));
     }
@@ -352,17 +334,17 @@ pub fn generate(root: &Path, options: &FindingsOptions) -> Result<Findings> {
     let mut threshold_rows = Vec::new();
     for threshold in THRESHOLDS {
         let report = run_point(root, MUNICIPALITY, "contract.payments[0].threshold", threshold, options)?;
-        let net = statistic(&report, "payer.net_savings")?;
-        let irr = statistic(&report, "investor.irr")?;
+        let net = statistic(&report, names::NET_SAVINGS)?;
+        let irr = statistic(&report, names::IRR)?;
         md.push_str(&format!(
             "| {threshold} | {} | {} | {} | {} | {} |\n",
-            chance(&report, "payer.paid_without_impact")?,
-            chance(&report, "payer.net_loss")?,
+            chance(&report, names::PAID_WITHOUT_IMPACT)?,
+            chance(&report, names::NET_LOSS)?,
             money(net.p50),
             percent(irr.p50),
-            chance(&report, "investor.loss")?,
+            chance(&report, names::INVESTOR_LOSS)?,
         ));
-        threshold_rows.push((threshold, probability(&report, "payer.paid_without_impact")?));
+        threshold_rows.push((threshold, probability(&report, names::PAID_WITHOUT_IMPACT)?));
     }
     md.push('\n');
     if let (Some(first), Some(last)) = (price_rows.first(), price_rows.last()) {

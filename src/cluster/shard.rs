@@ -16,7 +16,7 @@
 use crate::error::{Error, InputError, Result};
 use crate::files::write_folder;
 use crate::report::ENGINE_VERSION;
-use crate::sim::engine::RunResults;
+use crate::sim::record::RunResults;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 

@@ -3,6 +3,7 @@
 //! distributed, so expected occupancy is `children × distribution`.
 
 use super::ledger::{Layout, Ledger, Measure, BASELINE, INTERVENTION};
+use super::names;
 use super::schedule::{Schedule, NO_FORCED_STATE};
 use super::Scenario;
 
@@ -124,13 +125,13 @@ impl Expected {
     pub fn named(&self) -> Vec<(String, f64)> {
         let mut out = Vec::new();
         for (name, v) in &self.metrics {
-            out.push((format!("arm.baseline.{name}"), v[BASELINE]));
+            out.push((names::arm(names::ARMS[BASELINE], name), v[BASELINE]));
         }
         for (name, v) in &self.metrics {
-            out.push((format!("arm.intervention.{name}"), v[INTERVENTION]));
+            out.push((names::arm(names::ARMS[INTERVENTION], name), v[INTERVENTION]));
         }
-        out.push(("payer.true_savings".to_string(), self.true_savings()));
-        out.push(("payer.programme_costs".to_string(), self.payer_programme_cost));
+        out.push((names::TRUE_SAVINGS.to_string(), self.true_savings()));
+        out.push((names::PROGRAMME_COSTS.to_string(), self.payer_programme_cost));
         out
     }
 }

@@ -8,6 +8,7 @@ pub mod contract;
 pub mod expected;
 pub mod fund;
 pub mod ledger;
+pub mod names;
 pub mod portfolio;
 pub mod schedule;
 

@@ -1,6 +1,8 @@
 //! `report.html`: one self-contained page (inline CSS and SVG, no network).
 
+use super::format;
 use super::{Report, ENGINE_VERSION};
+use crate::model::names;
 
 /// Escapes text for HTML.
 pub fn escape(text: &str) -> String {
@@ -10,44 +12,17 @@ pub fn escape(text: &str) -> String {
         .replace('"', "&quot;")
 }
 
-fn number(x: f64) -> String {
-    if !x.is_finite() {
-        return "–".to_string();
-    }
-    let a = x.abs();
-    if a >= 1000.0 {
-        // Thousands separated by a thin space, no decimals.
-        let digits = format!("{:.0}", a);
-        let mut out = String::new();
-        for (i, c) in digits.chars().enumerate() {
-            if i > 0 && (digits.len() - i) % 3 == 0 {
-                out.push('\u{2009}');
-            }
-            out.push(c);
-        }
-        if x < 0.0 {
-            format!("−{out}")
-        } else {
-            out
-        }
-    } else if a >= 10.0 {
-        format!("{x:.1}")
-    } else {
-        format!("{x:.4}")
-    }
-}
-
 /// The headline statistics, in the order a reader wants them.
 pub const HEADLINE: [(&str, &str); 9] = [
-    ("investor.irr", "Investor IRR (annual)"),
-    ("investor.multiple", "Investor money multiple"),
-    ("investor.npv", "Investor NPV at the investors' rate"),
-    ("payer.true_savings", "Payer: true savings (discounted)"),
-    ("payer.payments", "Payer: outcome payments (discounted)"),
-    ("payer.net_savings", "Payer: net savings (discounted)"),
-    ("fund.contributions", "Capital called"),
-    ("fund.distributions", "Distributed to investors"),
-    ("fund.overcall", "Called beyond commitment"),
+    (names::IRR, "Investor IRR (annual)"),
+    (names::MULTIPLE, "Investor money multiple"),
+    (names::NPV, "Investor NPV at the investors' rate"),
+    (names::TRUE_SAVINGS, "Payer: true savings (discounted)"),
+    (names::PAYMENTS, "Payer: outcome payments (discounted)"),
+    (names::NET_SAVINGS, "Payer: net savings (discounted)"),
+    (names::CONTRIBUTIONS, "Capital called"),
+    (names::DISTRIBUTIONS, "Distributed to investors"),
+    (names::OVERCALL, "Called beyond commitment"),
 ];
 
 /// Renders the page; `pictures` are (caption, SVG) pairs.
@@ -58,11 +33,11 @@ pub fn render(report: &Report, description: &str, terms: &[(String, String)], pi
             rows.push_str(&format!(
                 "<tr><td>{}</td><td class=n>{} ± {}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td><td><code>{}</code></td></tr>\n",
                 escape(label),
-                number(s.mean),
-                number(s.se),
-                number(s.p05),
-                number(s.p50),
-                number(s.p95),
+                format::table(s.mean),
+                format::table(s.se),
+                format::table(s.p05),
+                format::table(s.p50),
+                format::table(s.p95),
                 escape(name)
             ));
         }

@@ -2,11 +2,14 @@
 //!
 //! `stats` owns the numbers; this module owns the formats and the folder.
 
+pub mod format;
 pub mod html;
 pub mod plot;
+pub mod terminal;
 
 pub use crate::files::write_folder;
-use crate::sim::engine::RunResults;
+use crate::model::names;
+use crate::sim::record::RunResults;
 use crate::sim::rng::RNG_ALGORITHM;
 use crate::stats::{expected_shortfall, quantile_sorted, Probability, Summary};
 use serde_json::{json, Map, Value};
@@ -72,9 +75,6 @@ fn payment_correlation(results: &RunResults) -> Option<(Vec<String>, Vec<Vec<f64
     Some((columns.into_iter().map(|(n, _)| n).collect(), matrix))
 }
 
-/// Statistics whose lower tail is reported as a 5 % expected shortfall.
-pub const SHORTFALL_STATISTICS: [&str; 2] = ["investor.multiple", "payer.net_savings"];
-
 /// Quantile levels of cash-flow paths.
 pub const PATH_QUANTILES: [f64; 5] = [0.05, 0.25, 0.50, 0.75, 0.95];
 
@@ -103,7 +103,7 @@ impl Report {
                 })
                 .collect(),
             expected: expected.to_vec(),
-            expected_shortfall: SHORTFALL_STATISTICS
+            expected_shortfall: names::SHORTFALL_STATISTICS
                 .iter()
                 .map(|&n| {
                     (
@@ -282,7 +282,7 @@ pub fn result_files(
             pictures.push((caption.to_string(), svg));
         }
     };
-    if let Some(irr) = results.column("investor.irr") {
+    if let Some(irr) = results.column(names::IRR) {
         let percent: Vec<f64> = irr.iter().map(|x| x * 100.0).collect();
         add(
             "irr_histogram.svg",
@@ -290,7 +290,7 @@ pub fn result_files(
             plot::histogram(&percent, "Investor IRR", "annual IRR (%)", 40),
         );
     }
-    if let Some(net) = results.column("payer.net_savings") {
+    if let Some(net) = results.column(names::NET_SAVINGS) {
         add(
             "net_savings_histogram.svg",
             "Payer net savings across replications",
@@ -317,8 +317,8 @@ pub fn result_files(
     );
     if let Some((contracts, _)) = &report.payment_correlation {
         for (statistic, label, unit) in [
-            ("payer.net_savings", "Payer net savings by contract", "EUR, discounted"),
-            ("investor.multiple", "Investor multiple by contract", "multiple"),
+            (names::NET_SAVINGS, "Payer net savings by contract", "EUR, discounted"),
+            (names::MULTIPLE, "Investor multiple by contract", "multiple"),
         ] {
             let rows: Vec<(String, f64, f64, f64)> = contracts
                 .iter()

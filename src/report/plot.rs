@@ -1,5 +1,6 @@
 //! Pictures as SVG text (plotters' SVG backend: no system libraries).
 
+use super::format;
 use plotters::prelude::*;
 
 /// Size of every picture, in pixels.
@@ -65,7 +66,7 @@ pub fn histogram(values: &[f64], title: &str, x_label: &str, bins: usize) -> Opt
             .configure_mesh()
             .x_desc(x_label)
             .y_desc("share of replications")
-            .x_label_formatter(&|x| short(*x))
+            .x_label_formatter(&|x| format::axis(*x))
             .y_label_formatter(&|y| format!("{:.0} %", y * 100.0))
             .draw()
             .ok()?;
@@ -79,20 +80,6 @@ pub fn histogram(values: &[f64], title: &str, x_label: &str, bins: usize) -> Opt
         root.present().ok()?;
     }
     Some(svg)
-}
-
-/// Compact axis numbers: 1.2M, 350k, 0.05.
-pub fn short(x: f64) -> String {
-    let a = x.abs();
-    if a >= 1e6 {
-        format!("{:.1}M", x / 1e6)
-    } else if a >= 1e4 {
-        format!("{:.0}k", x / 1e3)
-    } else if a >= 100.0 || a == 0.0 {
-        format!("{x:.0}")
-    } else {
-        format!("{x:.2}")
-    }
 }
 
 /// A fan chart: median line and p25–p75, p05–p95 bands against calendar
@@ -142,8 +129,8 @@ fn fan_chart_with(years: &[f64], bands: &[[f64; 5]], title: &str, x_label: &str,
             .configure_mesh()
             .x_desc(x_label)
             .y_desc(y_label)
-            .x_label_formatter(&|x| short(*x))
-            .y_label_formatter(&|y| short(*y))
+            .x_label_formatter(&|x| format::axis(*x))
+            .y_label_formatter(&|y| format::axis(*y))
             .draw()
             .ok()?;
         let band = |low: usize, high: usize| -> Vec<(f64, f64)> {
@@ -211,7 +198,7 @@ pub fn interval_chart(rows: &[(String, f64, f64, f64)], title: &str, y_label: &s
             .x_labels(rows.len())
             .x_label_formatter(&|x| rows.get(x.round() as usize).map_or(String::new(), |r| r.0.clone()))
             .y_desc(y_label)
-            .y_label_formatter(&|y| short(*y))
+            .y_label_formatter(&|y| format::axis(*y))
             .draw()
             .ok()?;
         for (i, r) in rows.iter().enumerate() {

@@ -4,8 +4,10 @@
 use crate::error::Result;
 use crate::report::key_terms;
 use crate::scenario::Loaded;
-use crate::sim::engine::{Engine, RunOptions, RunResults};
+use crate::sim::engine::Engine;
+use crate::sim::parallel::RunOptions;
 use crate::sim::portfolio::PortfolioEngine;
+use crate::sim::record::RunResults;
 use std::path::Path;
 
 /// A single contract or a portfolio, ready to run.

@@ -2,6 +2,9 @@
 //! call per command. The command line, the README generator and any other
 //! front end call this layer and only print what it returns.
 
+pub mod bench;
+pub mod commands;
 pub mod estimate;
 pub mod job;
+pub mod simulate;
 pub mod sweep;

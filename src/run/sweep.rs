@@ -5,24 +5,14 @@
 //! and estimates the cost; [`Sweep::run`] runs the points.
 
 use crate::error::{Error, InputError, Result};
+use crate::model::names;
 use crate::report::Report;
 use crate::run::estimate::{Estimate, SWEEP_POINT_LIMIT};
 use crate::run::job::Job;
 use crate::scenario::overrides;
-use crate::sim::engine::RunOptions;
+use crate::sim::parallel::RunOptions;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-
-/// Statistics a sweep reports for every point.
-pub const SWEEP_STATISTICS: [&str; 5] = [
-    "payer.true_savings",
-    "payer.payments",
-    "payer.net_savings",
-    "investor.irr",
-    "investor.multiple",
-];
-/// Probabilities a sweep reports for every point.
-pub const SWEEP_PROBABILITIES: [&str; 3] = ["investor.loss", "payer.net_loss", "payer.paid_without_impact"];
 
 /// One swept key and its values.
 pub type Axis = (String, Vec<String>);
@@ -189,14 +179,14 @@ impl<'a> Sweep<'a> {
     pub fn run(&self, done: &dyn Fn(&str) -> Result<()>) -> Result<SweepFiles> {
         let axes = self.axes;
         let mut csv = axes.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>().join(",");
-        for s in SWEEP_STATISTICS {
+        for s in names::HEADLINE_STATISTICS {
             csv.push_str(&format!(",{s}.mean,{s}.se,{s}.p05,{s}.p25,{s}.p50,{s}.p75,{s}.p95"));
         }
-        for p in SWEEP_PROBABILITIES {
+        for p in names::HEADLINE_EVENTS {
             csv.push_str(&format!(",P({p}),P({p}).se"));
         }
         csv.push('\n');
-        let mut bands: Vec<Vec<[f64; 5]>> = vec![Vec::new(); SWEEP_STATISTICS.len()];
+        let mut bands: Vec<Vec<[f64; 5]>> = vec![Vec::new(); names::HEADLINE_STATISTICS.len()];
         let mut files = Vec::new();
         for index in 0..self.points {
             let point = self.point(index);
@@ -220,7 +210,7 @@ impl<'a> Sweep<'a> {
                 ));
             }
             csv.push_str(&point.join(","));
-            for (k, s) in SWEEP_STATISTICS.iter().enumerate() {
+            for (k, s) in names::HEADLINE_STATISTICS.iter().enumerate() {
                 match report.statistic(s) {
                     Some(x) => {
                         csv.push_str(&format!(
@@ -235,7 +225,7 @@ impl<'a> Sweep<'a> {
                     }
                 }
             }
-            for p in SWEEP_PROBABILITIES {
+            for p in names::HEADLINE_EVENTS {
                 match report.probability(p) {
                     Some(x) => csv.push_str(&format!(",{},{}", x.p, x.se)),
                     None => csv.push_str(",,"),
@@ -249,7 +239,7 @@ impl<'a> Sweep<'a> {
         // Pictures against the first swept key, when its values are numbers and it is the only one.
         let xs: Vec<f64> = axes[0].1.iter().filter_map(|v| v.parse().ok()).collect();
         if axes.len() == 1 && xs.len() == axes[0].1.len() {
-            for (k, s) in SWEEP_STATISTICS.iter().enumerate() {
+            for (k, s) in names::HEADLINE_STATISTICS.iter().enumerate() {
                 if let Some(svg) = crate::report::plot::band_chart(
                     &xs,
                     &bands[k],

@@ -4,53 +4,23 @@
 //! numbers), the comparison group if the contract has one, the contract's
 //! payments, the fund's cash flows, and every per-replication statistic.
 
+use super::parallel::{replicate_all, RunOptions};
 use super::parameters;
+use super::record::{Money, PayerTotals, Record, RunResults};
 use super::replication::{simulate_treated, simulate_treated_aggregate, EntriesSpec, Workspace};
 use super::rng::{stream_for, Purpose};
 use crate::contract::Observation;
-use crate::error::{Error, Result};
-use crate::fund::irr::{irr, Irr};
-use crate::fund::{multiple, npv};
+use crate::error::Result;
+use crate::fund::irr::irr;
+use crate::fund::{multiple, FundFlows};
 use crate::model::contract::{Baseline, Measurement};
 use crate::model::expected::{expected_entries, expected_occupancy, expected_with, Expected};
 use crate::model::fund::Fund;
 use crate::model::ledger::{in_programme, Ledger, Linear, Measure, BASELINE, INTERVENTION};
 use crate::model::schedule::Schedule;
-use crate::model::{discount_factor, Counting, ProgrammePayer, Sampler, Scenario};
+use crate::model::{discount_factor, names, Counting, ProgrammePayer, Sampler, Scenario};
 use rand_chacha::ChaCha8Rng;
-use rayon::prelude::*;
-use std::sync::atomic::{AtomicBool, Ordering};
-
-/// How to run.
-#[derive(Clone, Copy)]
-pub struct RunOptions<'a> {
-    /// Master seed.
-    pub seed: u64,
-    /// First replication index (shards start later).
-    pub first: u64,
-    /// Number of replications.
-    pub replications: u64,
-    /// Worker threads; None = all cores.
-    pub threads: Option<usize>,
-    /// Called with the number of replications just finished.
-    pub progress: Option<&'a (dyn Fn(u64) + Sync)>,
-    /// Set to stop early; the run then fails with [`Error::Interrupted`].
-    pub cancel: Option<&'a AtomicBool>,
-}
-
-impl RunOptions<'_> {
-    /// Options for `replications` replications from index 0.
-    pub fn new(seed: u64, replications: u64) -> RunOptions<'static> {
-        RunOptions {
-            seed,
-            first: 0,
-            replications,
-            threads: None,
-            progress: None,
-            cancel: None,
-        }
-    }
-}
+use std::sync::atomic::AtomicBool;
 
 /// A measure as the engine evaluates it.
 #[derive(Debug, Clone)]
@@ -59,32 +29,6 @@ enum Evaluate {
     /// Index into the sampler's entries specs.
     Entries(usize),
 }
-
-/// The payer, investor and fund statistics of every replication, in record
-/// order after the metrics (a portfolio pools the same list).
-pub const MONEY_STATISTICS: [&str; 12] = [
-    "payer.true_savings",
-    "payer.payments",
-    "payer.programme_costs",
-    "payer.net_savings",
-    "investor.irr",
-    "investor.multiple",
-    "investor.npv",
-    "fund.contributions",
-    "fund.distributions",
-    "fund.fees",
-    "fund.overcall",
-    "fund.guarantee",
-];
-
-/// The events of every replication, in record order (pooled the same way).
-pub const MONEY_EVENTS: [&str; 5] = [
-    "investor.loss",
-    "payer.net_loss",
-    "payer.paid_without_impact",
-    "fund.overcommitted",
-    "investor.irr_undefined",
-];
 
 /// With `sampler = "auto"`, every wave needs at least this many children per
 /// joint state (states²) for the aggregate path: below it, one draw per child
@@ -119,166 +63,6 @@ pub struct Engine {
     pub statistic_names: Vec<String>,
     /// Names of the per-replication events (probabilities), in record order.
     pub event_names: Vec<String>,
-}
-
-/// One replication's output.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Record {
-    /// Statistics in [`Engine::statistic_names`] order.
-    pub values: Vec<f64>,
-    /// Events in [`Engine::event_names`] order.
-    pub events: Vec<bool>,
-    /// Cumulative net cash flow to investors at the end of each cycle.
-    pub investor_path: Vec<f64>,
-    /// Cumulative net cash position of the payer at the end of each cycle
-    /// (state costs avoided − payments − programme costs it bears), undiscounted.
-    pub payer_path: Vec<f64>,
-    /// Outcome payment at the end of each cycle.
-    pub payments: Vec<f64>,
-    /// What the fund spends on the programme at the start of each cycle.
-    pub fund_spending: Vec<f64>,
-}
-
-/// Everything a run produced, in replication order.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RunResults {
-    /// Scenario name.
-    pub scenario: String,
-    /// Master seed.
-    pub seed: u64,
-    /// First replication index.
-    pub first: u64,
-    /// Statistic names.
-    pub names: Vec<String>,
-    /// `columns[k][r]`: statistic k in replication `first + r`.
-    pub columns: Vec<Vec<f64>>,
-    /// Event names.
-    pub event_names: Vec<String>,
-    /// `events[k][r]`: whether event k happened in replication `first + r`.
-    pub events: Vec<Vec<bool>>,
-    /// `investor_paths[t][r]`: cumulative investor cash flow at the end of cycle t.
-    pub investor_paths: Vec<Vec<f64>>,
-    /// `payer_paths[t][r]`: cumulative payer cash position at the end of cycle t.
-    pub payer_paths: Vec<Vec<f64>>,
-    /// Calendar label of cycle 0.
-    pub start_year: f64,
-    /// Years per cycle.
-    pub cycle_years: f64,
-}
-
-impl RunResults {
-    /// Transposes records (in replication order) into columns.
-    #[allow(clippy::too_many_arguments)]
-    pub fn from_records(
-        records: &[Record],
-        scenario: &str,
-        options: &RunOptions,
-        names: Vec<String>,
-        event_names: Vec<String>,
-        horizon: usize,
-        start_year: f64,
-        cycle_years: f64,
-    ) -> RunResults {
-        let transpose = |width: usize, get: &dyn Fn(&Record) -> &[f64]| -> Vec<Vec<f64>> {
-            let mut columns = vec![Vec::with_capacity(records.len()); width];
-            for record in records {
-                for (column, &v) in columns.iter_mut().zip(get(record)) {
-                    column.push(v);
-                }
-            }
-            columns
-        };
-        let mut events = vec![Vec::with_capacity(records.len()); event_names.len()];
-        for record in records {
-            for (column, &e) in events.iter_mut().zip(&record.events) {
-                column.push(e);
-            }
-        }
-        RunResults {
-            scenario: scenario.to_string(),
-            seed: options.seed,
-            first: options.first,
-            columns: transpose(names.len(), &|r| &r.values),
-            names,
-            event_names,
-            events,
-            investor_paths: transpose(horizon, &|r| &r.investor_path),
-            payer_paths: transpose(horizon, &|r| &r.payer_path),
-            start_year,
-            cycle_years,
-        }
-    }
-
-    /// Number of replications.
-    pub fn replications(&self) -> u64 {
-        self.columns.first().map_or(0, |c| c.len() as u64)
-    }
-
-    /// The column of a statistic by name.
-    pub fn column(&self, name: &str) -> Option<&[f64]> {
-        self.names
-            .iter()
-            .position(|n| n == name)
-            .map(|i| self.columns[i].as_slice())
-    }
-
-    /// Calendar year at the end of cycle `t`.
-    pub fn year_end(&self, t: usize) -> f64 {
-        self.start_year + (t + 1) as f64 * self.cycle_years
-    }
-
-    /// The column of an event by name.
-    pub fn event(&self, name: &str) -> Option<&[bool]> {
-        self.event_names
-            .iter()
-            .position(|n| n == name)
-            .map(|i| self.events[i].as_slice())
-    }
-}
-
-/// Runs `replicate` for every replication index of `options` on rayon's
-/// pool (or one of `options.threads`), with per-thread scratch from `init`,
-/// and returns the records in replication order.
-///
-/// # Errors
-/// [`Error::Interrupted`] when cancelled; [`Error::Runtime`] when the
-/// thread pool cannot be built.
-pub fn replicate_all<S, I, F>(options: &RunOptions, init: I, replicate: F) -> Result<Vec<Record>>
-where
-    I: Fn() -> S + Sync + Send,
-    F: Fn(&mut S, u64, &mut Record) + Sync + Send,
-{
-    let work = || -> Result<Vec<Record>> {
-        // Collecting into Option<Vec> stops every worker at the first None
-        // (a cancelled run), instead of walking the remaining indices.
-        (options.first..options.first + options.replications)
-            .into_par_iter()
-            .map_init(&init, |scratch, r| {
-                if options.cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
-                    return None;
-                }
-                let mut record = Record::default();
-                replicate(scratch, r, &mut record);
-                // A replication cut short by cancellation is incomplete.
-                if options.cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
-                    return None;
-                }
-                if let Some(progress) = options.progress {
-                    progress(1);
-                }
-                Some(record)
-            })
-            .collect::<Option<Vec<Record>>>()
-            .ok_or(Error::Interrupted)
-    };
-    match options.threads {
-        None => work(),
-        Some(threads) => rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .map_err(|e| Error::Runtime(format!("cannot start {threads} threads: {e}")))?
-            .install(work),
-    }
 }
 
 /// Splits `total` children over waves in proportion to their sizes
@@ -422,26 +206,23 @@ impl Engine {
         };
         let fund = scenario.fund.clone().unwrap_or_else(Fund::unlimited);
         let mut statistic_names = Vec::new();
-        for arm in ["baseline", "intervention"] {
+        for arm in names::ARMS {
             for m in &scenario.metrics {
-                statistic_names.push(format!("arm.{arm}.{}", m.name));
+                statistic_names.push(names::arm(arm, &m.name));
             }
         }
         for m in &scenario.metrics {
-            statistic_names.push(format!("true.{}.impact", m.name));
+            statistic_names.push(names::true_impact(&m.name));
         }
         for (m, _, _) in &measured {
-            statistic_names.push(format!("measured.{}.impact", scenario.metrics[*m].name));
+            statistic_names.push(names::measured_impact(&scenario.metrics[*m].name));
         }
-        statistic_names.extend(MONEY_STATISTICS.map(String::from));
-        let mut event_names: Vec<String> = MONEY_EVENTS.map(String::from).to_vec();
+        statistic_names.extend(names::MONEY_STATISTICS.map(String::from));
+        let mut event_names: Vec<String> = names::MONEY_EVENTS.map(String::from).to_vec();
         if scenario.fund.as_ref().is_some_and(|f| f.tranches.len() > 1) {
             for t in &fund.tranches {
-                statistic_names.push(format!("tranche.{}.irr", t.name));
-                statistic_names.push(format!("tranche.{}.multiple", t.name));
-                statistic_names.push(format!("tranche.{}.contributions", t.name));
-                statistic_names.push(format!("tranche.{}.distributions", t.name));
-                event_names.push(format!("tranche.{}.loss", t.name));
+                statistic_names.extend(names::TRANCHE_FIELDS.map(|field| names::tranche(&t.name, field)));
+                event_names.push(names::tranche_loss(&t.name));
             }
         }
         let aggregate = match scenario.run.sampler {
@@ -596,75 +377,13 @@ impl Engine {
         cancel: Option<&AtomicBool>,
     ) {
         let (treated, control) = workspaces;
-        let mut rng = stream_for(seed, contract, replication, Purpose::Trajectories);
-        let simulate = |schedule: &Schedule, rng: &mut ChaCha8Rng, workspace: &mut Workspace| {
-            if self.aggregate {
-                simulate_treated_aggregate(schedule, self.ledger.layout, rng, workspace, cancel);
-            } else {
-                simulate_treated(schedule, self.ledger.layout, &self.entries, rng, workspace, cancel);
-            }
-        };
-        simulate(&self.schedule, &mut rng, treated);
-        if let Some(schedule) = &self.control {
-            let mut rng = stream_for(seed, contract, replication, Purpose::ControlGroup);
-            simulate(schedule, &mut rng, control);
-        }
+        self.simulate(seed, contract, replication, treated, control, cancel);
         let horizon = self.scenario.time.horizon;
         let step = self.scenario.time.cycle_years;
-        let values = &mut record.values;
-        values.clear();
+        record.values.clear();
         record.events.clear();
-
-        let metric_values: Vec<[f64; 2]> = self.metrics.iter().map(|m| evaluate(m, treated)).collect();
-        for arm in [BASELINE, INTERVENTION] {
-            values.extend(metric_values.iter().map(|v| v[arm]));
-        }
-        values.extend(metric_values.iter().map(|v| v[BASELINE] - v[INTERVENTION]));
-
-        // The contract.
-        let mut payments = vec![0.0; horizon];
-        let mut paid_without_impact = false;
-        if let Some(contract) = &self.scenario.contract {
-            let treated_children = self.children() as f64;
-            let mut observations = Vec::with_capacity(contract.components.len());
-            for (c, component) in contract.components.iter().enumerate() {
-                let dates: Vec<Observation> = self.contract_measures[c]
-                    .iter()
-                    .enumerate()
-                    .map(|(d, measure)| {
-                        let observed = evaluate(measure, treated)[INTERVENTION];
-                        let baseline = match &component.baseline {
-                            Baseline::Stated(v) => v[d],
-                            Baseline::Expected => self.expected_baselines[c][d],
-                            Baseline::FromControl => {
-                                let size = match contract.measurement {
-                                    Measurement::ControlGroup { size } => size as f64,
-                                    Measurement::FixedBaseline => 1.0,
-                                };
-                                evaluate(measure, control)[BASELINE] / size * treated_children
-                            }
-                        };
-                        Observation {
-                            impact: baseline - observed,
-                            baseline,
-                        }
-                    })
-                    .collect();
-                observations.push(dates);
-            }
-            for &(_, c, d) in &self.measured {
-                values.push(observations[c][d].impact);
-            }
-            let settlement = contract.settle(&observations, horizon);
-            for (c, &paid) in settlement.by_component.iter().enumerate() {
-                let last = self.contract_measures[c].len() - 1;
-                let truth = evaluate(&self.contract_measures[c][last], treated);
-                if paid > 0.0 && truth[BASELINE] - truth[INTERVENTION] <= 0.0 {
-                    paid_without_impact = true;
-                }
-            }
-            payments = settlement.by_cycle;
-        }
+        self.push_metrics(treated, &mut record.values);
+        let (payments, paid_without_impact) = self.settle_contract(treated, control, &mut record.values);
 
         // The fund.
         let mut programme = vec![0.0; horizon];
@@ -679,52 +398,14 @@ impl Engine {
         record.payments.clone_from(&payments);
         record.fund_spending.clone_from(&fund_spending);
 
-        // The payer.
-        let rate = self.scenario.discounting.payer_rate;
-        let state_cost =
-            [BASELINE, INTERVENTION].map(|arm| self.ledger.state_cost[arm].of_counts(&treated.occupancy[arm]));
-        let true_savings = state_cost[BASELINE] - state_cost[INTERVENTION];
-        let mut paid = 0.0;
-        for (t, p) in payments.iter().enumerate() {
-            paid += p * discount_factor(rate, (t + 1) as f64 * step);
-        }
-        for (k, r) in flows.refunds.iter().enumerate() {
-            paid -= r * discount_factor(rate, k as f64 * step);
-        }
-        let programme_costs = self
-            .ledger
-            .payer_programme_cost
-            .of_counts(&treated.occupancy[INTERVENTION]);
-        let net_savings = true_savings - paid - programme_costs;
-
-        // Investors.
-        let investor_irr = irr(&flows.investor, step);
-        let investor_multiple = multiple(flows.distributions, flows.contributions);
-        values.extend([
-            true_savings,
-            paid,
-            programme_costs,
-            net_savings,
-            investor_irr.value(),
-            investor_multiple,
-            npv(&flows.investor, self.scenario.discounting.investor_rate, step),
-            flows.contributions,
-            flows.distributions,
-            flows.fees,
-            flows.overcall,
-            flows.guarantee,
-        ]);
-        record.events.extend([
-            investor_multiple < 1.0,
-            net_savings < 0.0,
-            paid_without_impact,
-            flows.overcall > 0.0,
-            matches!(investor_irr, Irr::None | Irr::NotUnique),
-        ]);
-        if self.event_names.len() > 5 {
+        let payer = self.payer_totals(treated, &payments, &flows);
+        let investor_rate = self.scenario.discounting.investor_rate;
+        let (money, events) = Money::settle(payer, &flows, investor_rate, step, paid_without_impact);
+        record.push_money(money, events);
+        if self.event_names.len() > names::MONEY_EVENTS.len() {
             for tranche in &flows.tranches {
                 let m = multiple(tranche.distributions, tranche.contributions);
-                values.extend([
+                record.values.extend([
                     irr(&tranche.flows, step).value(),
                     m,
                     tranche.contributions,
@@ -733,8 +414,131 @@ impl Engine {
                 record.events.push(m < 1.0);
             }
         }
+        let programme_by_payer = if payer_bears { Some(programme.as_slice()) } else { None };
+        self.cash_paths(treated, &payments, programme_by_payer, &flows, record);
+    }
 
-        // Cumulative cash paths.
+    /// Draws the treated children in both arms, and the comparison group if
+    /// the contract has one, each on its own keyed stream.
+    fn simulate(
+        &self,
+        seed: u64,
+        contract: u64,
+        replication: u64,
+        treated: &mut Workspace,
+        control: &mut Workspace,
+        cancel: Option<&AtomicBool>,
+    ) {
+        let simulate = |schedule: &Schedule, rng: &mut ChaCha8Rng, workspace: &mut Workspace| {
+            if self.aggregate {
+                simulate_treated_aggregate(schedule, self.ledger.layout, rng, workspace, cancel);
+            } else {
+                simulate_treated(schedule, self.ledger.layout, &self.entries, rng, workspace, cancel);
+            }
+        };
+        let mut rng = stream_for(seed, contract, replication, Purpose::Trajectories);
+        simulate(&self.schedule, &mut rng, treated);
+        if let Some(schedule) = &self.control {
+            let mut rng = stream_for(seed, contract, replication, Purpose::ControlGroup);
+            simulate(schedule, &mut rng, control);
+        }
+    }
+
+    /// Appends every metric in both arms, then every true impact.
+    fn push_metrics(&self, treated: &Workspace, values: &mut Vec<f64>) {
+        let metric_values: Vec<[f64; 2]> = self.metrics.iter().map(|m| evaluate(m, treated)).collect();
+        for arm in [BASELINE, INTERVENTION] {
+            values.extend(metric_values.iter().map(|v| v[arm]));
+        }
+        values.extend(metric_values.iter().map(|v| v[BASELINE] - v[INTERVENTION]));
+    }
+
+    /// Measures each component at its dates, appends the measured impacts,
+    /// and settles the contract: the payment at the end of each cycle, and
+    /// whether any component paid although its true impact was not positive.
+    fn settle_contract(&self, treated: &Workspace, control: &Workspace, values: &mut Vec<f64>) -> (Vec<f64>, bool) {
+        let horizon = self.scenario.time.horizon;
+        let Some(contract) = &self.scenario.contract else {
+            return (vec![0.0; horizon], false);
+        };
+        let treated_children = self.children() as f64;
+        let mut observations = Vec::with_capacity(contract.components.len());
+        for (c, component) in contract.components.iter().enumerate() {
+            let dates: Vec<Observation> = self.contract_measures[c]
+                .iter()
+                .enumerate()
+                .map(|(d, measure)| {
+                    let observed = evaluate(measure, treated)[INTERVENTION];
+                    let baseline = match &component.baseline {
+                        Baseline::Stated(v) => v[d],
+                        Baseline::Expected => self.expected_baselines[c][d],
+                        Baseline::FromControl => {
+                            let size = match contract.measurement {
+                                Measurement::ControlGroup { size } => size as f64,
+                                Measurement::FixedBaseline => 1.0,
+                            };
+                            evaluate(measure, control)[BASELINE] / size * treated_children
+                        }
+                    };
+                    Observation {
+                        impact: baseline - observed,
+                        baseline,
+                    }
+                })
+                .collect();
+            observations.push(dates);
+        }
+        for &(_, c, d) in &self.measured {
+            values.push(observations[c][d].impact);
+        }
+        let settlement = contract.settle(&observations, horizon);
+        let mut paid_without_impact = false;
+        for (c, &paid) in settlement.by_component.iter().enumerate() {
+            let last = self.contract_measures[c].len() - 1;
+            let truth = evaluate(&self.contract_measures[c][last], treated);
+            if paid > 0.0 && truth[BASELINE] - truth[INTERVENTION] <= 0.0 {
+                paid_without_impact = true;
+            }
+        }
+        (settlement.by_cycle, paid_without_impact)
+    }
+
+    /// The payer's discounted totals: state costs avoided, payments less
+    /// return-cap refunds, and the programme costs it bears.
+    fn payer_totals(&self, treated: &Workspace, payments: &[f64], flows: &FundFlows) -> PayerTotals {
+        let rate = self.scenario.discounting.payer_rate;
+        let step = self.scenario.time.cycle_years;
+        let state_cost =
+            [BASELINE, INTERVENTION].map(|arm| self.ledger.state_cost[arm].of_counts(&treated.occupancy[arm]));
+        let mut paid = 0.0;
+        for (t, p) in payments.iter().enumerate() {
+            paid += p * discount_factor(rate, (t + 1) as f64 * step);
+        }
+        for (k, r) in flows.refunds.iter().enumerate() {
+            paid -= r * discount_factor(rate, k as f64 * step);
+        }
+        PayerTotals {
+            true_savings: state_cost[BASELINE] - state_cost[INTERVENTION],
+            payments: paid,
+            programme_costs: self
+                .ledger
+                .payer_programme_cost
+                .of_counts(&treated.occupancy[INTERVENTION]),
+        }
+    }
+
+    /// Cumulative cash paths at the end of each cycle: the investors' net
+    /// flow, and the payer's undiscounted position (state costs avoided −
+    /// payments + refunds − the programme costs it bears).
+    fn cash_paths(
+        &self,
+        treated: &Workspace,
+        payments: &[f64],
+        programme_by_payer: Option<&[f64]>,
+        flows: &FundFlows,
+        record: &mut Record,
+    ) {
+        let horizon = self.scenario.time.horizon;
         record.investor_path.clear();
         let mut cumulative = flows.investor[0];
         for t in 0..horizon {
@@ -750,7 +554,7 @@ impl Engine {
         let mut cumulative = 0.0;
         for t in 0..horizon {
             cumulative += payer[t] - payments[t] + flows.refunds[t + 1];
-            if payer_bears {
+            if let Some(programme) = programme_by_payer {
                 cumulative -= programme[t];
             }
             record.payer_path.push(cumulative);

@@ -2,7 +2,9 @@
 //! the parallel engine.
 
 pub mod engine;
+pub mod parallel;
 pub mod parameters;
 pub mod portfolio;
+pub mod record;
 pub mod replication;
 pub mod rng;

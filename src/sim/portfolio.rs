@@ -3,17 +3,13 @@
 //! whose cash flows are the sum of the contracts'.
 
 use crate::error::Result;
-use crate::fund::irr::{irr, Irr};
-use crate::fund::{multiple, npv};
-use crate::model::discount_factor;
 use crate::model::portfolio::Portfolio;
-use crate::sim::engine::{replicate_all, Engine, Record, RunOptions, RunResults};
+use crate::model::{discount_factor, names};
+use crate::sim::engine::Engine;
+use crate::sim::parallel::{replicate_all, RunOptions};
 use crate::sim::parameters::shock_path;
+use crate::sim::record::{Money, PayerTotals, Record, RunResults};
 use crate::sim::replication::Workspace;
-
-/// Pooled statistics and events: the same as a single contract's, in record order.
-const POOLED: [&str; 12] = crate::sim::engine::MONEY_STATISTICS;
-const POOLED_EVENTS: [&str; 5] = crate::sim::engine::MONEY_EVENTS;
 
 /// A portfolio compiled for simulation.
 #[derive(Debug, Clone)]
@@ -40,19 +36,11 @@ impl PortfolioEngine {
             .map(|(e, o)| o + e.scenario.time.horizon)
             .max()
             .unwrap_or(0);
-        let mut statistic_names: Vec<String> = POOLED.iter().map(|s| s.to_string()).collect();
-        let mut event_names: Vec<String> = POOLED_EVENTS.iter().map(|s| s.to_string()).collect();
+        let mut statistic_names: Vec<String> = names::MONEY_STATISTICS.map(String::from).to_vec();
+        let mut event_names: Vec<String> = names::MONEY_EVENTS.map(String::from).to_vec();
         for e in &engines {
-            statistic_names.extend(
-                e.statistic_names
-                    .iter()
-                    .map(|n| format!("contracts.{}.{n}", e.scenario.name)),
-            );
-            event_names.extend(
-                e.event_names
-                    .iter()
-                    .map(|n| format!("contracts.{}.{n}", e.scenario.name)),
-            );
+            statistic_names.extend(e.statistic_names.iter().map(|n| names::contract(&e.scenario.name, n)));
+            event_names.extend(e.event_names.iter().map(|n| names::contract(&e.scenario.name, n)));
         }
         PortfolioEngine {
             portfolio,
@@ -71,7 +59,7 @@ impl PortfolioEngine {
                 e.expected()
                     .named()
                     .into_iter()
-                    .map(|(n, v)| (format!("contracts.{}.{n}", e.scenario.name), v)),
+                    .map(|(n, v)| (names::contract(&e.scenario.name, &n), v)),
             );
         }
         out
@@ -110,7 +98,7 @@ impl PortfolioEngine {
         let step = self.portfolio.cycle_years;
         let mut spending = vec![0.0; self.horizon];
         let mut receipts = vec![0.0; self.horizon];
-        let mut payer = [0.0; 4];
+        let mut payer = PayerTotals::default();
         let mut payer_path = vec![0.0; self.horizon];
         let mut paid_without_impact = false;
         for (c, engine) in self.engines.iter().enumerate() {
@@ -134,19 +122,15 @@ impl PortfolioEngine {
             // Each contract's payer figures are discounted to its own start;
             // bring them to the portfolio's first year.
             let to_start = discount_factor(engine.scenario.discounting.payer_rate, offset as f64 * step);
-            for (k, name) in POOLED[..4].iter().enumerate() {
-                if let Some(i) = engine.statistic_names.iter().position(|n| n == name) {
-                    payer[k] += record.values[i] * to_start;
-                }
-            }
+            payer.true_savings += record.money.true_savings * to_start;
+            payer.payments += record.money.payments * to_start;
+            payer.programme_costs += record.money.programme_costs * to_start;
             for (t, cell) in payer_path.iter_mut().enumerate() {
                 if t >= offset {
                     *cell += record.payer_path[(t - offset).min(h - 1)];
                 }
             }
-            if let Some(i) = engine.event_names.iter().position(|n| n == "payer.paid_without_impact") {
-                paid_without_impact |= record.events[i];
-            }
+            paid_without_impact |= record.money_events.paid_without_impact;
         }
         let flows = self.portfolio.fund.flows(&spending, &receipts, step);
         let rate = self.engines.first().map_or(0.0, |e| e.scenario.discounting.payer_rate);
@@ -156,34 +140,12 @@ impl PortfolioEngine {
             .enumerate()
             .map(|(k, r)| r * discount_factor(rate, k as f64 * step))
             .sum();
-        let investor_irr = irr(&flows.investor, step);
-        let investor_multiple = multiple(flows.distributions, flows.contributions);
+        // Return-cap refunds go back to the payers (discounted at the first contract's payer rate).
+        payer.payments -= refunds;
+        let (money, events) = Money::settle(payer, &flows, self.portfolio.investor_rate, step, paid_without_impact);
         out.values.clear();
         out.events.clear();
-        // Return-cap refunds go back to the payers (discounted at the first contract's payer rate).
-        let payments = payer[1] - refunds;
-        let net = payer[0] - payments - payer[2];
-        out.values.extend([
-            payer[0],
-            payments,
-            payer[2],
-            net,
-            investor_irr.value(),
-            investor_multiple,
-            npv(&flows.investor, self.portfolio.investor_rate, step),
-            flows.contributions,
-            flows.distributions,
-            flows.fees,
-            flows.overcall,
-            flows.guarantee,
-        ]);
-        out.events.extend([
-            investor_multiple < 1.0,
-            net < 0.0,
-            paid_without_impact,
-            flows.overcall > 0.0,
-            matches!(investor_irr, Irr::None | Irr::NotUnique),
-        ]);
+        out.push_money(money, events);
         for record in records.iter() {
             out.values.extend_from_slice(&record.values);
             out.events.extend_from_slice(&record.events);

@@ -1,0 +1,111 @@
+//! Every number a person reads, formatted in one place.
+//!
+//! Files meant for programs (`summary.json`, the CSVs) carry full-precision
+//! numbers and never pass through here. The styles differ by where a number
+//! is read: a table cell, a chart axis, the terminal, a sentence. The unit of
+//! a statistic comes from its name ([`crate::model::names::unit`]).
+
+use crate::model::names::Unit;
+
+/// The sign a reader sees: a true minus (U+2212), not a hyphen.
+const MINUS: char = '\u{2212}';
+
+/// A table cell: thousands grouped by a thin space with no decimals from
+/// 1,000 up, one decimal from 10, four below; `–` when not finite.
+pub fn table(x: f64) -> String {
+    if !x.is_finite() {
+        return "–".to_string();
+    }
+    let a = x.abs();
+    if a >= 1000.0 {
+        let digits = format!("{a:.0}");
+        let mut out = String::new();
+        for (i, c) in digits.chars().enumerate() {
+            if i > 0 && (digits.len() - i) % 3 == 0 {
+                out.push('\u{2009}');
+            }
+            out.push(c);
+        }
+        if x < 0.0 {
+            format!("{MINUS}{out}")
+        } else {
+            out
+        }
+    } else if a >= 10.0 {
+        format!("{x:.1}")
+    } else {
+        format!("{x:.4}")
+    }
+}
+
+/// A chart axis tick: `1.2M`, `45k`, `300`, `0.25`.
+pub fn axis(x: f64) -> String {
+    let a = x.abs();
+    if a >= 1e6 {
+        format!("{:.1}M", x / 1e6)
+    } else if a >= 1e4 {
+        format!("{:.0}k", x / 1e3)
+    } else if a >= 100.0 || a == 0.0 {
+        format!("{x:.0}")
+    } else {
+        format!("{x:.2}")
+    }
+}
+
+/// Money in a sentence, in thousands or millions: `1.23M`, `456k`, `−12k`.
+pub fn money_compact(x: f64) -> String {
+    let sign = if x < 0.0 { MINUS.to_string() } else { String::new() };
+    let a = x.abs();
+    if a >= 1e6 {
+        format!("{sign}{:.2}M", a / 1e6)
+    } else {
+        format!("{sign}{:.0}k", a / 1e3)
+    }
+}
+
+/// A fraction as a percentage with one decimal: `5.1 %`; `–` when not finite.
+pub fn percent(x: f64) -> String {
+    if x.is_finite() {
+        format!("{:.1} %", x * 100.0).replacen('-', &MINUS.to_string(), 1)
+    } else {
+        "–".to_string()
+    }
+}
+
+/// A terminal column of `width`: four decimals, as the run summary prints.
+pub fn terminal(x: f64, width: usize) -> String {
+    format!("{x:>width$.4}")
+}
+
+/// A value in its unit, for a table cell: rates as percentages, everything
+/// else as [`table`].
+pub fn in_unit(x: f64, unit: Unit) -> String {
+    match unit {
+        Unit::Rate => percent(x),
+        Unit::Money | Unit::Multiple | Unit::Count => table(x),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_style_reads_as_documented() {
+        assert_eq!(table(1234567.4), "1\u{2009}234\u{2009}567");
+        assert_eq!(table(-1500.0), "\u{2212}1\u{2009}500");
+        assert_eq!(table(12.345), "12.3");
+        assert_eq!(table(0.5), "0.5000");
+        assert_eq!(table(f64::NAN), "–");
+        assert_eq!(axis(2_500_000.0), "2.5M");
+        assert_eq!(axis(45_000.0), "45k");
+        assert_eq!(axis(0.0), "0");
+        assert_eq!(axis(0.25), "0.25");
+        assert_eq!(money_compact(-12_345.0), "\u{2212}12k");
+        assert_eq!(money_compact(1_234_567.0), "1.23M");
+        assert_eq!(percent(-0.0512), "\u{2212}5.1 %");
+        assert_eq!(percent(f64::INFINITY), "–");
+        assert_eq!(terminal(1.5, 8), "  1.5000");
+        assert_eq!(in_unit(0.05, Unit::Rate), "5.0 %");
+    }
+}

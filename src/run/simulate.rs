@@ -1,0 +1,234 @@
+//! `run`: simulate scenario files and write their results folders (or, with
+//! a shard spec, their mergeable shard folders).
+//!
+//! In two steps, so a caller can show estimates and progress between them:
+//! [`RunRequest::plan`] loads every file and makes every check before
+//! anything runs (one bad file means nothing runs); [`Plan::run`] runs one
+//! planned file and writes its folder atomically.
+
+use super::estimate::{available_memory, measured_rate, Estimate};
+use super::job::Job;
+use crate::cluster::shard::{self, ShardMeta};
+use crate::error::{InputError, Result};
+use crate::files::{check_target, write_folder};
+use crate::report::{result_files, Report, ENGINE_VERSION};
+use crate::sim::parallel::RunOptions;
+use crate::sim::record::RunResults;
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+
+/// What to run and where to write it.
+#[derive(Debug, Clone, Default)]
+pub struct RunRequest {
+    /// Scenario or portfolio files, run in this order.
+    pub scenarios: Vec<PathBuf>,
+    /// `--set` overrides `(key path, value)`, applied to every file.
+    pub sets: Vec<(String, String)>,
+    /// Replications (default: each file's `[run] replications`).
+    pub replications: Option<u64>,
+    /// Master seed (default: each file's `[run] seed`).
+    pub seed: Option<u64>,
+    /// Worker threads; None = all cores. Results do not depend on it.
+    pub threads: Option<usize>,
+    /// The folder that receives `<name>/` (or the shard folders).
+    pub out: PathBuf,
+    /// Run only shard `(index, count)` of the replications.
+    pub shard: Option<(u64, u64)>,
+    /// Also write `replications.csv`.
+    pub keep_replications: bool,
+    /// Run even when the estimate is absurdly large.
+    pub force: bool,
+}
+
+/// One planned file: its job, replication range and estimate.
+pub struct Planned {
+    /// The loaded scenario or portfolio.
+    pub job: Job,
+    /// The file it came from.
+    pub path: PathBuf,
+    /// Replications of the whole run (all shards).
+    pub total: u64,
+    /// First replication index of this run.
+    pub first: u64,
+    /// One past the last replication index of this run.
+    pub end: u64,
+    /// Master seed.
+    pub seed: u64,
+    /// Time and memory this run should take.
+    pub estimate: Estimate,
+}
+
+/// Every file of a request, checked and ready to run.
+pub struct Plan {
+    /// The request.
+    pub request: RunRequest,
+    /// One entry per file, in request order.
+    pub runs: Vec<Planned>,
+}
+
+/// Where a finished run was written.
+pub enum Written {
+    /// A full run: its results folder and its summary.
+    Results {
+        /// `<out>/<name>`.
+        folder: PathBuf,
+        /// The summary written there.
+        report: Box<Report>,
+    },
+    /// A shard: its folder, mergeable with the others.
+    Shard {
+        /// `<out>/<name>.shard-I-of-N`.
+        folder: PathBuf,
+    },
+}
+
+/// One finished file.
+pub struct Finished {
+    /// Seconds the replications took (writing excluded).
+    pub seconds: f64,
+    /// What was written.
+    pub written: Written,
+}
+
+impl RunRequest {
+    /// Loads every file and checks, before anything runs, that names are
+    /// distinct, every shard spec fits its run, every results folder can be
+    /// replaced, and no run is absurdly large (unless `force`).
+    ///
+    /// # Errors
+    /// The first input error, with its file and key path.
+    pub fn plan(self) -> Result<Plan> {
+        let jobs = self
+            .scenarios
+            .iter()
+            .map(|p| Job::load(p, &self.sets))
+            .collect::<Result<Vec<_>>>()?;
+        let mut names = std::collections::HashSet::new();
+        for (job, path) in jobs.iter().zip(&self.scenarios) {
+            if !names.insert(job.name().to_string()) {
+                return Err(InputError::new(
+                    path.display().to_string(),
+                    "name",
+                    format!(
+                        "`{}` is also the name of another scenario in this run; their results would overwrite each other",
+                        job.name()
+                    ),
+                )
+                .into());
+            }
+        }
+        let rate = measured_rate();
+        let available = available_memory();
+        let worker_threads = self.threads.unwrap_or_else(rayon::current_num_threads);
+        let mut runs = Vec::with_capacity(jobs.len());
+        for (job, path) in jobs.into_iter().zip(&self.scenarios) {
+            let (default_replications, default_seed) = job.defaults();
+            let total = self.replications.unwrap_or(default_replications);
+            let (first, end) = match self.shard {
+                Some((i, n)) => {
+                    shard::check_spec(i, n, total)?;
+                    check_target(&self.out, &shard::folder_name(job.name(), i, n))?;
+                    shard::range(i, n, total)
+                }
+                None => {
+                    check_target(&self.out, job.name())?;
+                    (0, total)
+                }
+            };
+            let estimate = Estimate::of(&job, end - first, 1, worker_threads, rate);
+            estimate.check(&path.display().to_string(), available, self.force)?;
+            runs.push(Planned {
+                job,
+                path: path.clone(),
+                total,
+                first,
+                end,
+                seed: self.seed.unwrap_or(default_seed),
+                estimate,
+            });
+        }
+        Ok(Plan { request: self, runs })
+    }
+}
+
+impl Plan {
+    /// Runs planned file `k` and writes its folder; `progress` is called with
+    /// the replications just finished, `cancel` stops the run (nothing is
+    /// then written).
+    ///
+    /// # Errors
+    /// [`crate::error::Error::Interrupted`] when cancelled; I/O failures.
+    pub fn run(
+        &self,
+        k: usize,
+        progress: Option<&(dyn Fn(u64) + Sync)>,
+        cancel: Option<&AtomicBool>,
+    ) -> Result<Finished> {
+        let planned = &self.runs[k];
+        let request = &self.request;
+        let started = std::time::Instant::now();
+        let options = RunOptions {
+            seed: planned.seed,
+            first: planned.first,
+            replications: planned.end - planned.first,
+            threads: request.threads,
+            progress,
+            cancel,
+        };
+        let results = planned.job.run(&options)?;
+        let seconds = started.elapsed().as_secs_f64();
+        let written = match request.shard {
+            Some((index, count)) => {
+                let meta = self.shard_meta(planned, index, count, &results);
+                Written::Shard {
+                    folder: shard::write(&request.out, &meta, &results)?,
+                }
+            }
+            None => {
+                let report = Report::new(&results, &planned.job.expected());
+                let job = &planned.job;
+                let files = result_files(
+                    &report,
+                    &results,
+                    job.description(),
+                    &job.terms(),
+                    request.keep_replications,
+                );
+                Written::Results {
+                    folder: write_folder(&request.out, job.name(), &files)?,
+                    report: Box::new(report),
+                }
+            }
+        };
+        Ok(Finished { seconds, written })
+    }
+
+    /// Everything `merge` needs to check and rebuild a shard's run.
+    fn shard_meta(&self, planned: &Planned, index: u64, count: u64, results: &RunResults) -> ShardMeta {
+        let job = &planned.job;
+        ShardMeta {
+            format: shard::FORMAT.to_string(),
+            scenario: job.name().to_string(),
+            scenario_path: planned.path.display().to_string(),
+            scenario_digest: format!("{:016x}", job.digest()),
+            seed: planned.seed,
+            engine_version: ENGINE_VERSION.to_string(),
+            replications: planned.total,
+            index,
+            count,
+            first: planned.first,
+            end: planned.end,
+            names: results.names.clone(),
+            event_names: results.event_names.clone(),
+            horizon: results.investor_paths.len(),
+            start_year: results.start_year,
+            cycle_years: results.cycle_years,
+            expected: job.expected(),
+            keep_replications: self.request.keep_replications,
+            sets: self.request.sets.clone(),
+            description: job.description().to_string(),
+            terms: job.terms(),
+            digest: String::new(),
+        }
+    }
+}
