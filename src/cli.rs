@@ -204,26 +204,7 @@ pub fn main() -> Result<()> {
                 keep_replications,
                 force,
             };
-            if sweeps.is_empty() {
-                run(request, quiet, cancel)?;
-            } else {
-                if request.shard.is_some() {
-                    let message = "a sweep cannot be sharded; shard each value with --set instead";
-                    return Err(InputError::new("--sweep", "", message).into());
-                }
-                let axes = sweeps.iter().map(|s| parse_axis(s)).collect::<Result<Vec<_>>>()?;
-                let options = SweepOptions {
-                    replications,
-                    seed,
-                    threads: request.threads,
-                    force,
-                    keep_replications,
-                    cancel: Some(cancel),
-                };
-                for path in &request.scenarios {
-                    sweep(path, &request.sets, &axes, options, &request.out, quiet)?;
-                }
-            }
+            run_or_sweep(request, &sweeps, quiet, cancel)?;
         }
         Command::Merge { shards, out } => {
             let merged = commands::merge(&shards, &out)?;
@@ -296,6 +277,30 @@ pub fn main() -> Result<()> {
                 say!("merge job {merge}");
             }
         }
+    }
+    Ok(())
+}
+
+/// `run`: a plain run of every file, or with `--sweep`, a sweep of each.
+fn run_or_sweep(request: RunRequest, sweeps: &[String], quiet: bool, cancel: &AtomicBool) -> Result<()> {
+    if sweeps.is_empty() {
+        return run(request, quiet, cancel);
+    }
+    if request.shard.is_some() {
+        let message = "a sweep cannot be sharded; shard each value with --set instead";
+        return Err(InputError::new("--sweep", "", message).into());
+    }
+    let axes = sweeps.iter().map(|s| parse_axis(s)).collect::<Result<Vec<_>>>()?;
+    let options = SweepOptions {
+        replications: request.replications,
+        seed: request.seed,
+        threads: request.threads,
+        force: request.force,
+        keep_replications: request.keep_replications,
+        cancel: Some(cancel),
+    };
+    for path in &request.scenarios {
+        sweep(path, &request.sets, &axes, options, &request.out, quiet)?;
     }
     Ok(())
 }

@@ -22,7 +22,7 @@ fn mean_sd(values: &[f64]) -> (f64, f64) {
 fn dirichlet_rows_have_the_right_moments() {
     let s = sibsim::scenario::parse(&with("[uncertainty]\ntransition_concentration = 50.0"), "u.toml").expect("valid");
     let draws: Vec<f64> = (0..4000)
-        .map(|r| draw(&s, 9, 0, r).baseline.default.probabilities[1])
+        .map(|r| draw(&s, 9, 0, r).baseline.default.probabilities()[1])
         .collect();
     let (mean, sd) = mean_sd(&draws);
     // Row 0 is [0.9, 0.1, 0]: p = 0.1 has mean 0.1 and variance p(1−p)/(c+1).
@@ -34,7 +34,7 @@ fn dirichlet_rows_have_the_right_moments() {
     );
     // The zero stays zero and rows stay distributions.
     let one = draw(&s, 9, 0, 1).baseline.default;
-    assert_eq!(one.probabilities[2], 0.0);
+    assert_eq!(one.probabilities()[2], 0.0);
     assert!((one.row(0).iter().sum::<f64>() - 1.0).abs() < 1e-12);
 }
 

@@ -344,78 +344,12 @@ pub fn merge(shards: Vec<Shard>) -> Result<Merged> {
             ),
         ));
     }
-    // What every shard of one run shares: all but its own range and digest.
-    let shared = |m: &ShardMeta| ShardMeta {
-        index: 0,
-        first: 0,
-        end: 0,
-        digest: String::new(),
-        ..m.clone()
-    };
-    // Compared as JSON: exact for finite floats, and NaN equals NaN.
+    let reference_shared = shared_json(&reference);
     let json = |m: &ShardMeta| serde_json::to_value(m).unwrap_or_default();
-    let reference_shared = json(&shared(&reference));
     let mut by_index: std::collections::BTreeMap<u64, Shard> = std::collections::BTreeMap::new();
     for shard in shards {
+        check_belongs(&shard, &reference, &reference_shared, &first_folder)?;
         let m = &shard.meta;
-        let differs = |what: &str, a: &dyn std::fmt::Display, b: &dyn std::fmt::Display| {
-            merge_error(
-                &shard.folder,
-                format!(
-                    "{what} is {a} here but {b} in {}; shards of different runs cannot be merged",
-                    first_folder.display()
-                ),
-            )
-        };
-        if m.scenario != reference.scenario || m.scenario_digest != reference.scenario_digest {
-            return Err(differs(
-                "the scenario",
-                &format!("{} ({})", m.scenario, m.scenario_digest),
-                &format!("{} ({})", reference.scenario, reference.scenario_digest),
-            ));
-        }
-        if m.seed != reference.seed {
-            return Err(differs("the seed", &m.seed, &reference.seed));
-        }
-        if m.engine_version != reference.engine_version {
-            return Err(differs(
-                "the engine version",
-                &m.engine_version,
-                &reference.engine_version,
-            ));
-        }
-        if m.replications != reference.replications || m.count != reference.count {
-            return Err(differs(
-                "the run (replications/shards)",
-                &format!("{}/{}", m.replications, m.count),
-                &format!("{}/{}", reference.replications, reference.count),
-            ));
-        }
-        let here = json(&shared(m));
-        if here != reference_shared {
-            // The first field that differs, from the description itself, so
-            // a field added to ShardMeta is checked and named without more code.
-            let field = here
-                .as_object()
-                .and_then(|o| o.iter().find(|(k, v)| reference_shared.get(k.as_str()) != Some(*v)))
-                .map_or("format", |(k, _)| k.as_str());
-            return Err(merge_error(
-                &shard.folder,
-                format!(
-                    "`{field}` in shard.json differs from {}; shards of different runs cannot be merged",
-                    first_folder.display()
-                ),
-            ));
-        }
-        if m.index == 0 || m.index > m.count || (m.first, m.end) != range(m.index, m.count, m.replications) {
-            return Err(merge_error(
-                &shard.folder,
-                format!(
-                    "shard {}/{} covers replications {}..{}, which is not its range; it overlaps another",
-                    m.index, m.count, m.first, m.end
-                ),
-            ));
-        }
         match by_index.get(&m.index) {
             Some(existing) if existing.bytes == shard.bytes && json(&existing.meta) == json(&shard.meta) => {} // a retried task wrote the same shard twice
             Some(existing) => {
@@ -434,6 +368,106 @@ pub fn merge(shards: Vec<Shard>) -> Result<Merged> {
             }
         }
     }
+    if let Some(error) = missing_shards(&reference, &by_index, &first_folder) {
+        return Err(error);
+    }
+    let results = assemble(&reference, by_index);
+    Ok(Merged {
+        results,
+        meta: reference,
+    })
+}
+
+/// What every shard of one run shares: all but its own range and digest,
+/// as JSON (exact for finite floats, and NaN equals NaN).
+fn shared_json(m: &ShardMeta) -> serde_json::Value {
+    let shared = ShardMeta {
+        index: 0,
+        first: 0,
+        end: 0,
+        digest: String::new(),
+        ..m.clone()
+    };
+    serde_json::to_value(shared).unwrap_or_default()
+}
+
+/// Checks that `shard` belongs to the run of `reference` (read from
+/// `first_folder`) and covers its own range.
+fn check_belongs(
+    shard: &Shard,
+    reference: &ShardMeta,
+    reference_shared: &serde_json::Value,
+    first_folder: &Path,
+) -> Result<()> {
+    let m = &shard.meta;
+    let differs = |what: &str, a: &dyn std::fmt::Display, b: &dyn std::fmt::Display| {
+        merge_error(
+            &shard.folder,
+            format!(
+                "{what} is {a} here but {b} in {}; shards of different runs cannot be merged",
+                first_folder.display()
+            ),
+        )
+    };
+    if m.scenario != reference.scenario || m.scenario_digest != reference.scenario_digest {
+        return Err(differs(
+            "the scenario",
+            &format!("{} ({})", m.scenario, m.scenario_digest),
+            &format!("{} ({})", reference.scenario, reference.scenario_digest),
+        ));
+    }
+    if m.seed != reference.seed {
+        return Err(differs("the seed", &m.seed, &reference.seed));
+    }
+    if m.engine_version != reference.engine_version {
+        return Err(differs(
+            "the engine version",
+            &m.engine_version,
+            &reference.engine_version,
+        ));
+    }
+    if m.replications != reference.replications || m.count != reference.count {
+        return Err(differs(
+            "the run (replications/shards)",
+            &format!("{}/{}", m.replications, m.count),
+            &format!("{}/{}", reference.replications, reference.count),
+        ));
+    }
+    let here = shared_json(m);
+    if &here != reference_shared {
+        // The first field that differs, from the description itself, so
+        // a field added to ShardMeta is checked and named without more code.
+        let field = here
+            .as_object()
+            .and_then(|o| o.iter().find(|(k, v)| reference_shared.get(k.as_str()) != Some(*v)))
+            .map_or("format", |(k, _)| k.as_str());
+        return Err(merge_error(
+            &shard.folder,
+            format!(
+                "`{field}` in shard.json differs from {}; shards of different runs cannot be merged",
+                first_folder.display()
+            ),
+        ));
+    }
+    if m.index == 0 || m.index > m.count || (m.first, m.end) != range(m.index, m.count, m.replications) {
+        return Err(merge_error(
+            &shard.folder,
+            format!(
+                "shard {}/{} covers replications {}..{}, which is not its range; it overlaps another",
+                m.index, m.count, m.first, m.end
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The error that lists missing shards (at most 20) with the commands that
+/// re-run them, or None when every shard is present.
+fn missing_shards(
+    reference: &ShardMeta,
+    by_index: &std::collections::BTreeMap<u64, Shard>,
+    first_folder: &Path,
+) -> Option<Error> {
     // Shards present are at most the folders given, so this count is small
     // even when a damaged count is huge; list at most 20 of the missing.
     let missing_count = reference.count - by_index.len() as u64;
@@ -473,7 +507,7 @@ pub fn merge(shards: Vec<Shard>) -> Result<Merged> {
         } else {
             String::new()
         };
-        return Err(Error::Input(InputError::new(
+        return Some(Error::Input(InputError::new(
             "merge",
             "",
             format!(
@@ -486,6 +520,11 @@ pub fn merge(shards: Vec<Shard>) -> Result<Merged> {
             ),
         )));
     }
+    None
+}
+
+/// The shards' replications, in index order, as one run's results.
+fn assemble(reference: &ShardMeta, by_index: std::collections::BTreeMap<u64, Shard>) -> RunResults {
     let k = reference.names.len();
     let e = reference.event_names.len();
     let h = reference.horizon;
@@ -525,10 +564,7 @@ pub fn merge(shards: Vec<Shard>) -> Result<Merged> {
             }
         }
     }
-    Ok(Merged {
-        results,
-        meta: reference,
-    })
+    results
 }
 
 #[cfg(test)]

@@ -197,22 +197,105 @@ impl Wave {
     }
 }
 
-/// A row-stochastic matrix, possibly derived from observed counts.
+/// A row-stochastic matrix, possibly derived from observed counts. Its
+/// fields are private: [`StochasticMatrix::new`] checks every invariant, so
+/// a matrix that exists is square, finite, non-negative and row-stochastic.
 #[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
 pub struct StochasticMatrix {
-    /// Number of states.
-    pub n: usize,
-    /// Row-major probabilities; each row sums to 1.
-    pub probabilities: Vec<f64>,
-    /// Observed counts (row-major) and prior, when given as counts.
-    pub counts: Option<(Vec<f64>, f64)>,
+    n: usize,
+    probabilities: Vec<f64>,
+    counts: Option<(Vec<f64>, f64)>,
+}
+
+/// Why a matrix was refused by [`StochasticMatrix::new`] or
+/// [`StochasticMatrix::set_row`].
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("not a stochastic matrix: {0}")]
+pub struct InvalidMatrix(pub String);
+
+/// Tolerance on a row of probabilities summing to 1.
+pub const ROW_SUM_TOLERANCE: f64 = 1e-9;
+
+fn check_row(i: usize, row: &[f64]) -> Result<(), InvalidMatrix> {
+    if let Some(p) = row.iter().find(|p| !p.is_finite() || **p < 0.0) {
+        return Err(InvalidMatrix(format!(
+            "row {i} holds {p}; probabilities are finite and ≥ 0"
+        )));
+    }
+    let sum: f64 = row.iter().sum();
+    if (sum - 1.0).abs() > ROW_SUM_TOLERANCE {
+        return Err(InvalidMatrix(format!("row {i} sums to {sum}, not 1")));
+    }
+    Ok(())
 }
 
 impl StochasticMatrix {
+    /// An `n` × `n` matrix from row-major `probabilities` (each row sums to 1
+    /// within [`ROW_SUM_TOLERANCE`]), with the observed counts and prior it
+    /// was estimated from, if any.
+    ///
+    /// # Errors
+    /// Wrong sizes, negative or non-finite entries, rows that do not sum to 1.
+    pub fn new(n: usize, probabilities: Vec<f64>, counts: Option<(Vec<f64>, f64)>) -> Result<Self, InvalidMatrix> {
+        if n == 0 || probabilities.len() != n * n {
+            return Err(InvalidMatrix(format!(
+                "{} entries for {n} states; expected {}",
+                probabilities.len(),
+                n * n
+            )));
+        }
+        for i in 0..n {
+            check_row(i, &probabilities[i * n..(i + 1) * n])?;
+        }
+        if let Some((values, prior)) = &counts {
+            if values.len() != n * n || values.iter().chain([prior]).any(|c| !c.is_finite() || *c < 0.0) {
+                return Err(InvalidMatrix(
+                    "counts and prior must be n × n finite values ≥ 0".to_string(),
+                ));
+            }
+        }
+        Ok(StochasticMatrix {
+            n,
+            probabilities,
+            counts,
+        })
+    }
+
+    /// Number of states.
+    pub fn n(&self) -> usize {
+        self.n
+    }
+
+    /// Row-major probabilities.
+    pub fn probabilities(&self) -> &[f64] {
+        &self.probabilities
+    }
+
+    /// Observed counts (row-major) and prior, when given as counts.
+    pub fn counts(&self) -> Option<(&[f64], f64)> {
+        self.counts.as_ref().map(|(values, prior)| (values.as_slice(), *prior))
+    }
+
     /// Row `i` as a slice.
     pub fn row(&self, i: usize) -> &[f64] {
         &self.probabilities[i * self.n..(i + 1) * self.n]
+    }
+
+    /// Replaces row `i` (a parameter draw).
+    ///
+    /// # Errors
+    /// A row of the wrong length or that is not a distribution.
+    pub fn set_row(&mut self, i: usize, row: &[f64]) -> Result<(), InvalidMatrix> {
+        if i >= self.n || row.len() != self.n {
+            return Err(InvalidMatrix(format!(
+                "row {i} of {} entries for {} states",
+                row.len(),
+                self.n
+            )));
+        }
+        check_row(i, row)?;
+        self.probabilities[i * self.n..(i + 1) * self.n].copy_from_slice(row);
+        Ok(())
     }
 }
 

@@ -226,15 +226,15 @@ impl Builder<'_> {
 
     fn build(&self, source: Source) -> Vec<f64> {
         match source {
-            Source::Baseline(band) => self.parameters.baseline.matrix(band).probabilities.clone(),
+            Source::Baseline(band) => self.parameters.baseline.matrix(band).probabilities().to_vec(),
             Source::Full(band) => match self.parameters.arm {
-                InterventionArm::Transitions(t) => t.matrix(band).probabilities.clone(),
+                InterventionArm::Transitions(t) => t.matrix(band).probabilities().to_vec(),
                 InterventionArm::Effects(_) => {
                     unreachable!("full matrices only come from a full intervention")
                 }
             },
             Source::Effects(band, after) => {
-                let mut p = self.parameters.baseline.matrix(band).probabilities.clone();
+                let mut p = self.parameters.baseline.matrix(band).probabilities().to_vec();
                 if let InterventionArm::Effects(effects) = self.parameters.arm {
                     apply_effects(effects, &mut p, self.n, after);
                 }

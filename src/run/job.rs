@@ -2,7 +2,7 @@
 //! the findings and any other caller run.
 
 use crate::error::Result;
-use crate::report::key_terms;
+use crate::report::terms::key_terms;
 use crate::scenario::Loaded;
 use crate::sim::engine::Engine;
 use crate::sim::parallel::RunOptions;

@@ -15,27 +15,18 @@ pub type RawMatrix = Spanned<Vec<Spanned<Vec<Spanned<f64>>>>>;
 #[serde(deny_unknown_fields)]
 pub struct RawScenario {
     pub name: Spanned<String>,
-    #[serde(default)]
     pub description: Option<String>,
     pub time: RawTime,
-    #[serde(default)]
     pub run: Option<RawRun>,
     pub states: Spanned<Vec<RawState>>,
     pub cohort: Spanned<RawCohort>,
     pub baseline: Spanned<RawTransitions>,
-    #[serde(default)]
     pub intervention: Option<Spanned<RawIntervention>>,
-    #[serde(default)]
     pub counting: Option<RawCounting>,
-    #[serde(default)]
     pub discounting: Option<RawDiscounting>,
-    #[serde(default)]
     pub metrics: Option<Vec<Spanned<RawMetric>>>,
-    #[serde(default)]
     pub contract: Option<Spanned<RawContract>>,
-    #[serde(default)]
     pub fund: Option<Spanned<RawFund>>,
-    #[serde(default)]
     pub uncertainty: Option<Spanned<RawUncertainty>>,
 }
 
@@ -44,18 +35,14 @@ pub struct RawScenario {
 pub struct RawTime {
     pub cycle_years: Spanned<f64>,
     pub horizon: Spanned<i64>,
-    #[serde(default)]
     pub start_year: Option<Spanned<f64>>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawRun {
-    #[serde(default)]
     pub replications: Option<Spanned<i64>>,
-    #[serde(default)]
     pub seed: Option<Spanned<i64>>,
-    #[serde(default)]
     pub sampler: Option<Spanned<RawSampler>>,
 }
 
@@ -71,7 +58,6 @@ pub enum RawSampler {
 #[serde(deny_unknown_fields)]
 pub struct RawState {
     pub name: Spanned<String>,
-    #[serde(default)]
     pub cost: Option<Spanned<f64>>,
     #[serde(default)]
     pub absorbing: bool,
@@ -80,9 +66,7 @@ pub struct RawState {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawCohort {
-    #[serde(default)]
     pub exit_age: Option<Spanned<f64>>,
-    #[serde(default)]
     pub exit_state: Option<Spanned<String>>,
     pub waves: Spanned<Vec<Spanned<RawWave>>>,
 }
@@ -90,7 +74,6 @@ pub struct RawCohort {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawWave {
-    #[serde(default)]
     pub cycle: Option<Spanned<i64>>,
     pub children: Spanned<i64>,
     pub age: Spanned<f64>,
@@ -101,53 +84,34 @@ pub struct RawWave {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawTransitions {
-    #[serde(default)]
     pub matrix: Option<RawMatrix>,
-    #[serde(default)]
     pub counts: Option<RawMatrix>,
-    #[serde(default)]
     pub prior: Option<Spanned<f64>>,
-    #[serde(default)]
     pub bands: Option<Vec<Spanned<RawBand>>>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawBand {
-    #[serde(default)]
     pub cycles: Option<Spanned<Vec<i64>>>,
-    #[serde(default)]
     pub ages: Option<Spanned<Vec<f64>>>,
-    #[serde(default)]
     pub matrix: Option<RawMatrix>,
-    #[serde(default)]
     pub counts: Option<RawMatrix>,
-    #[serde(default)]
     pub prior: Option<Spanned<f64>>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawIntervention {
-    #[serde(default)]
     pub duration: Option<Spanned<i64>>,
-    #[serde(default)]
     pub cost_per_child_cycle: Option<Spanned<f64>>,
-    #[serde(default)]
     pub fixed_cost_per_cycle: Option<Spanned<f64>>,
-    #[serde(default)]
     pub payer: Option<RawPayer>,
-    #[serde(default)]
     pub stops_in: Option<Vec<Spanned<String>>>,
-    #[serde(default)]
     pub effects: Option<Vec<Spanned<RawEffect>>>,
-    #[serde(default)]
     pub matrix: Option<RawMatrix>,
-    #[serde(default)]
     pub counts: Option<RawMatrix>,
-    #[serde(default)]
     pub prior: Option<Spanned<f64>>,
-    #[serde(default)]
     pub bands: Option<Vec<Spanned<RawBand>>>,
 }
 
@@ -162,11 +126,8 @@ pub enum RawPayer {
 #[serde(deny_unknown_fields)]
 pub struct RawEffect {
     pub relative_risk: Spanned<f64>,
-    #[serde(default)]
     pub targets: Option<Vec<Spanned<String>>>,
-    #[serde(default)]
     pub from: Option<Vec<Spanned<String>>>,
-    #[serde(default)]
     pub waning_cycles: Option<Spanned<i64>>,
 }
 
@@ -181,18 +142,14 @@ pub enum RawOccupancy {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawCounting {
-    #[serde(default)]
     pub occupancy: Option<RawOccupancy>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawDiscounting {
-    #[serde(default)]
     pub payer_rate: Option<Spanned<f64>>,
-    #[serde(default)]
     pub investor_rate: Option<Spanned<f64>>,
-    #[serde(default)]
     pub payer_outcomes_rate: Option<Spanned<f64>>,
 }
 
@@ -210,13 +167,9 @@ pub enum RawMetricKind {
 pub struct RawMetric {
     pub name: Spanned<String>,
     pub kind: RawMetricKind,
-    #[serde(default)]
     pub states: Option<Vec<Spanned<String>>>,
-    #[serde(default)]
     pub window: Option<Spanned<Vec<i64>>>,
-    #[serde(default)]
     pub at: Option<Spanned<i64>>,
-    #[serde(default)]
     pub discounted: Option<bool>,
 }
 
@@ -230,17 +183,11 @@ pub enum RawMeasurement {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawContract {
-    #[serde(default)]
     pub measurement: Option<RawMeasurement>,
-    #[serde(default)]
     pub control_size: Option<Spanned<i64>>,
-    #[serde(default)]
     pub max_total: Option<Spanned<f64>>,
-    #[serde(default)]
     pub cap_per_date: Option<Spanned<f64>>,
-    #[serde(default)]
     pub clawback: Option<bool>,
-    #[serde(default)]
     pub payments: Option<Vec<Spanned<RawPayment>>>,
 }
 
@@ -272,23 +219,15 @@ pub enum RawInterpolate {
 #[serde(deny_unknown_fields)]
 pub struct RawPayment {
     pub metric: Spanned<String>,
-    #[serde(default)]
     pub baseline: Option<Spanned<RawBaseline>>,
     pub rule: RawRule,
-    #[serde(default)]
     pub price: Option<Spanned<f64>>,
-    #[serde(default)]
     pub threshold: Option<Spanned<f64>>,
-    #[serde(default)]
     pub share: Option<Spanned<f64>>,
-    #[serde(default)]
     pub tiers: Option<Spanned<Vec<Vec<f64>>>>,
-    #[serde(default)]
     pub interpolate: Option<RawInterpolate>,
     pub at: Spanned<Vec<i64>>,
-    #[serde(default)]
     pub cap: Option<Spanned<f64>>,
-    #[serde(default)]
     pub cap_per_date: Option<Spanned<f64>>,
 }
 
@@ -303,15 +242,10 @@ pub enum RawDistribute {
 #[serde(deny_unknown_fields)]
 pub struct RawFund {
     pub capital: Spanned<f64>,
-    #[serde(default)]
     pub management_fee: Option<Spanned<f64>>,
-    #[serde(default)]
     pub distribute: Option<RawDistribute>,
-    #[serde(default)]
     pub return_cap_multiple: Option<Spanned<f64>>,
-    #[serde(default)]
     pub guarantee: Option<RawGuarantee>,
-    #[serde(default)]
     pub tranches: Option<Spanned<Vec<Spanned<RawTranche>>>>,
 }
 
@@ -326,20 +260,15 @@ pub struct RawGuarantee {
 pub struct RawTranche {
     pub name: Spanned<String>,
     pub share: Spanned<f64>,
-    #[serde(default)]
     pub coupon: Option<Spanned<f64>>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawUncertainty {
-    #[serde(default)]
     pub transition_concentration: Option<Spanned<f64>>,
-    #[serde(default)]
     pub effect_sd_log: Option<Spanned<f64>>,
-    #[serde(default)]
     pub cost_cv: Option<Spanned<f64>>,
-    #[serde(default)]
     pub shock: Option<Spanned<RawShock>>,
 }
 
@@ -347,9 +276,7 @@ pub struct RawUncertainty {
 #[serde(deny_unknown_fields)]
 pub struct RawShock {
     pub sd: Spanned<f64>,
-    #[serde(default)]
     pub autocorrelation: Option<Spanned<f64>>,
-    #[serde(default)]
     pub targets: Option<Vec<Spanned<String>>>,
 }
 
@@ -358,16 +285,11 @@ pub struct RawShock {
 #[serde(deny_unknown_fields)]
 pub struct RawPortfolioFile {
     pub name: Spanned<String>,
-    #[serde(default)]
     pub description: Option<String>,
-    #[serde(default)]
     pub run: Option<RawRun>,
     pub portfolio: Spanned<RawPortfolio>,
-    #[serde(default)]
     pub fund: Option<Spanned<RawFund>>,
-    #[serde(default)]
     pub discounting: Option<RawDiscounting>,
-    #[serde(default)]
     pub uncertainty: Option<Spanned<RawUncertainty>>,
 }
 

@@ -205,26 +205,7 @@ impl Engine {
             _ => None,
         };
         let fund = scenario.fund.clone().unwrap_or_else(Fund::unlimited);
-        let mut statistic_names = Vec::new();
-        for arm in names::ARMS {
-            for m in &scenario.metrics {
-                statistic_names.push(names::arm(arm, &m.name));
-            }
-        }
-        for m in &scenario.metrics {
-            statistic_names.push(names::true_impact(&m.name));
-        }
-        for (m, _, _) in &measured {
-            statistic_names.push(names::measured_impact(&scenario.metrics[*m].name));
-        }
-        statistic_names.extend(names::MONEY_STATISTICS.map(String::from));
-        let mut event_names: Vec<String> = names::MONEY_EVENTS.map(String::from).to_vec();
-        if scenario.fund.as_ref().is_some_and(|f| f.tranches.len() > 1) {
-            for t in &fund.tranches {
-                statistic_names.extend(names::TRANCHE_FIELDS.map(|field| names::tranche(&t.name, field)));
-                event_names.push(names::tranche_loss(&t.name));
-            }
-        }
+        let (statistic_names, event_names) = super::record::output_names(&scenario, &measured, &fund);
         let aggregate = match scenario.run.sampler {
             Sampler::PerChild => false,
             Sampler::Aggregate => true,

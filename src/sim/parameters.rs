@@ -27,28 +27,30 @@ fn dirichlet<R: Rng>(rng: &mut R, alphas: &[f64], out: &mut [f64]) -> bool {
 }
 
 fn draw_matrix<R: Rng>(rng: &mut R, matrix: &mut StochasticMatrix, concentration: Option<f64>, absorbing: &[bool]) {
-    let n = matrix.n;
+    let n = matrix.n();
     let mut alphas = vec![0.0; n];
     let mut row = vec![0.0; n];
     for i in 0..n {
         if absorbing[i] {
             continue;
         }
-        match (&matrix.counts, concentration) {
+        match (matrix.counts(), concentration) {
             (Some((counts, prior)), _) => {
                 for (a, count) in alphas.iter_mut().zip(&counts[i * n..(i + 1) * n]) {
                     *a = count + prior;
                 }
             }
             (None, Some(c)) => {
-                for (a, p) in alphas.iter_mut().zip(&matrix.probabilities[i * n..(i + 1) * n]) {
+                for (a, p) in alphas.iter_mut().zip(matrix.row(i)) {
                     *a = c * p;
                 }
             }
             (None, None) => continue,
         }
+        // A draw that is not a distribution (all-zero underflow) keeps the
+        // central row, as a failed draw does.
         if dirichlet(rng, &alphas, &mut row) {
-            matrix.probabilities[i * n..(i + 1) * n].copy_from_slice(&row);
+            let _ = matrix.set_row(i, &row);
         }
     }
 }

@@ -5,7 +5,8 @@
 use super::parallel::RunOptions;
 use crate::fund::irr::{irr, Irr};
 use crate::fund::{multiple, npv, FundFlows};
-use crate::model::names;
+use crate::model::fund::Fund;
+use crate::model::{names, Scenario};
 
 /// One replication's output.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -263,4 +264,35 @@ impl Record {
         self.money = money;
         self.money_events = events;
     }
+}
+
+/// The names of a replication's statistics and events, in record order:
+/// metrics in each arm, true impacts, measured impacts, the money record,
+/// then each tranche's figures when the fund has more than one.
+pub(crate) fn output_names(
+    scenario: &Scenario,
+    measured: &[(usize, usize, usize)],
+    fund: &Fund,
+) -> (Vec<String>, Vec<String>) {
+    let mut statistic_names = Vec::new();
+    for arm in names::ARMS {
+        for m in &scenario.metrics {
+            statistic_names.push(names::arm(arm, &m.name));
+        }
+    }
+    for m in &scenario.metrics {
+        statistic_names.push(names::true_impact(&m.name));
+    }
+    for (m, _, _) in measured {
+        statistic_names.push(names::measured_impact(&scenario.metrics[*m].name));
+    }
+    statistic_names.extend(names::MONEY_STATISTICS.map(String::from));
+    let mut event_names: Vec<String> = names::MONEY_EVENTS.map(String::from).to_vec();
+    if scenario.fund.as_ref().is_some_and(|f| f.tranches.len() > 1) {
+        for t in &fund.tranches {
+            statistic_names.extend(names::TRANCHE_FIELDS.map(|field| names::tranche(&t.name, field)));
+            event_names.push(names::tranche_loss(&t.name));
+        }
+    }
+    (statistic_names, event_names)
 }

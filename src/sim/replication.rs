@@ -6,7 +6,7 @@
 //! the only output is occupancy counts (and entry counts), O(states × cycles).
 
 use crate::model::ledger::{Layout, BASELINE, INTERVENTION};
-use crate::model::schedule::{draw, Schedule, NO_FORCED_STATE};
+use crate::model::schedule::{draw, Schedule, WaveSchedule, NO_FORCED_STATE};
 use rand::{Rng, RngCore};
 use rand_chacha::ChaCha8Rng;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -292,43 +292,64 @@ fn run_children<const ENTRIES: bool, const N: usize>(
             if position != first {
                 rng.set_word_pos(first);
             }
-            let start = draw(&wave.initial_thresholds, rng.next_u32());
-            if entry > 0 {
-                rng.set_word_pos(first + 1 + entry as u128);
-            }
-            let mut baseline = start;
-            let mut intervention = start;
-            let mut flags = [0u64; 2];
-            let mut cell = layout.index(w, entry, 0);
-            lanes_baseline[cell + baseline] += 1;
-            lanes_intervention[cell + intervention] += 1;
-            if ENTRIES {
-                note_entries(entries, entry_counts, &mut flags, entry, [None, None], [start, start]);
-            }
-            for (k, step) in wave.steps.iter().enumerate() {
-                let uniform = rng.next_u32();
-                let (next_baseline, next_intervention) = if step.forced_state != NO_FORCED_STATE {
-                    (step.forced_state as usize, step.forced_state as usize)
-                } else {
-                    (
-                        draw(schedule.row_thresholds(step.baseline, baseline), uniform),
-                        draw(schedule.row_thresholds(step.intervention, intervention), uniform),
-                    )
-                };
-                cell += n;
-                lanes_baseline[cell + next_baseline] += 1;
-                lanes_intervention[cell + next_intervention] += 1;
-                if ENTRIES {
-                    let previous = [Some(baseline), Some(intervention)];
-                    let next = [next_baseline, next_intervention];
-                    note_entries(entries, entry_counts, &mut flags, entry + k + 1, previous, next);
-                }
-                baseline = next_baseline;
-                intervention = next_intervention;
-            }
+            let cell = layout.index(w, entry, 0);
+            let lanes = [&mut lanes_baseline[..], &mut lanes_intervention[..]];
+            run_one::<ENTRIES>(schedule, wave, cell, entries, rng, first, lanes, entry_counts);
             child += 1;
             position = child * words as u128;
         }
+    }
+}
+
+/// One child at a time, from the word at `first` (children past the last
+/// full group, or every child with more than 8 states): the same words as in
+/// a group, so the same draws. `cell` is the child's first occupancy cell.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn run_one<const ENTRIES: bool>(
+    schedule: &Schedule,
+    wave: &WaveSchedule,
+    mut cell: usize,
+    entries: &[EntriesSpec],
+    rng: &mut ChaCha8Rng,
+    first: u128,
+    [lanes_baseline, lanes_intervention]: [&mut [u32]; 2],
+    entry_counts: &mut [[u64; 2]],
+) {
+    let n = schedule.n;
+    let entry = wave.entry;
+    let start = draw(&wave.initial_thresholds, rng.next_u32());
+    if entry > 0 {
+        rng.set_word_pos(first + 1 + entry as u128);
+    }
+    let mut baseline = start;
+    let mut intervention = start;
+    let mut flags = [0u64; 2];
+    lanes_baseline[cell + baseline] += 1;
+    lanes_intervention[cell + intervention] += 1;
+    if ENTRIES {
+        note_entries(entries, entry_counts, &mut flags, entry, [None, None], [start, start]);
+    }
+    for (k, step) in wave.steps.iter().enumerate() {
+        let uniform = rng.next_u32();
+        let (next_baseline, next_intervention) = if step.forced_state != NO_FORCED_STATE {
+            (step.forced_state as usize, step.forced_state as usize)
+        } else {
+            (
+                draw(schedule.row_thresholds(step.baseline, baseline), uniform),
+                draw(schedule.row_thresholds(step.intervention, intervention), uniform),
+            )
+        };
+        cell += n;
+        lanes_baseline[cell + next_baseline] += 1;
+        lanes_intervention[cell + next_intervention] += 1;
+        if ENTRIES {
+            let previous = [Some(baseline), Some(intervention)];
+            let next = [next_baseline, next_intervention];
+            note_entries(entries, entry_counts, &mut flags, entry + k + 1, previous, next);
+        }
+        baseline = next_baseline;
+        intervention = next_intervention;
     }
 }
 

@@ -1,0 +1,66 @@
+//! `[uncertainty]`: parameter uncertainty (Dirichlet rows, log-normal
+//! effects, cost spread) and the systemic shock.
+
+use super::{Ctx, R};
+use crate::model::*;
+use crate::scenario::raw::*;
+
+pub(super) fn uncertainty(ctx: &Ctx, raw: &RawUncertainty, states: &[State]) -> R<Uncertainty> {
+    let transition_concentration = raw
+        .transition_concentration
+        .as_ref()
+        .map(|c| {
+            ctx.positive(
+                c,
+                "uncertainty.transition_concentration",
+                "a concentration",
+                "a number > 0 (larger = less uncertain rows)",
+            )
+        })
+        .transpose()?;
+    let effect_sd_log = match &raw.effect_sd_log {
+        Some(v) => ctx.non_negative(v, "uncertainty.effect_sd_log")?,
+        None => 0.0,
+    };
+    let cost_cv = match &raw.cost_cv {
+        Some(v) => ctx.non_negative(v, "uncertainty.cost_cv")?,
+        None => 0.0,
+    };
+    let shock = match &raw.shock {
+        None => None,
+        Some(s) => {
+            let rs = s.get_ref();
+            let sd = ctx.non_negative(&rs.sd, "uncertainty.shock.sd")?;
+            let autocorrelation = match &rs.autocorrelation {
+                Some(a) => {
+                    let v = ctx.finite(a, "uncertainty.shock.autocorrelation")?;
+                    if v <= -1.0 || v >= 1.0 {
+                        return Err(ctx.err(
+                            a.span(),
+                            "uncertainty.shock.autocorrelation",
+                            format!("{v} is outside (−1, 1)"),
+                        ));
+                    }
+                    v
+                }
+                None => 0.0,
+            };
+            let targets = match &rs.targets {
+                Some(t) => ctx.state_mask(t, "uncertainty.shock.targets")?,
+                // By default the shock moves children into the costly states.
+                None => states.iter().map(|s| s.cost > 0.0 && !s.absorbing).collect(),
+            };
+            Some(Shock {
+                sd,
+                autocorrelation,
+                targets,
+            })
+        }
+    };
+    Ok(Uncertainty {
+        transition_concentration,
+        effect_sd_log,
+        cost_cv,
+        shock,
+    })
+}
