@@ -6,11 +6,16 @@
 //! — with common random numbers, and reports the distributions of what the
 //! outcome payer saves and what investors get back.
 //!
-//! The pipeline, one module per stage:
-//! [`scenario`] (TOML → checked [`model::Scenario`]) → [`model`] (transition
-//! schedule, linear accounts, exact expectation) → [`sim`] (parallel,
-//! reproducible replications) → [`stats`] (summaries with Monte Carlo
-//! standard errors) → [`report`] (files written atomically).
+//! The pipeline, one module per stage, each using only the ones before it
+//! (see `docs/architecture.md`):
+//! [`model`] (the validated types, the transition schedule, linear
+//! accounts, exact expectation, output names) ← [`scenario`] (TOML →
+//! checked [`model::Scenario`]) ← [`contract`] and [`fund`] (what the terms
+//! pay, the fund's cash flows) ← [`sim`] (parallel, reproducible
+//! replications) ← [`stats`] (every number computed from replications) ←
+//! [`report`] (one exporter per output format) ← [`cluster`] (shards, merge,
+//! Slurm) ← [`run`] (one call per command: what the CLI and any other front
+//! end call).
 //!
 //! ```
 //! let text = r#"

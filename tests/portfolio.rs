@@ -3,10 +3,10 @@
 
 mod common;
 
-use sibsim::report::correlation;
 use sibsim::scenario::{load_any, Loaded};
 use sibsim::sim::parallel::RunOptions;
 use sibsim::sim::portfolio::PortfolioEngine;
+use sibsim::stats::run::correlation;
 use std::path::Path;
 
 const CONTRACT: &str = "[contract]\n[[contract.payments]]\nmetric = \"care_years\"\nbaseline = \"expected\"\nrule = \"rate_card\"\nprice = 1000.0\nat = [5]\n[fund]\ncapital = 100000.0\n";

@@ -8,9 +8,10 @@
 use sibsim::error::{Error, InputError, Result};
 use sibsim::model::names;
 use sibsim::report::format::{money_compact as money, percent};
-use sibsim::report::{plot, Report};
+use sibsim::report::plot;
 use sibsim::run::job::Job;
 use sibsim::sim::parallel::RunOptions;
+use sibsim::stats::RunSummary;
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
 
@@ -53,29 +54,29 @@ pub struct Findings {
     pub pictures: Vec<(String, Vec<u8>)>,
 }
 
-fn run(job: &Job, options: &FindingsOptions) -> Result<Report> {
+fn run(job: &Job, options: &FindingsOptions) -> Result<RunSummary> {
     let (_, seed) = job.defaults();
     let run = RunOptions {
         threads: options.threads,
         cancel: options.cancel,
         ..RunOptions::new(seed, options.replications)
     };
-    Ok(Report::new(&job.run(&run)?, &job.expected()))
+    Ok(RunSummary::new(&job.run(&run)?, &job.expected()))
 }
 
 /// One point of a sweep: `file` with `key` set to `value`.
-fn run_point(root: &Path, file: &str, key: &str, value: f64, options: &FindingsOptions) -> Result<Report> {
+fn run_point(root: &Path, file: &str, key: &str, value: f64, options: &FindingsOptions) -> Result<RunSummary> {
     let job = Job::load(&root.join(file), &[(key.to_string(), value.to_string())])?;
     run(&job, options)
 }
 
-fn statistic<'r>(report: &'r Report, name: &str) -> Result<&'r sibsim::stats::Summary> {
+fn statistic<'r>(report: &'r RunSummary, name: &str) -> Result<&'r sibsim::stats::Summary> {
     report
         .statistic(name)
         .ok_or_else(|| Error::Runtime(format!("{}: no replication defined {name}", report.scenario)))
 }
 
-fn probability(report: &Report, name: &str) -> Result<f64> {
+fn probability(report: &RunSummary, name: &str) -> Result<f64> {
     report
         .probability(name)
         .map(|p| p.p)
@@ -83,7 +84,7 @@ fn probability(report: &Report, name: &str) -> Result<f64> {
 }
 
 /// A probability with its Monte Carlo standard error: `0.572 ± 0.008`.
-fn chance(report: &Report, name: &str) -> Result<String> {
+fn chance(report: &RunSummary, name: &str) -> Result<String> {
     let p = report
         .probability(name)
         .ok_or_else(|| Error::Runtime(format!("{}: no event {name}", report.scenario)))?;
@@ -96,7 +97,7 @@ fn short(name: &str) -> String {
 }
 
 /// One row of the headline table.
-fn headline_row(label: &str, report: &Report) -> Result<String> {
+fn headline_row(label: &str, report: &RunSummary) -> Result<String> {
     let irr = statistic(report, names::IRR)?;
     let net = statistic(report, names::NET_SAVINGS)?;
     Ok(format!(

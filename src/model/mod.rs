@@ -523,3 +523,24 @@ pub struct Metric {
     /// Annual discount rate, when discounted.
     pub discount_rate: Option<f64>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stochastic_matrix_cannot_be_built_or_changed_invalid() {
+        let m = StochasticMatrix::new(2, vec![0.5, 0.5, 0.0, 1.0], None).unwrap();
+        assert_eq!(m.row(1), &[0.0, 1.0]);
+        assert!(StochasticMatrix::new(2, vec![0.5, 0.5, 0.2, 0.9], None).is_err());
+        assert!(StochasticMatrix::new(2, vec![1.5, -0.5, 0.0, 1.0], None).is_err());
+        assert!(StochasticMatrix::new(2, vec![1.0, 0.0, 0.0], None).is_err());
+        assert!(StochasticMatrix::new(0, Vec::new(), None).is_err());
+        assert!(StochasticMatrix::new(1, vec![1.0], Some((vec![f64::NAN], 1.0))).is_err());
+        let mut m = m;
+        assert!(m.set_row(0, &[0.7, 0.4]).is_err());
+        assert_eq!(m.row(0), &[0.5, 0.5], "a refused row leaves the matrix as it was");
+        m.set_row(0, &[0.25, 0.75]).unwrap();
+        assert_eq!(m.row(0), &[0.25, 0.75]);
+    }
+}

@@ -1,8 +1,10 @@
 //! `report.html`: one self-contained page (inline CSS and SVG, no network).
 
+use super::charts::Picture;
 use super::format;
-use super::{Report, ENGINE_VERSION};
+use super::{Exporter, RunOutput, ENGINE_VERSION};
 use crate::model::names;
+use crate::stats::RunSummary;
 
 /// Escapes text for HTML.
 pub fn escape(text: &str) -> String {
@@ -25,8 +27,18 @@ pub const HEADLINE: [(&str, &str); 9] = [
     (names::OVERCALL, "Called beyond commitment"),
 ];
 
-/// Renders the page; `pictures` are (caption, SVG) pairs.
-pub fn render(report: &Report, description: &str, terms: &[(String, String)], pictures: &[(String, String)]) -> String {
+/// Writes `report.html`.
+pub struct Html;
+
+impl Exporter for Html {
+    fn files(&self, run: &RunOutput) -> Vec<(String, Vec<u8>)> {
+        let page = render(run.summary, run.description, run.terms, run.pictures);
+        vec![("report.html".to_string(), page.into_bytes())]
+    }
+}
+
+/// Renders the page, with the pictures inline.
+pub fn render(report: &RunSummary, description: &str, terms: &[(String, String)], pictures: &[Picture]) -> String {
     let mut rows = String::new();
     for (name, label) in HEADLINE {
         if let Some(s) = report.statistic(name) {
@@ -56,7 +68,7 @@ pub fn render(report: &Report, description: &str, terms: &[(String, String)], pi
         term_rows.push_str(&format!("<tr><td>{}</td><td>{}</td></tr>\n", escape(k), escape(v)));
     }
     let mut figures = String::new();
-    for (caption, svg) in pictures {
+    for Picture { caption, svg, .. } in pictures {
         figures.push_str(&format!(
             "<figure>{svg}<figcaption>{}</figcaption></figure>\n",
             escape(caption)

@@ -2,12 +2,12 @@
 //! files hold everything.
 
 use super::format;
-use super::Report;
 use crate::model::names;
+use crate::stats::RunSummary;
 
 /// The headline table of a run, then the exact expectation of the true
 /// savings and the headline probabilities, one line each.
-pub fn headline(report: &Report) -> String {
+pub fn headline(report: &RunSummary) -> String {
     let mut out = format!(
         "  {:<28} {:>14} {:>12} {:>14} {:>14} {:>14}\n",
         "statistic", "mean", "± se", "p05", "p50", "p95"

@@ -5,9 +5,10 @@ use super::job::Job;
 use crate::cluster::{shard, slurm};
 use crate::error::{Error, InputError, Result};
 use crate::files::write_folder;
-use crate::report::{result_files, Report};
+use crate::report::result_files;
 use crate::scenario::calibrate::Calibration;
 use crate::scenario::Loaded;
+use crate::stats::RunSummary;
 use serde_json::{json, Map, Value};
 use std::path::{Path, PathBuf};
 
@@ -64,7 +65,7 @@ pub fn merge(shards: &[PathBuf], out: &Path) -> Result<Merged> {
     let read = folders.iter().map(|f| shard::read(f)).collect::<Result<Vec<_>>>()?;
     let merged = shard::merge(read)?;
     let meta = &merged.meta;
-    let report = Report::new(&merged.results, &meta.expected);
+    let report = RunSummary::new(&merged.results, &meta.expected);
     let files = result_files(
         &report,
         &merged.results,

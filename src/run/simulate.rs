@@ -11,9 +11,10 @@ use super::job::Job;
 use crate::cluster::shard::{self, ShardMeta};
 use crate::error::{InputError, Result};
 use crate::files::{check_target, write_folder};
-use crate::report::{result_files, Report, ENGINE_VERSION};
+use crate::report::{result_files, ENGINE_VERSION};
 use crate::sim::parallel::RunOptions;
 use crate::sim::record::RunResults;
+use crate::stats::RunSummary;
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 
@@ -73,7 +74,7 @@ pub enum Written {
         /// `<out>/<name>`.
         folder: PathBuf,
         /// The summary written there.
-        report: Box<Report>,
+        report: Box<RunSummary>,
     },
     /// A shard: its folder, mergeable with the others.
     Shard {
@@ -185,7 +186,7 @@ impl Plan {
                 }
             }
             None => {
-                let report = Report::new(&results, &planned.job.expected());
+                let report = RunSummary::new(&results, &planned.job.expected());
                 let job = &planned.job;
                 let files = result_files(
                     &report,

@@ -6,11 +6,11 @@
 
 use crate::error::{Error, InputError, Result};
 use crate::model::names;
-use crate::report::Report;
 use crate::run::estimate::{Estimate, SWEEP_POINT_LIMIT};
 use crate::run::job::Job;
 use crate::scenario::overrides;
 use crate::sim::parallel::RunOptions;
+use crate::stats::RunSummary;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -201,12 +201,12 @@ impl<'a> Sweep<'a> {
                 )
             };
             let results = job.run(&options)?;
-            let report = Report::new(&results, &job.expected());
+            let report = RunSummary::new(&results, &job.expected());
             if self.options.keep_replications {
                 // One file per point, numbered as the rows of sweep.csv (from 1).
                 files.push((
                     format!("replications-{}.csv", index + 1),
-                    crate::report::replications_csv(&results).into_bytes(),
+                    crate::report::replications::replications_csv(&results).into_bytes(),
                 ));
             }
             csv.push_str(&point.join(","));

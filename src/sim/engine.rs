@@ -545,7 +545,7 @@ impl Engine {
     /// Runs replications `first .. first + replications` in parallel.
     ///
     /// # Errors
-    /// [`Error::Interrupted`] when cancelled; [`Error::Runtime`] when the
+    /// [`crate::error::Error::Interrupted`] when cancelled; [`crate::error::Error::Runtime`] when the
     /// thread pool cannot be built.
     pub fn run(&self, options: &RunOptions) -> Result<RunResults> {
         let records = replicate_all(

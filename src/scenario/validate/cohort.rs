@@ -199,3 +199,53 @@ pub(super) fn cohort(ctx: &Ctx, raw: &Spanned<RawCohort>, horizon: usize, n: usi
     }
     Ok(Cohort { exit, waves })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{ctx, raw};
+    use super::*;
+
+    #[test]
+    fn time_refuses_a_cycle_outside_a_day_to_a_decade() {
+        let text = "cycle_years = 20.0\nhorizon = 5\n";
+        let e = time(&ctx(text, &[]), &raw(text)).unwrap_err();
+        assert_eq!(e.key_path, "time.cycle_years");
+        assert_eq!(e.position, Some((1, 15)));
+        let text = "cycle_years = 0.25\nhorizon = 8\nstart_year = 2020.0\n";
+        let t = time(&ctx(text, &[]), &raw(text)).unwrap();
+        assert_eq!((t.cycle_years, t.horizon, t.start_year), (0.25, 8, 2020.0));
+    }
+
+    #[test]
+    fn states_must_be_unique_and_register_their_names() {
+        #[derive(serde::Deserialize)]
+        struct Doc {
+            states: toml::Spanned<Vec<RawState>>,
+        }
+        let text = "[[states]]\nname = \"home\"\n[[states]]\nname = \"care\"\ncost = 5.0\n";
+        let mut c = ctx(text, &[]);
+        let states = states(&mut c, &raw::<Doc>(text).states).unwrap();
+        assert_eq!(states[1].cost, 5.0);
+        assert_eq!(c.names["care"], 1);
+        let text = "[[states]]\nname = \"home\"\n[[states]]\nname = \"home\"\n";
+        let e = super::states(&mut ctx(text, &[]), &raw::<Doc>(text).states).unwrap_err();
+        assert_eq!(e.key_path, "states[1].name");
+    }
+
+    #[test]
+    fn a_wave_enters_inside_the_horizon_with_a_distribution() {
+        #[derive(serde::Deserialize)]
+        struct Doc {
+            cohort: toml::Spanned<RawCohort>,
+        }
+        let wave = |cycle: u32, home: f64| {
+            format!(
+                "[cohort]\n[[cohort.waves]]\ncycle = {cycle}\nchildren = 10\nage = 7\ninitial = {{ home = {home} }}\n"
+            )
+        };
+        let check = |text: &str| cohort(&ctx(text, &["home", "care"]), &raw::<Doc>(text).cohort, 5, 2);
+        assert_eq!(check(&wave(2, 1.0)).unwrap().waves[0].initial, vec![1.0, 0.0]);
+        assert_eq!(check(&wave(5, 1.0)).unwrap_err().key_path, "cohort.waves[0].cycle");
+        assert_eq!(check(&wave(0, 0.5)).unwrap_err().key_path, "cohort.waves[0].initial");
+    }
+}

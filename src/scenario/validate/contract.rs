@@ -298,3 +298,50 @@ fn baseline(ctx: &Ctx, p: &Spanned<RawPayment>, path: &str, at: &[usize], measur
     };
     Ok(baseline)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{ctx, raw};
+    use super::*;
+
+    #[derive(serde::Deserialize)]
+    struct Doc {
+        contract: Spanned<RawContract>,
+    }
+
+    fn metrics() -> Vec<Metric> {
+        vec![Metric {
+            name: "care_years".to_string(),
+            kind: MetricKind::StateCycles,
+            states: vec![false, true],
+            window: (0, 6),
+            discount_rate: None,
+        }]
+    }
+
+    fn check(payment: &str) -> R<Contract> {
+        let text = format!("[contract]\n[[contract.payments]]\nmetric = \"care_years\"\nat = [2, 5]\n{payment}");
+        let doc: Doc = raw(&text);
+        contract(&ctx(&text, &["home", "care"]), &doc.contract, &metrics(), 6)
+    }
+
+    #[test]
+    fn a_rate_card_pays_its_price_against_its_baseline() {
+        let c = check("baseline = \"expected\"\nrule = \"rate_card\"\nprice = 100.0\n").unwrap();
+        assert_eq!(c.components[0].rule, Rule::RateCard { price: 100.0 });
+        assert_eq!(c.components[0].at, vec![2, 5]);
+        assert_eq!(c.components[0].baseline, Baseline::Expected);
+    }
+
+    #[test]
+    fn each_rule_names_what_it_misses() {
+        let e = check("baseline = \"expected\"\nrule = \"rate_card\"\n").unwrap_err();
+        assert_eq!(e.key_path, "contract.payments[0].price");
+        let e = check("baseline = \"expected\"\nrule = \"tiers\"\ntiers = [[0.2, 10.0], [0.1, 20.0]]\n").unwrap_err();
+        assert_eq!(e.key_path, "contract.payments[0].tiers[1]");
+        let e = check("rule = \"rate_card\"\nprice = 1.0\n").unwrap_err();
+        assert_eq!(e.key_path, "contract.payments[0].baseline");
+        let e = check("baseline = \"expected\"\nrule = \"rate_card\"\nprice = 1.0\nthreshold = 1.5\n").unwrap_err();
+        assert_eq!(e.key_path, "contract.payments[0].threshold");
+    }
+}

@@ -99,3 +99,29 @@ pub(super) fn fund(ctx: &Ctx, raw: &RawFund) -> R<Fund> {
         tranches,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{ctx, raw};
+    use super::*;
+
+    fn check(text: &str) -> R<Fund> {
+        #[derive(serde::Deserialize)]
+        struct Doc {
+            fund: RawFund,
+        }
+        let doc: Doc = raw(text);
+        fund(&ctx(text, &[]), &doc.fund)
+    }
+
+    #[test]
+    fn tranches_split_every_call_and_capital_is_positive() {
+        let text = "[fund]\ncapital = 100.0\n[[fund.tranches]]\nname = \"senior\"\nshare = 0.6\ncoupon = 0.04\n[[fund.tranches]]\nname = \"junior\"\nshare = 0.4\n";
+        let f = check(text).unwrap();
+        assert_eq!(f.tranches.len(), 2);
+        assert_eq!(f.tranches[0].coupon, 0.04);
+        let uneven = text.replace("share = 0.4", "share = 0.3");
+        assert_eq!(check(&uneven).unwrap_err().key_path, "fund.tranches");
+        assert_eq!(check("[fund]\ncapital = 0.0\n").unwrap_err().key_path, "fund.capital");
+    }
+}

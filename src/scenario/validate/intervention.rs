@@ -156,3 +156,66 @@ fn effects(
     }
     Ok(InterventionArm::Effects(effects))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{ctx, raw};
+    use super::*;
+
+    #[derive(serde::Deserialize)]
+    struct Doc {
+        intervention: Option<Spanned<RawIntervention>>,
+    }
+
+    fn baseline() -> Transitions {
+        let matrix = StochasticMatrix::new(2, vec![0.8, 0.2, 0.1, 0.9], None).unwrap();
+        Transitions {
+            default: matrix,
+            bands: Vec::new(),
+        }
+    }
+
+    fn check(text: &str) -> R<Intervention> {
+        let doc: Doc = raw(text);
+        intervention(
+            &ctx(text, &["home", "care"]),
+            &doc.intervention,
+            &baseline(),
+            &[false, false],
+            None,
+            6,
+        )
+    }
+
+    #[test]
+    fn no_intervention_is_an_arm_without_effects_or_costs() {
+        let none = check("").unwrap();
+        assert!(matches!(none.arm, InterventionArm::Effects(ref e) if e.is_empty()));
+        assert_eq!((none.duration, none.cost_per_child_cycle), (0, 0.0));
+    }
+
+    #[test]
+    fn effects_default_to_every_state_and_the_whole_horizon() {
+        let iv = check("[intervention]\n[[intervention.effects]]\nrelative_risk = 0.5\n").unwrap();
+        assert_eq!(iv.duration, 6);
+        let InterventionArm::Effects(effects) = iv.arm else {
+            panic!("effects")
+        };
+        assert_eq!(effects[0].targets, vec![true, true]);
+    }
+
+    #[test]
+    fn effects_and_full_transitions_exclude_each_other() {
+        let text = "[intervention]\nmatrix = [[1.0, 0.0], [0.0, 1.0]]\n[[intervention.effects]]\nrelative_risk = 0.5\n";
+        assert_eq!(check(text).unwrap_err().key_path, "intervention.effects");
+    }
+
+    #[test]
+    fn a_risk_that_would_make_staying_negative_is_refused() {
+        // Scaling home -> care (0.2) by 6 leaves −0.2 for staying home.
+        let text = "[intervention]\n[[intervention.effects]]\nrelative_risk = 6.0\ntargets = [\"care\"]\n";
+        let e = check(text).unwrap_err();
+        assert_eq!(e.key_path, "intervention.effects[0].relative_risk");
+        assert!(e.message.contains("`home`"), "{}", e.message);
+    }
+}

@@ -180,3 +180,52 @@ fn metric(
         discount_rate,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{ctx, raw};
+    use super::*;
+
+    #[derive(serde::Deserialize)]
+    struct Doc {
+        metrics: Option<Vec<toml::Spanned<RawMetric>>>,
+        run: Option<RawRun>,
+        discounting: Option<RawDiscounting>,
+    }
+
+    fn check(text: &str, sampler: Sampler) -> R<Vec<Metric>> {
+        let doc: Doc = raw(text);
+        let c = ctx(text, &["home", "care"]);
+        let discounting = discounting(&c, &doc.discounting)?;
+        let run = RunDefaults {
+            replications: 1,
+            seed: 1,
+            sampler,
+        };
+        metrics(&c, &doc.metrics, &doc.run, &run, &discounting, 6, 2)
+    }
+
+    #[test]
+    fn windows_lie_inside_the_horizon_and_names_are_unique() {
+        let one = "[[metrics]]\nname = \"care_years\"\nkind = \"state_cycles\"\nstates = [\"care\"]\n";
+        let m = check(one, Sampler::Auto).unwrap();
+        assert_eq!((m[0].window, m[0].states.clone()), ((0, 6), vec![false, true]));
+        let twice = format!("{one}{one}");
+        assert_eq!(check(&twice, Sampler::Auto).unwrap_err().key_path, "metrics[1].name");
+        let wide = format!("{one}window = [2, 9]\n");
+        assert_eq!(check(&wide, Sampler::Auto).unwrap_err().key_path, "metrics[0].window");
+    }
+
+    #[test]
+    fn cost_metrics_are_discounted_at_the_payer_rate_by_default() {
+        let text = "[discounting]\npayer_rate = 0.03\n[[metrics]]\nname = \"cost\"\nkind = \"cost\"\n";
+        assert_eq!(check(text, Sampler::Auto).unwrap()[0].discount_rate, Some(0.03));
+    }
+
+    #[test]
+    fn entries_need_the_per_child_sampler() {
+        let text = "[[metrics]]\nname = \"entered\"\nkind = \"entries\"\nstates = [\"care\"]\n";
+        assert!(check(text, Sampler::Auto).is_ok());
+        assert_eq!(check(text, Sampler::Aggregate).unwrap_err().key_path, "run.sampler");
+    }
+}

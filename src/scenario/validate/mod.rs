@@ -216,3 +216,29 @@ pub fn validate(raw: RawScenario, file: &str, text: &str) -> Result<Scenario, In
         uncertainty,
     })
 }
+
+/// Helpers for the section tests: a context whose states are `states`, with
+/// spans counted in `text` (the section's own TOML).
+#[cfg(test)]
+pub(super) mod testing {
+    use super::Ctx;
+    use std::collections::HashMap;
+
+    pub(in crate::scenario::validate) fn ctx<'a>(text: &'a str, states: &[&str]) -> Ctx<'a> {
+        Ctx {
+            file: "t.toml",
+            text,
+            names: states
+                .iter()
+                .enumerate()
+                .map(|(i, s)| (s.to_string(), i))
+                .collect::<HashMap<_, _>>(),
+            state_names: states.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    /// A raw section parsed from `text`.
+    pub(in crate::scenario::validate) fn raw<T: serde::de::DeserializeOwned>(text: &str) -> T {
+        toml::from_str(text).expect("the test's TOML parses")
+    }
+}

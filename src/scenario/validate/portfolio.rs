@@ -192,3 +192,20 @@ fn load_contracts(
     }
     Ok((contracts, digest_text))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::raw;
+    use super::*;
+
+    #[test]
+    fn a_portfolio_needs_contracts_and_a_valid_name() {
+        let check = |text: &str| validate_portfolio(raw(text), "p.toml", text, std::path::Path::new("."), &[]);
+        let e = check("name = \"pool\"\n[portfolio]\ncontracts = []\n").unwrap_err();
+        assert_eq!(e.key_path, "portfolio.contracts");
+        let e = check("name = \"Pool!\"\n[portfolio]\ncontracts = [\"a.toml\"]\n").unwrap_err();
+        assert_eq!(e.key_path, "name");
+        let e = check("name = \"pool\"\n[portfolio]\ncontracts = [\"no-such-file.toml\"]\n").unwrap_err();
+        assert!(e.message.contains("contract 0 of portfolio p.toml"), "{}", e.message);
+    }
+}

@@ -174,3 +174,39 @@ pub(super) fn baseline(ctx: &Ctx, raw: &Spanned<RawTransitions>, absorbing: &[bo
         bands: ctx.bands(&rb.bands, absorbing, "baseline.bands")?,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{ctx, raw};
+    use super::*;
+
+    #[test]
+    fn counts_with_a_prior_become_probabilities_and_keep_their_counts() {
+        // A spanned section is parsed as a table under a key.
+        #[derive(serde::Deserialize)]
+        struct Doc {
+            t: Spanned<RawTransitions>,
+        }
+        let text = "[t]\ncounts = [[3.0, 1.0], [0.0, 4.0]]\nprior = 1.0\n";
+        let doc: Doc = raw(text);
+        let m = baseline(&ctx(text, &["home", "care"]), &doc.t, &[false, false])
+            .unwrap()
+            .default;
+        assert_eq!(m.row(0), &[4.0 / 6.0, 2.0 / 6.0]);
+        assert_eq!(m.row(1), &[1.0 / 6.0, 5.0 / 6.0]);
+        assert_eq!(m.counts().map(|(_, prior)| prior), Some(1.0));
+    }
+
+    #[test]
+    fn a_row_that_is_not_a_distribution_is_named() {
+        #[derive(serde::Deserialize)]
+        struct Doc {
+            t: Spanned<RawTransitions>,
+        }
+        let text = "[t]\nmatrix = [[0.9, 0.1], [0.5, 0.6]]\n";
+        let doc: Doc = raw(text);
+        let e = baseline(&ctx(text, &["home", "care"]), &doc.t, &[false, false]).unwrap_err();
+        assert_eq!(e.key_path, "baseline.matrix[1]");
+        assert!(e.message.contains("sums to"), "{}", e.message);
+    }
+}

@@ -64,3 +64,35 @@ pub(super) fn uncertainty(ctx: &Ctx, raw: &RawUncertainty, states: &[State]) -> 
         shock,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{ctx, raw};
+    use super::*;
+
+    fn check(text: &str) -> R<Uncertainty> {
+        #[derive(serde::Deserialize)]
+        struct Doc {
+            uncertainty: RawUncertainty,
+        }
+        let doc: Doc = raw(text);
+        let states = [("home", 0.0), ("care", 100.0)].map(|(name, cost)| State {
+            name: name.to_string(),
+            cost,
+            absorbing: false,
+        });
+        uncertainty(&ctx(text, &["home", "care"]), &doc.uncertainty, &states)
+    }
+
+    #[test]
+    fn a_shock_is_stationary_and_targets_costly_states_by_default() {
+        let u = check("[uncertainty]\n[uncertainty.shock]\nsd = 0.3\nautocorrelation = 0.6\n").unwrap();
+        let shock = u.shock.expect("a shock");
+        assert_eq!((shock.sd, shock.autocorrelation), (0.3, 0.6));
+        assert_eq!(shock.targets, vec![false, true]);
+        let e = check("[uncertainty]\n[uncertainty.shock]\nsd = 0.3\nautocorrelation = 1.0\n").unwrap_err();
+        assert_eq!(e.key_path, "uncertainty.shock.autocorrelation");
+        let e = check("[uncertainty]\ntransition_concentration = 0.0\n").unwrap_err();
+        assert_eq!(e.key_path, "uncertainty.transition_concentration");
+    }
+}

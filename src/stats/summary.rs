@@ -1,0 +1,188 @@
+//! Summary statistics over replications, with Monte Carlo standard errors.
+//!
+//! Quantiles are exact order statistics (no sketch): the sample quantile of
+//! the R replication values with linear interpolation between order
+//! statistics (Hyndman & Fan type 7, R's default). Their only error is Monte
+//! Carlo error. Sums run in replication-index order, so results are bitwise
+//! reproducible whatever the number of threads.
+
+use serde::Serialize;
+
+/// The quantile levels reported, with their names.
+pub const QUANTILES: [(&str, f64); 7] = [
+    ("p01", 0.01),
+    ("p05", 0.05),
+    ("p25", 0.25),
+    ("p50", 0.50),
+    ("p75", 0.75),
+    ("p95", 0.95),
+    ("p99", 0.99),
+];
+
+/// Summary of one statistic over replications.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Summary {
+    /// Sample mean.
+    pub mean: f64,
+    /// Monte Carlo standard error of the mean, sd / √n.
+    pub se: f64,
+    /// Sample standard deviation (n − 1 denominator).
+    pub sd: f64,
+    /// Smallest value.
+    pub min: f64,
+    /// Largest value.
+    pub max: f64,
+    /// 1 % quantile.
+    pub p01: f64,
+    /// 5 % quantile.
+    pub p05: f64,
+    /// 25 % quantile.
+    pub p25: f64,
+    /// Median.
+    pub p50: f64,
+    /// 75 % quantile.
+    pub p75: f64,
+    /// 95 % quantile.
+    pub p95: f64,
+    /// 99 % quantile.
+    pub p99: f64,
+    /// Number of replications with a defined value.
+    pub n: u64,
+}
+
+impl Summary {
+    /// Summarises `values`, ignoring NaN (an undefined value, such as an IRR
+    /// that does not exist); `None` when no value is defined.
+    pub fn of(values: &[f64]) -> Option<Summary> {
+        let mut sorted: Vec<f64> = values.iter().copied().filter(|v| !v.is_nan()).collect();
+        if sorted.is_empty() {
+            return None;
+        }
+        let n = sorted.len();
+        let mean = sorted_sum(values) / n as f64;
+        let mut squares = 0.0;
+        for v in values.iter().filter(|v| !v.is_nan()) {
+            squares += (v - mean) * (v - mean);
+        }
+        let sd = if n > 1 { (squares / (n - 1) as f64).sqrt() } else { 0.0 };
+        sorted.sort_by(|a, b| a.total_cmp(b));
+        let q = |p: f64| quantile_sorted(&sorted, p);
+        Some(Summary {
+            mean,
+            se: sd / (n as f64).sqrt(),
+            sd,
+            min: sorted[0],
+            max: sorted[n - 1],
+            p01: q(0.01),
+            p05: q(0.05),
+            p25: q(0.25),
+            p50: q(0.50),
+            p75: q(0.75),
+            p95: q(0.95),
+            p99: q(0.99),
+            n: n as u64,
+        })
+    }
+
+    /// The quantile fields in [`QUANTILES`] order.
+    pub fn quantiles(&self) -> [f64; 7] {
+        [self.p01, self.p05, self.p25, self.p50, self.p75, self.p95, self.p99]
+    }
+}
+
+/// Sum of the non-NaN values in index order.
+fn sorted_sum(values: &[f64]) -> f64 {
+    let mut sum = 0.0;
+    for v in values.iter().filter(|v| !v.is_nan()) {
+        sum += v;
+    }
+    sum
+}
+
+/// Type-7 quantile of sorted, NaN-free values.
+pub fn quantile_sorted(sorted: &[f64], p: f64) -> f64 {
+    let n = sorted.len();
+    if n == 1 {
+        return sorted[0];
+    }
+    let h = (n - 1) as f64 * p;
+    let lo = h.floor() as usize;
+    let hi = (lo + 1).min(n - 1);
+    let frac = h - lo as f64;
+    if frac == 0.0 || sorted[lo] == sorted[hi] {
+        sorted[lo]
+    } else {
+        sorted[lo] + frac * (sorted[hi] - sorted[lo])
+    }
+}
+
+/// A probability estimated from replications, with its standard error.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Probability {
+    /// Share of replications where the event happened.
+    pub p: f64,
+    /// √(p(1 − p)/n).
+    pub se: f64,
+}
+
+impl Probability {
+    /// From a count of events among `n` replications.
+    pub fn of(events: u64, n: u64) -> Probability {
+        let p = if n == 0 { 0.0 } else { events as f64 / n as f64 };
+        Probability {
+            p,
+            se: if n == 0 { 0.0 } else { (p * (1.0 - p) / n as f64).sqrt() },
+        }
+    }
+}
+
+/// Mean of the worst `share` of values (expected shortfall of the lower tail).
+pub fn expected_shortfall(values: &[f64], share: f64) -> Option<f64> {
+    let mut sorted: Vec<f64> = values.iter().copied().filter(|v| !v.is_nan()).collect();
+    if sorted.is_empty() {
+        return None;
+    }
+    sorted.sort_by(|a, b| a.total_cmp(b));
+    let k = ((sorted.len() as f64 * share).ceil() as usize).clamp(1, sorted.len());
+    let mut sum = 0.0;
+    for v in &sorted[..k] {
+        sum += v;
+    }
+    Some(sum / k as f64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summary_of_known_values() {
+        let v: Vec<f64> = (1..=5).map(f64::from).collect();
+        let s = Summary::of(&v).expect("values");
+        assert_eq!(s.mean, 3.0);
+        assert!((s.sd - 2.5f64.sqrt()).abs() < 1e-15);
+        assert_eq!(s.min, 1.0);
+        assert_eq!(s.max, 5.0);
+        assert_eq!(s.p50, 3.0);
+        assert_eq!(s.p25, 2.0);
+        // type 7: h = 4 × 0.05 = 0.2
+        assert!((s.p05 - 1.2).abs() < 1e-15);
+    }
+
+    #[test]
+    fn nan_values_are_left_out() {
+        let s = Summary::of(&[f64::NAN, 2.0, 4.0]).expect("values");
+        assert_eq!(s.n, 2);
+        assert_eq!(s.mean, 3.0);
+        assert!(Summary::of(&[f64::NAN]).is_none());
+    }
+
+    #[test]
+    fn probability_and_shortfall() {
+        let p = Probability::of(25, 100);
+        assert_eq!(p.p, 0.25);
+        assert!((p.se - (0.25f64 * 0.75 / 100.0).sqrt()).abs() < 1e-15);
+        let v: Vec<f64> = (1..=100).map(f64::from).collect();
+        assert_eq!(expected_shortfall(&v, 0.05), Some(3.0));
+    }
+}
