@@ -11,6 +11,7 @@ pub mod csv;
 pub mod format;
 pub mod html;
 pub mod json;
+pub mod page;
 pub mod plot;
 pub mod replications;
 pub mod terminal;

@@ -221,6 +221,160 @@ pub fn interval_chart(rows: &[(String, f64, f64, f64)], title: &str, y_label: &s
     Some(svg)
 }
 
+/// A statistic against a searched value: the evaluated points joined in
+/// value order, the target as a dashed horizontal line and the answer as a
+/// marked point.
+pub fn solve_chart(
+    points: &[(f64, f64)],
+    target: f64,
+    answer: Option<(f64, f64)>,
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+) -> Option<String> {
+    let points: Vec<(f64, f64)> = points
+        .iter()
+        .copied()
+        .filter(|(x, y)| x.is_finite() && y.is_finite())
+        .collect();
+    if points.is_empty() {
+        return None;
+    }
+    let xs = || points.iter().map(|p| p.0);
+    let ys = || {
+        points
+            .iter()
+            .map(|p| p.1)
+            .chain(std::iter::once(target).filter(|t| t.is_finite()))
+    };
+    let (x0, x1) = safe_range(
+        xs().fold(f64::INFINITY, f64::min),
+        xs().fold(f64::NEG_INFINITY, f64::max),
+    )?;
+    let (lo, hi) = (
+        ys().fold(f64::INFINITY, f64::min),
+        ys().fold(f64::NEG_INFINITY, f64::max),
+    );
+    let pad = ((hi - lo) * 0.05).max(lo.abs().max(hi.abs()) * 1e-6).max(1e-9);
+    let (y0, y1) = safe_range(lo - pad, hi + pad)?;
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+        root.fill(&WHITE).ok()?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 18))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(70)
+            .build_cartesian_2d(x0..x1, y0..y1)
+            .ok()?;
+        chart
+            .configure_mesh()
+            .x_desc(x_label)
+            .y_desc(y_label)
+            .x_label_formatter(&|x| format::axis(*x))
+            .y_label_formatter(&|y| format::axis(*y))
+            .draw()
+            .ok()?;
+        chart
+            .draw_series(LineSeries::new(
+                points.iter().copied(),
+                RGBColor(20, 50, 110).stroke_width(2),
+            ))
+            .ok()?;
+        chart
+            .draw_series(
+                points
+                    .iter()
+                    .map(|&p| Circle::new(p, 3, RGBColor(20, 50, 110).filled())),
+            )
+            .ok()?;
+        if target.is_finite() {
+            chart
+                .draw_series(DashedLineSeries::new(
+                    vec![(x0, target), (x1, target)],
+                    6,
+                    4,
+                    RGBColor(190, 60, 40).stroke_width(2),
+                ))
+                .ok()?;
+        }
+        if let Some(answer) = answer.filter(|(x, y)| x.is_finite() && y.is_finite()) {
+            chart
+                .draw_series(std::iter::once(Circle::new(
+                    answer,
+                    7,
+                    RGBColor(190, 60, 40).stroke_width(3),
+                )))
+                .ok()?;
+        }
+        root.present().ok()?;
+    }
+    Some(svg)
+}
+
+/// A tornado: one horizontal bar per input from its value at the low to its
+/// value at the high percentile, rows in the order given (widest first),
+/// with the base value as a vertical line.
+pub fn tornado_chart(rows: &[(String, f64, f64)], base: f64, title: &str, x_label: &str) -> Option<String> {
+    let rows: Vec<&(String, f64, f64)> = rows.iter().filter(|r| r.1.is_finite() && r.2.is_finite()).collect();
+    if rows.is_empty() || !base.is_finite() {
+        return None;
+    }
+    let values = || rows.iter().flat_map(|r| [r.1, r.2]).chain(std::iter::once(base));
+    let (lo, hi) = (
+        values().fold(f64::INFINITY, f64::min),
+        values().fold(f64::NEG_INFINITY, f64::max),
+    );
+    let pad = ((hi - lo) * 0.05).max(lo.abs().max(hi.abs()) * 1e-6).max(1e-9);
+    let (x0, x1) = safe_range(lo - pad, hi + pad)?;
+    let n = rows.len() as f64;
+    let mut svg = String::new();
+    {
+        let height = SIZE.1.max(80 + 28 * rows.len() as u32);
+        let root = SVGBackend::with_string(&mut svg, (SIZE.0, height)).into_drawing_area();
+        root.fill(&WHITE).ok()?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 18))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(230)
+            .build_cartesian_2d(x0..x1, -0.5..(n - 0.5))
+            .ok()?;
+        chart
+            .configure_mesh()
+            .disable_y_mesh()
+            .y_labels(rows.len())
+            // The widest bar on top: row k is drawn at n − 1 − k.
+            .y_label_formatter(&|y| {
+                let k = (n - 1.0 - y.round()) as usize;
+                rows.get(k).map_or(String::new(), |r| r.0.clone())
+            })
+            .x_desc(x_label)
+            .x_label_formatter(&|x| format::axis(*x))
+            .draw()
+            .ok()?;
+        for (k, r) in rows.iter().enumerate() {
+            let y = n - 1.0 - k as f64;
+            let (a, b) = (r.1.min(r.2), r.1.max(r.2));
+            chart
+                .draw_series(std::iter::once(Rectangle::new(
+                    [(a, y - 0.32), (b, y + 0.32)],
+                    RGBColor(70, 110, 170).mix(0.55).filled(),
+                )))
+                .ok()?;
+        }
+        chart
+            .draw_series(std::iter::once(PathElement::new(
+                vec![(base, -0.5), (base, n - 0.5)],
+                RGBColor(190, 60, 40).stroke_width(2),
+            )))
+            .ok()?;
+        root.present().ok()?;
+    }
+    Some(svg)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -249,5 +403,11 @@ mod tests {
         assert!(fan.is_none());
         let flat = band_chart(&[1.0, 1.0], &[[5e10; 5], [5e10; 5]], "t", "x", "y");
         assert!(flat.is_some());
+        assert!(solve_chart(&[(1.0, 2.0), (1.0, 2.0)], 2.0, Some((1.0, 2.0)), "t", "x", "y").is_some());
+        assert!(solve_chart(&[(f64::NAN, 1.0)], 0.0, None, "t", "x", "y").is_none());
+        let bars = [("effect".to_string(), 1.0, 3.0), ("cost".to_string(), 2.0, 2.5)];
+        let tornado = tornado_chart(&bars, 2.0, "t", "x").expect("svg");
+        assert!(tornado.contains("effect") && tornado.contains("cost"));
+        assert!(tornado_chart(&bars, f64::NAN, "t", "x").is_none());
     }
 }

@@ -7,4 +7,5 @@ pub mod commands;
 pub mod estimate;
 pub mod job;
 pub mod simulate;
+pub mod solve;
 pub mod sweep;

@@ -101,6 +101,57 @@ pub fn load_any_with(path: &Path, sets: &[(String, String)]) -> Result<Loaded, I
     )?)))
 }
 
+/// The value of `key` in a scenario file as written (with `sets` applied
+/// first); in a portfolio, `contracts.<name>.<key>` reads the key of the
+/// contract named `<name>`. None where the file does not give the key.
+///
+/// # Errors
+/// An unreadable file, a malformed key, or an unknown contract.
+pub fn value_at(
+    path: &Path,
+    key: &str,
+    sets: &[(String, String)],
+    flag: &str,
+) -> Result<Option<toml::Value>, InputError> {
+    let (file, text) = read_text(path)?;
+    if is_portfolio(&text) {
+        if let Some((name, inner)) = key.strip_prefix("contracts.").and_then(|rest| rest.split_once('.')) {
+            // Loaded without overrides, so each contract's source is its file.
+            let Loaded::Portfolio(portfolio) = load_any_with(path, &[])? else {
+                return Ok(None);
+            };
+            let Some(contract) = portfolio.contracts.iter().find(|c| c.name == name) else {
+                let names: Vec<&str> = portfolio.contracts.iter().map(|c| c.name.as_str()).collect();
+                return Err(InputError::new(
+                    flag,
+                    key,
+                    format!(
+                        "no contract named `{name}` in this portfolio; its contracts: {}",
+                        names.join(", ")
+                    ),
+                ));
+            };
+            let contract_sets: Vec<(String, String)> = sets
+                .iter()
+                .filter_map(|(k, v)| {
+                    let rest = k.strip_prefix("contracts.")?.strip_prefix(name)?.strip_prefix('.')?;
+                    Some((rest.to_string(), v.clone()))
+                })
+                .collect();
+            let (contract_file, contract_text) = read_text(Path::new(&contract.source))?;
+            let changed = overrides::apply(&contract_text, &contract_file, &contract_sets)?;
+            return overrides::get(&changed, &contract_file, inner, flag);
+        }
+    }
+    let own: Vec<(String, String)> = sets
+        .iter()
+        .filter(|(k, _)| !k.starts_with("contracts."))
+        .cloned()
+        .collect();
+    let changed = overrides::apply(&text, &file, &own)?;
+    overrides::get(&changed, &file, key, flag)
+}
+
 /// Whether a text is a portfolio file (has a top-level `portfolio` table).
 fn is_portfolio(text: &str) -> bool {
     text.parse::<toml::Table>().is_ok_and(|t| t.contains_key("portfolio"))

@@ -148,6 +148,31 @@ pub fn apply(text: &str, file: &str, sets: &[(String, String)]) -> Result<String
     toml::to_string(&document).map_err(|e| InputError::new(file, "", format!("cannot apply --set: {e}")))
 }
 
+/// The value at a key path of scenario text, or None where the path does
+/// not lead to a value.
+///
+/// # Errors
+/// A malformed path (naming `flag`) or text that is not TOML.
+pub fn get(text: &str, file: &str, path: &str, flag: &str) -> Result<Option<toml::Value>, InputError> {
+    let steps = parse_path(path, flag)?;
+    let root: toml::Table = text
+        .parse()
+        .map_err(|e: toml::de::Error| InputError::new(file, "", e.message().to_string()))?;
+    let mut here = &toml::Value::Table(root);
+    for step in &steps {
+        let next = match (step, here) {
+            (Step::Key(key), toml::Value::Table(t)) => t.get(key),
+            (Step::Index(i), toml::Value::Array(a)) => a.get(*i),
+            _ => None,
+        };
+        match next {
+            Some(value) => here = value,
+            None => return Ok(None),
+        }
+    }
+    Ok(Some(here.clone()))
+}
+
 fn path_prefix(steps: &[Step]) -> String {
     let mut out = String::new();
     for s in steps {

@@ -3,6 +3,7 @@
 
 pub mod run;
 pub mod summary;
+pub mod target;
 
 pub use run::RunSummary;
 pub use summary::{expected_shortfall, quantile_sorted, Probability, Summary};
