@@ -412,6 +412,61 @@ impl Solution {
     }
 }
 
+impl Solution {
+    /// The files `solve` writes: `solve.json`, `solve.csv`, `solve.svg`
+    /// and `report.html`.
+    pub fn files(&self) -> Vec<(String, Vec<u8>)> {
+        let json = serde_json::to_string_pretty(&self.to_json()).unwrap_or_default() + "\n";
+        let mut files = vec![
+            ("solve.json".to_string(), json.into_bytes()),
+            ("solve.csv".to_string(), self.to_csv().into_bytes()),
+        ];
+        let xy: Vec<(f64, f64)> = self.points.iter().map(|p| (p.value, p.statistic.value)).collect();
+        let chart = crate::report::plot::solve_chart(
+            &xy,
+            self.target,
+            Some((self.value, self.achieved.value)),
+            &format!("{} against {}", self.statistic, self.key),
+            &self.key,
+            &self.statistic,
+        );
+        let mut pictures = Vec::new();
+        if let Some(svg) = chart {
+            files.push(("solve.svg".to_string(), svg.clone().into_bytes()));
+            pictures.push(crate::report::charts::Picture {
+                file: "solve.svg".to_string(),
+                caption: "Every evaluated value (common random numbers), the target (dashed) and the answer (circled)"
+                    .to_string(),
+                svg,
+            });
+        }
+        let table = crate::report::page::Table {
+            caption: "Evaluations".to_string(),
+            header: vec![self.key.clone(), self.statistic.clone(), "± se".to_string()],
+            rows: self
+                .points
+                .iter()
+                .map(|p| {
+                    vec![
+                        p.value.to_string(),
+                        crate::report::format::table(p.statistic.value),
+                        crate::report::format::table(p.statistic.se),
+                    ]
+                })
+                .collect(),
+        };
+        let page = crate::report::page::Page {
+            title: format!("{}: solve for {}", self.scenario, self.key),
+            findings: vec![self.sentence()],
+            tables: vec![table],
+            pictures,
+            meta: format!("{} replications per evaluation · seed {}", self.replications, self.seed),
+        };
+        files.push(("report.html".to_string(), page.render().into_bytes()));
+        files
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,6 +1,10 @@
 //! Flags and subcommands; converts them to library calls.
 
-use clap::{Parser, Subcommand};
+mod args;
+mod decisions;
+
+use args::{Cli, Command};
+use clap::Parser;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use sibsim::cluster::shard;
 use sibsim::error::{Error, InputError, Result};
@@ -11,138 +15,14 @@ use sibsim::run::simulate::{RunRequest, Written};
 use sibsim::run::sweep::{parse_axis, Axis, Sweep, SweepOptions};
 use sibsim::scenario::overrides;
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-
-#[derive(Parser)]
-#[command(name = "sibsim", version, about = "Monte Carlo engine for Social Impact Bonds")]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Subcommand)]
-enum Command {
-    /// Simulate scenarios and write results/<name>/ (summary.json, summary.csv, cashflows.csv).
-    Run {
-        /// Scenario files.
-        #[arg(required = true)]
-        scenarios: Vec<PathBuf>,
-        /// Replications (overrides [run] replications).
-        #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
-        replications: Option<u64>,
-        /// Master seed (overrides [run] seed).
-        #[arg(long)]
-        seed: Option<u64>,
-        /// Worker threads (default: all cores).
-        #[arg(long, value_parser = clap::value_parser!(u64).range(1..=4096))]
-        threads: Option<u64>,
-        /// Folder that receives <name>/.
-        #[arg(long, default_value = "results")]
-        out: PathBuf,
-        /// Run only the I-th of N contiguous slices of the replications and
-        /// write mergeable partial results to <out>/<name>.shard-I-of-N/.
-        #[arg(long, value_name = "I/N")]
-        shard: Option<String>,
-        /// Also write replications.csv, one row per replication.
-        #[arg(long)]
-        keep_replications: bool,
-        /// Override any key by path, e.g. contract.payments[0].price=30000 (repeatable).
-        #[arg(long = "set", value_name = "KEY=VALUE")]
-        sets: Vec<String>,
-        /// Run once per value with the same random numbers, e.g.
-        /// contract.payments[0].price=30000,45000,60000; several make a grid.
-        #[arg(long = "sweep", value_name = "KEY=V1,V2,...")]
-        sweeps: Vec<String>,
-        /// No progress bar, no summary lines.
-        #[arg(long)]
-        quiet: bool,
-        /// Run even when the estimate says more than a day, more memory than
-        /// is available, or more than 10000 sweep points.
-        #[arg(long)]
-        force: bool,
-    },
-    /// Parse and check scenarios; exit 0 or print a clear error.
-    Validate {
-        /// Scenario files.
-        #[arg(required = true)]
-        scenarios: Vec<PathBuf>,
-    },
-    /// Print the exact expectation (no sampling) as JSON.
-    Expected {
-        /// Scenario file.
-        scenario: PathBuf,
-    },
-    /// Merge shard results into the summary an unsharded run writes.
-    Merge {
-        /// Shard folders, or folders that contain them.
-        #[arg(required = true)]
-        shards: Vec<PathBuf>,
-        /// Folder that receives <name>/.
-        #[arg(long, default_value = "results")]
-        out: PathBuf,
-    },
-    /// Observed panel (child,cycle,age,state) -> a [baseline] table of transition counts.
-    Calibrate {
-        /// The panel CSV.
-        panel: PathBuf,
-        /// State names, in scenario order.
-        #[arg(long, value_delimiter = ',', required = true)]
-        states: Vec<String>,
-        /// Age band boundaries, e.g. 0,7,13,18 (bands [0,7), [7,13), [13,18)).
-        #[arg(long, value_delimiter = ',')]
-        age_bands: Vec<f64>,
-        /// Prior added to every count.
-        #[arg(long, default_value_t = 1.0)]
-        prior: f64,
-    },
-    /// Write (and with --submit, submit) Slurm scripts: a shard job array and a merge job after it.
-    Slurm {
-        /// Scenario or portfolio file.
-        scenario: PathBuf,
-        /// Number of shards (array tasks).
-        #[arg(long, value_parser = clap::value_parser!(u64).range(1..=100000))]
-        shards: u64,
-        /// Replications (default: the scenario's).
-        #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
-        replications: Option<u64>,
-        /// Master seed (default: the scenario's).
-        #[arg(long)]
-        seed: Option<u64>,
-        /// Results folder (shards go to <out>/shards).
-        #[arg(long, default_value = "results")]
-        out: PathBuf,
-        /// Slurm partition.
-        #[arg(long)]
-        partition: Option<String>,
-        /// Time limit per task, e.g. 01:00:00.
-        #[arg(long)]
-        time: Option<String>,
-        /// Submit with sbatch and print the job ids.
-        #[arg(long)]
-        submit: bool,
-    },
-    /// Throughput and thread scaling: child-cycle pairs per second.
-    Bench {
-        /// Scenario (default: the built-in 6 states × 1000 children × 20 cycles).
-        scenario: Option<PathBuf>,
-        /// Thread counts, e.g. 1,2,4 (default: 1, 2, 4, … up to all cores).
-        #[arg(long, value_delimiter = ',', value_parser = clap::value_parser!(u64).range(1..=4096))]
-        threads: Vec<u64>,
-        /// Replications per timing (default 400).
-        #[arg(long, default_value_t = 400, value_parser = clap::value_parser!(u64).range(1..))]
-        replications: u64,
-        /// Print JSON instead of a table.
-        #[arg(long)]
-        json: bool,
-    },
-}
 
 /// Writes to standard output. A reader that went away (`sibsim expected X |
 /// head`) ends the program quietly with status 0, as other Unix tools do; a
 /// full disk or any other write failure is a runtime error (status 1).
-fn emit(text: std::fmt::Arguments) -> Result<()> {
+pub(crate) fn emit(text: std::fmt::Arguments) -> Result<()> {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
     match out.write_fmt(text).and_then(|()| out.flush()) {
@@ -157,7 +37,7 @@ macro_rules! say {
     ($($arg:tt)*) => { emit(format_args!("{}\n", format_args!($($arg)*)))? };
 }
 
-fn pretty(value: &serde_json::Value) -> Result<String> {
+pub(crate) fn pretty(value: &serde_json::Value) -> Result<String> {
     serde_json::to_string_pretty(value).map_err(|e| Error::Runtime(e.to_string()))
 }
 
@@ -205,6 +85,16 @@ pub fn main() -> Result<()> {
                 force,
             };
             run_or_sweep(request, &sweeps, quiet, cancel)?;
+        }
+        Command::Solve {
+            scenario,
+            vary,
+            target,
+            range,
+            flags,
+        } => decisions::solve_command(scenario, vary, &target, range.as_deref(), &flags, cancel)?,
+        Command::Tornado { .. } | Command::Voi { .. } => {
+            return Err(Error::Runtime("not yet".to_string()));
         }
         Command::Merge { shards, out } => {
             let merged = commands::merge(&shards, &out)?;

@@ -1,0 +1,86 @@
+//! `solve`, `tornado` and `voi`: parse their flags, call the library, write
+//! the files and print the answer.
+
+use super::args::RunFlags;
+use super::{emit, pretty};
+use sibsim::error::{InputError, Result};
+use sibsim::files::{check_target, write_folder};
+use sibsim::run::job::Job;
+use sibsim::run::solve::{solve, SolveRequest};
+use sibsim::scenario::overrides;
+use sibsim::stats::target::Target;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+
+/// `--set` flags as (key, value) pairs.
+pub fn sets(flags: &RunFlags) -> Result<Vec<(String, String)>> {
+    Ok(flags
+        .sets
+        .iter()
+        .map(|s| overrides::split(s, "--set"))
+        .collect::<std::result::Result<Vec<_>, _>>()?)
+}
+
+/// A number from a flag, or a clear error naming it.
+fn number(text: &str, flag: &str, what: &str) -> Result<f64> {
+    text.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|x| x.is_finite())
+        .ok_or_else(|| InputError::new(flag, "", format!("`{text}` is not a number; expected {what}")).into())
+}
+
+/// `LO,HI`.
+pub fn pair(text: &str, flag: &str) -> Result<(f64, f64)> {
+    let (lo, hi) = text
+        .split_once(',')
+        .ok_or_else(|| InputError::new(flag, "", format!("`{text}` is not LO,HI")))?;
+    let (lo, hi) = (number(lo, flag, "LO,HI")?, number(hi, flag, "LO,HI")?);
+    if lo >= hi {
+        return Err(InputError::new(flag, "", format!("{lo},{hi} is an empty range; expected LO < HI")).into());
+    }
+    Ok((lo, hi))
+}
+
+/// Checks that `<out>/<name>` can be replaced before anything runs.
+fn check_out(scenario: &Path, sets: &[(String, String)], out: &Path) -> Result<String> {
+    let name = Job::load(scenario, sets)?.name().to_string();
+    check_target(out, &name)?;
+    Ok(name)
+}
+
+/// `solve`.
+pub fn solve_command(
+    scenario: PathBuf,
+    vary: String,
+    target: &str,
+    range: Option<&str>,
+    flags: &RunFlags,
+    cancel: &AtomicBool,
+) -> Result<()> {
+    let (statistic, value) = target.split_once('=').ok_or_else(|| {
+        InputError::new(
+            "--target",
+            "",
+            format!("`{target}` is not STAT=VALUE, e.g. investor.irr.p50=0.05"),
+        )
+    })?;
+    let request = SolveRequest {
+        sets: sets(flags)?,
+        key: vary,
+        target: Some(Target::parse(statistic.trim(), "--target")?),
+        value: number(value, "--target", "a target value after `=`")?,
+        range: range.map(|r| pair(r, "--range")).transpose()?,
+        replications: flags.replications,
+        seed: flags.seed,
+        threads: flags.threads.map(|t| t as usize),
+        scenario,
+    };
+    let name = check_out(&request.scenario, &request.sets, &flags.out)?;
+    let solution = solve(&request, Some(cancel))?;
+    let folder = write_folder(&flags.out, &name, &solution.files())?;
+    emit(format_args!("{}\n", pretty(&solution.to_json())?))?;
+    eprintln!("{}", solution.sentence());
+    eprintln!("wrote {}", folder.display());
+    Ok(())
+}

@@ -1,0 +1,254 @@
+//! `solve`, `tornado` and `voi` against answers known in closed form, and
+//! their bad-input errors.
+
+mod common;
+
+use common::{bundled, run_in, write};
+use serde_json::Value;
+use std::path::Path;
+
+/// Ten children who all go into care next year unless the programme (risk 0)
+/// keeps them home; the fund pays 1000 a child at the start, and the payer
+/// pays `price` per care year avoided at the end of cycle 1 (k = 2). So the
+/// investors put in 10,000 at k = 0 and get 10·price at k = 2, whatever the
+/// draws: IRR = (price / 1000)^(1/2) − 1.
+const DETERMINISTIC: &str = r#"name = "det"
+[time]
+cycle_years = 1.0
+horizon = 2
+[run]
+replications = 20
+seed = 1
+[[states]]
+name = "home"
+[[states]]
+name = "care"
+cost = 100.0
+[cohort]
+[[cohort.waves]]
+children = 10
+age = 7
+initial = { home = 1.0 }
+[baseline]
+matrix = [[0.0, 1.0], [0.0, 1.0]]
+[intervention]
+duration = 1
+cost_per_child_cycle = 1000.0
+[[intervention.effects]]
+relative_risk = 0.0
+targets = ["care"]
+[[metrics]]
+name = "care_years"
+kind = "state_cycles"
+states = ["care"]
+[contract]
+[[contract.payments]]
+metric = "care_years"
+baseline = "expected"
+rule = "rate_card"
+price = 1000.0
+at = [1]
+[fund]
+capital = 20000.0
+"#;
+
+fn json(stdout: &[u8]) -> Value {
+    serde_json::from_slice(stdout).expect("JSON on stdout")
+}
+
+fn stderr(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[test]
+fn solve_finds_the_closed_form_price() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = write(dir.path(), "det.toml", DETERMINISTIC);
+    let args = [
+        "solve",
+        path.to_str().unwrap(),
+        "--vary",
+        "contract.payments[0].price",
+        "--target",
+        "investor.irr.p50=0.05",
+        "--out",
+        "out",
+    ];
+    let output = run_in(dir.path(), &args);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let answer = json(&output.stdout);
+    let price = answer["value"].as_f64().expect("value");
+    // (price / 1000)^(1/2) = 1.05; the search range is 0..2000, tolerance 2e-3.
+    assert!((price - 1102.5).abs() < 0.01, "{price}");
+    assert!((answer["achieved"]["value"].as_f64().unwrap() - 0.05).abs() < 1e-5);
+    // No Monte Carlo error, so no interval.
+    assert!(answer["interval_2se"].is_null());
+    for file in ["solve.json", "solve.csv", "solve.svg", "report.html"] {
+        assert!(dir.path().join("out/det").join(file).exists(), "{file}");
+    }
+}
+
+#[test]
+fn the_solve_interval_contains_where_a_sweep_crosses_the_target() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let scenario = bundled("hameenlinna-icehearts.toml");
+    let common = ["--replications", "400", "--seed", "7"];
+    let mut args = vec![
+        "solve",
+        scenario.to_str().unwrap(),
+        "--vary",
+        "contract.payments[0].price",
+        "--target",
+        "payer.net_savings.mean=400000",
+        "--range",
+        "20000,150000",
+        "--out",
+        "solve",
+    ];
+    args.extend(common);
+    let output = run_in(dir.path(), &args);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let answer = json(&output.stdout);
+    let interval = &answer["interval_2se"];
+    let (low, high) = (interval[0].as_f64().unwrap(), interval[1].as_f64().unwrap());
+    let value = answer["value"].as_f64().unwrap();
+    assert!(low < value && value < high, "{low} {value} {high}");
+    // A sweep on the same replications: net savings fall with the price
+    // (down to the total cap), and cross 400,000 between two grid points.
+    let grid: Vec<String> = (0..=12).map(|k| format!("{}", 20000 + k * 10000)).collect();
+    let sweep = format!("contract.payments[0].price={}", grid.join(","));
+    let mut args = vec![
+        "run",
+        scenario.to_str().unwrap(),
+        "--sweep",
+        &sweep,
+        "--out",
+        "sweep",
+        "--quiet",
+    ];
+    args.extend(common);
+    let output = run_in(dir.path(), &args);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let csv = std::fs::read_to_string(dir.path().join("sweep/hameenlinna-icehearts/sweep.csv")).expect("sweep.csv");
+    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    let column = header
+        .iter()
+        .position(|h| *h == "payer.net_savings.mean")
+        .expect("column");
+    let rows: Vec<(f64, f64)> = csv
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let cells: Vec<&str> = l.split(',').collect();
+            (cells[0].parse().unwrap(), cells[column].parse().unwrap())
+        })
+        .collect();
+    let goal = 400000.0;
+    let crossing = rows
+        .windows(2)
+        .find(|w| w[0].1 >= goal && w[1].1 < goal)
+        .expect("a crossing");
+    // Linear between the grid points: where the sweep says the goal is reached.
+    let (x0, y0, x1, y1) = (crossing[0].0, crossing[0].1, crossing[1].0, crossing[1].1);
+    let swept = x0 + (x1 - x0) * (y0 - goal) / (y0 - y1);
+    assert!(low <= swept && swept <= high, "{low} {swept} {high}");
+}
+
+#[test]
+fn solve_refuses_what_it_cannot_answer() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = write(dir.path(), "det.toml", DETERMINISTIC);
+    let file = path.to_str().unwrap();
+    let cases: [(&[&str], &str); 6] = [
+        (
+            &[
+                "--vary",
+                "contract.payments[0].price",
+                "--target",
+                "investor.irr.p50=0.9",
+            ],
+            "not bracketed",
+        ),
+        (
+            &[
+                "--vary",
+                "contract.payments[0].price",
+                "--target",
+                "investor.nope.mean=1",
+            ],
+            "no statistic `investor.nope`",
+        ),
+        (
+            &[
+                "--vary",
+                "contract.payments[0].price",
+                "--target",
+                "investor.irr.median=1",
+            ],
+            "FIELD one of",
+        ),
+        (
+            &[
+                "--vary",
+                "contract.payments[0].rule",
+                "--target",
+                "investor.irr.p50=0.05",
+                "--range",
+                "0,1",
+            ],
+            "not a number",
+        ),
+        (
+            &[
+                "--vary",
+                "contract.payments[0].price",
+                "--target",
+                "investor.irr.p50=0.05",
+                "--range",
+                "5,5",
+            ],
+            "empty range",
+        ),
+        (
+            &["--vary", "contract.payments[0].price", "--target", "investor.irr.p50"],
+            "STAT=VALUE",
+        ),
+    ];
+    for (extra, message) in cases {
+        let mut args = vec!["solve", file, "--out", "out"];
+        args.extend_from_slice(extra);
+        let output = run_in(dir.path(), &args);
+        assert_eq!(output.status.code(), Some(2), "{extra:?}: {}", stderr(&output));
+        assert!(stderr(&output).contains(message), "{extra:?}: {}", stderr(&output));
+        assert!(
+            !Path::new(&dir.path().join("out/det")).exists(),
+            "{extra:?} wrote results"
+        );
+    }
+}
+
+#[test]
+fn solve_varies_a_contract_of_a_portfolio() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let portfolio = bundled("lapset-sib.toml");
+    let args = [
+        "solve",
+        portfolio.to_str().unwrap(),
+        "--vary",
+        "contracts.hameenlinna-icehearts.contract.payments[0].price",
+        "--target",
+        "contracts.hameenlinna-icehearts.payer.payments.mean=500000",
+        "--replications",
+        "100",
+        "--out",
+        "out",
+    ];
+    let output = run_in(dir.path(), &args);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let answer = json(&output.stdout);
+    assert!(answer["value"].as_f64().unwrap() > 0.0);
+    assert!(
+        (answer["achieved"]["value"].as_f64().unwrap() - 500000.0).abs()
+            < 2.0 * answer["achieved"]["se"].as_f64().unwrap() + 1.0
+    );
+}
