@@ -252,3 +252,96 @@ fn solve_varies_a_contract_of_a_portfolio() {
             < 2.0 * answer["achieved"]["se"].as_f64().unwrap() + 1.0
     );
 }
+
+/// Home → care → clinic for sure, unless the programme (risk 0) keeps the
+/// child home: per child, one care year (100) and one clinic year (10)
+/// avoided. Costs are gamma with cv 0.3, so moving the cost of care moves
+/// the true savings ten times as far as moving the cost of the clinic,
+/// and the effect (0 × a log-normal factor) moves nothing.
+const THREE_STATES: &str = r#"name = "three"
+[time]
+cycle_years = 1.0
+horizon = 3
+[run]
+replications = 10
+seed = 3
+[[states]]
+name = "home"
+[[states]]
+name = "care"
+cost = 100.0
+[[states]]
+name = "clinic"
+cost = 10.0
+[cohort]
+[[cohort.waves]]
+children = 10
+age = 5
+initial = { home = 1.0 }
+[baseline]
+matrix = [[0.0, 1.0, 0.0], [0.0, 0.0, 1.0], [0.0, 0.0, 1.0]]
+[intervention]
+[[intervention.effects]]
+relative_risk = 0.0
+targets = ["care"]
+[[metrics]]
+name = "care_years"
+kind = "state_cycles"
+states = ["care"]
+[uncertainty]
+cost_cv = 0.3
+effect_sd_log = 0.5
+"#;
+
+#[test]
+fn tornado_ranks_the_input_with_the_larger_analytic_swing_first() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = write(dir.path(), "three.toml", THREE_STATES);
+    let args = [
+        "tornado",
+        path.to_str().unwrap(),
+        "--statistic",
+        "payer.true_savings.mean",
+        "--out",
+        "out",
+    ];
+    let output = run_in(dir.path(), &args);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let answer = json(&output.stdout);
+    let tornado = &answer["statistics"][0];
+    assert_eq!(tornado["base"].as_f64().unwrap(), 1100.0);
+    let bars = tornado["bars"].as_array().unwrap();
+    let names: Vec<&str> = bars.iter().map(|b| b["input"].as_str().unwrap()).collect();
+    assert_eq!(names, ["cost of `care`", "cost of `clinic`", "effect 0 relative risk"]);
+    // Each cost bar is 10 children × (its p90 − its p10) care years' worth.
+    let swing = |k: usize| bars[k]["swing"].as_f64().unwrap();
+    let cost_range = |k: usize| bars[k]["input_high"].as_f64().unwrap() - bars[k]["input_low"].as_f64().unwrap();
+    assert!((swing(0) - 10.0 * cost_range(0)).abs() < 1e-6, "{}", swing(0));
+    assert!((swing(1) - 10.0 * cost_range(1)).abs() < 1e-6);
+    assert!((swing(0) / swing(1) - 10.0).abs() < 1e-9);
+    assert_eq!(swing(2), 0.0);
+    for file in ["tornado.csv", "tornado.svg", "tornado.json", "report.html"] {
+        assert!(dir.path().join("out/three").join(file).exists(), "{file}");
+    }
+}
+
+#[test]
+fn tornado_refuses_bad_percentiles_and_terms() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = write(dir.path(), "three.toml", THREE_STATES);
+    let file = path.to_str().unwrap();
+    let cases: [(&[&str], &str); 5] = [
+        (&["--low", "0"], "strictly between 0 and 100"),
+        (&["--low", "60", "--high", "40"], "is not below --high"),
+        (&["--statistic", "payer.nothing.mean"], "no statistic `payer.nothing`"),
+        (&["--vary", "contract.payments[0].price=1,2"], "--vary"),
+        (&["--vary", "states[1].cost=5"], "LO,HI"),
+    ];
+    for (extra, message) in cases {
+        let mut args = vec!["tornado", file, "--out", "out"];
+        args.extend_from_slice(extra);
+        let output = run_in(dir.path(), &args);
+        assert_eq!(output.status.code(), Some(2), "{extra:?}: {}", stderr(&output));
+        assert!(stderr(&output).contains(message), "{extra:?}: {}", stderr(&output));
+    }
+}

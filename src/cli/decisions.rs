@@ -7,6 +7,7 @@ use sibsim::error::{InputError, Result};
 use sibsim::files::{check_target, write_folder};
 use sibsim::run::job::Job;
 use sibsim::run::solve::{solve, SolveRequest};
+use sibsim::run::tornado::{tornado, TornadoRequest};
 use sibsim::scenario::overrides;
 use sibsim::stats::target::Target;
 use std::path::{Path, PathBuf};
@@ -81,6 +82,50 @@ pub fn solve_command(
     let folder = write_folder(&flags.out, &name, &solution.files())?;
     emit(format_args!("{}\n", pretty(&solution.to_json())?))?;
     eprintln!("{}", solution.sentence());
+    eprintln!("wrote {}", folder.display());
+    Ok(())
+}
+
+/// `tornado`.
+#[allow(clippy::too_many_arguments)]
+pub fn tornado_command(
+    scenario: PathBuf,
+    statistics: &[String],
+    low: f64,
+    high: f64,
+    vary: &[String],
+    flags: &RunFlags,
+    cancel: &AtomicBool,
+) -> Result<()> {
+    let vary = vary
+        .iter()
+        .map(|v| {
+            let (key, values) = overrides::split(v, "--vary")?;
+            let (lo, hi) = pair(&values, "--vary")?;
+            Ok((key, lo, hi))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let request = TornadoRequest {
+        sets: sets(flags)?,
+        statistics: statistics
+            .iter()
+            .map(|s| Target::parse(s, "--statistic"))
+            .collect::<std::result::Result<_, _>>()?,
+        low,
+        high,
+        vary,
+        replications: flags.replications,
+        seed: flags.seed,
+        threads: flags.threads.map(|t| t as usize),
+        scenario,
+    };
+    let name = check_out(&request.scenario, &request.sets, &flags.out)?;
+    let result = tornado(&request, Some(cancel))?;
+    let folder = write_folder(&flags.out, &name, &result.files())?;
+    emit(format_args!("{}\n", pretty(&result.to_json())?))?;
+    for sentence in result.sentences() {
+        eprintln!("{sentence}");
+    }
     eprintln!("wrote {}", folder.display());
     Ok(())
 }

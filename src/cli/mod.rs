@@ -93,7 +93,15 @@ pub fn main() -> Result<()> {
             range,
             flags,
         } => decisions::solve_command(scenario, vary, &target, range.as_deref(), &flags, cancel)?,
-        Command::Tornado { .. } | Command::Voi { .. } => {
+        Command::Tornado {
+            scenario,
+            statistics,
+            low,
+            high,
+            vary,
+            flags,
+        } => decisions::tornado_command(scenario, &statistics, low, high, &vary, &flags, cancel)?,
+        Command::Voi { .. } => {
             return Err(Error::Runtime("not yet".to_string()));
         }
         Command::Merge { shards, out } => {

@@ -332,13 +332,16 @@ pub fn tornado_chart(rows: &[(String, f64, f64)], base: f64, title: &str, x_labe
     let mut svg = String::new();
     {
         let height = SIZE.1.max(80 + 28 * rows.len() as u32);
-        let root = SVGBackend::with_string(&mut svg, (SIZE.0, height)).into_drawing_area();
+        // Room for the longest label (about 7 px a character at this size).
+        let longest = rows.iter().map(|r| r.0.chars().count()).max().unwrap_or(0) as u32;
+        let label_area = (7 * longest + 16).clamp(120, 520);
+        let root = SVGBackend::with_string(&mut svg, (480 + label_area, height)).into_drawing_area();
         root.fill(&WHITE).ok()?;
         let mut chart = ChartBuilder::on(&root)
             .caption(title, ("sans-serif", 18))
             .margin(12)
             .x_label_area_size(40)
-            .y_label_area_size(230)
+            .y_label_area_size(label_area)
             .build_cartesian_2d(x0..x1, -0.5..(n - 0.5))
             .ok()?;
         chart

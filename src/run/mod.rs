@@ -9,3 +9,4 @@ pub mod job;
 pub mod simulate;
 pub mod solve;
 pub mod sweep;
+pub mod tornado;

@@ -49,6 +49,9 @@ pub struct Engine {
     pub fund: Fund,
     /// Draw counts by multinomials instead of one child at a time.
     pub aggregate: bool,
+    /// Hold the systemic shock at this level every cycle, instead of
+    /// drawing its path (one-way sensitivity; None in every ordinary run).
+    pub fixed_shock: Option<f64>,
     entries: Vec<EntriesSpec>,
     metrics: Vec<Evaluate>,
     /// `contract_measures[c][d]`: component c's metric over its window up to date d.
@@ -224,6 +227,7 @@ impl Engine {
             ledger,
             fund,
             aggregate,
+            fixed_shock: None,
             entries,
             metrics,
             contract_measures,
@@ -325,18 +329,15 @@ impl Engine {
         cancel: Option<&AtomicBool>,
     ) {
         let own_shock = self.scenario.uncertainty.as_ref().and_then(|u| u.shock.as_ref());
-        if self.scenario.uncertainty.is_none() && shared_shock.is_none() {
+        if self.scenario.uncertainty.is_none() && shared_shock.is_none() && self.fixed_shock.is_none() {
             return self.replicate_core(seed, contract, replication, workspaces, record, cancel);
         }
-        let path = match (shared_shock, own_shock) {
-            (Some(p), _) => Some(p.to_vec()),
-            (None, Some(shock)) => Some(parameters::shock_path(
-                shock,
-                self.scenario.time.horizon,
-                seed,
-                replication,
-            )),
-            (None, None) => None,
+        let horizon = self.scenario.time.horizon;
+        let path = match (shared_shock, self.fixed_shock, own_shock) {
+            (Some(p), _, _) => Some(p.to_vec()),
+            (None, Some(level), _) => Some(vec![level; horizon]),
+            (None, None, Some(shock)) => Some(parameters::shock_path(shock, horizon, seed, replication)),
+            (None, None, None) => None,
         };
         let targets = self.shock_targets();
         let drawn = parameters::draw(&self.scenario, seed, contract, replication);

@@ -24,6 +24,9 @@ pub struct PortfolioEngine {
     pub statistic_names: Vec<String>,
     /// Event names likewise.
     pub event_names: Vec<String>,
+    /// Hold the shared shock at this level every cycle instead of drawing
+    /// its path (one-way sensitivity; None in every ordinary run).
+    pub fixed_shock: Option<f64>,
 }
 
 impl PortfolioEngine {
@@ -48,6 +51,7 @@ impl PortfolioEngine {
             horizon,
             statistic_names,
             event_names,
+            fixed_shock: None,
         }
     }
 
@@ -90,11 +94,14 @@ impl PortfolioEngine {
         out: &mut Record,
         cancel: Option<&std::sync::atomic::AtomicBool>,
     ) {
-        let path = self
-            .portfolio
-            .shock
-            .as_ref()
-            .map(|s| shock_path(s, self.horizon, seed, replication));
+        let path = match self.fixed_shock {
+            Some(level) => Some(vec![level; self.horizon]),
+            None => self
+                .portfolio
+                .shock
+                .as_ref()
+                .map(|s| shock_path(s, self.horizon, seed, replication)),
+        };
         let step = self.portfolio.cycle_years;
         let mut spending = vec![0.0; self.horizon];
         let mut receipts = vec![0.0; self.horizon];

@@ -1,6 +1,7 @@
 //! Statistics: every number computed from replications, with its Monte
 //! Carlo standard error where one exists.
 
+pub mod distributions;
 pub mod run;
 pub mod summary;
 pub mod target;

@@ -1,0 +1,715 @@
+//! `tornado`: one-way sensitivity. Every uncertain input is moved to its low
+//! and then its high percentile while every other input stays at its
+//! central value, on the same replications (common random numbers); the
+//! bars are sorted by how far they move each statistic.
+//!
+//! The inputs, from the scenario's `[uncertainty]` (per contract in a
+//! portfolio):
+//! - each effect's relative risk: log-normal, RR · exp(sd · z_p);
+//! - each state cost: gamma with the file's mean and cv (Wilson–Hilferty);
+//! - each uncertain transition row (given as counts, or as a matrix under
+//!   `transition_concentration`): the row's share of moves into the costly
+//!   states (the shock's targets) at its Beta marginal's percentile, the
+//!   other entries rescaled in proportion;
+//! - the systemic shock, held at sd · z_p in every cycle;
+//! - each contract term named with `--vary KEY=LO,HI`, at LO and HI.
+//!
+//! "Central" means the file's values with no parameter draws and no shock.
+
+use super::job::Job;
+use crate::error::{Error, InputError, Result};
+use crate::model::portfolio::Portfolio;
+use crate::model::{InterventionArm, Scenario, StochasticMatrix};
+use crate::report::charts::Picture;
+use crate::report::page::{Page, Table};
+use crate::scenario::Loaded;
+use crate::sim::engine::Engine;
+use crate::sim::parallel::RunOptions;
+use crate::sim::portfolio::PortfolioEngine;
+use crate::stats::distributions::{beta_quantile, gamma_quantile, normal_quantile};
+use crate::stats::target::Target;
+use crate::stats::RunSummary;
+use serde_json::{json, Value};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// The default statistics: the payer's mean net savings and the investors'
+/// median IRR.
+pub const DEFAULT_STATISTICS: [&str; 2] = ["payer.net_savings.mean", "investor.irr.p50"];
+
+/// Bars drawn in a chart (the widest).
+pub const CHART_BARS: usize = 15;
+
+/// What to run.
+#[derive(Debug, Clone, Default)]
+pub struct TornadoRequest {
+    /// Scenario or portfolio file.
+    pub scenario: PathBuf,
+    /// `--set` overrides.
+    pub sets: Vec<(String, String)>,
+    /// The statistics (empty: [`DEFAULT_STATISTICS`]).
+    pub statistics: Vec<Target>,
+    /// Low percentile, in (0, 100).
+    pub low: f64,
+    /// High percentile, in (0, 100), above `low`.
+    pub high: f64,
+    /// Contract terms with their low and high values.
+    pub vary: Vec<(String, f64, f64)>,
+    /// Replications per run (default: the file's).
+    pub replications: Option<u64>,
+    /// Seed (default: the file's).
+    pub seed: Option<u64>,
+    /// Worker threads.
+    pub threads: Option<usize>,
+}
+
+/// Which arm's transitions a row belongs to.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Arm {
+    Baseline,
+    Intervention,
+}
+
+/// One way to move an input.
+#[derive(Debug, Clone, PartialEq)]
+enum Change {
+    Effect {
+        contract: usize,
+        index: usize,
+    },
+    Cost {
+        contract: usize,
+        state: usize,
+    },
+    Row {
+        contract: usize,
+        arm: Arm,
+        band: Option<usize>,
+        row: usize,
+    },
+    Shock,
+    Term {
+        key: String,
+    },
+}
+
+/// An input and its low and high values.
+#[derive(Debug, Clone, PartialEq)]
+struct Input {
+    name: String,
+    change: Change,
+    low: f64,
+    high: f64,
+}
+
+/// One bar: an input, its two values and the statistic at each.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Bar {
+    /// The input.
+    pub input: String,
+    /// Its value at the low percentile (or LO).
+    pub input_low: f64,
+    /// Its value at the high percentile (or HI).
+    pub input_high: f64,
+    /// The statistic with the input low.
+    pub at_low: f64,
+    /// The statistic with the input high.
+    pub at_high: f64,
+}
+
+impl Bar {
+    /// How far the input moves the statistic.
+    pub fn swing(&self) -> f64 {
+        (self.at_high - self.at_low).abs()
+    }
+}
+
+/// One statistic's tornado.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tornado {
+    /// `NAME.FIELD`.
+    pub statistic: String,
+    /// The statistic with every input central.
+    pub base: f64,
+    /// Bars, widest first.
+    pub bars: Vec<Bar>,
+}
+
+/// Every statistic's tornado.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tornadoes {
+    /// Scenario or portfolio name.
+    pub scenario: String,
+    /// Low and high percentiles.
+    pub percentiles: (f64, f64),
+    /// One per statistic.
+    pub tornadoes: Vec<Tornado>,
+    /// Replications per run.
+    pub replications: u64,
+    /// Seed.
+    pub seed: u64,
+    /// Inputs left out and why (e.g. enrolment, not modelled yet).
+    pub notes: Vec<String>,
+}
+
+/// The central model: no draws, no shock.
+fn central(loaded: &Loaded) -> Loaded {
+    match loaded {
+        Loaded::Single(s) => {
+            let mut s = s.clone();
+            s.uncertainty = None;
+            Loaded::Single(s)
+        }
+        Loaded::Portfolio(p) => {
+            let mut p = p.clone();
+            for c in &mut p.contracts {
+                c.uncertainty = None;
+            }
+            p.shock = None;
+            Loaded::Portfolio(p)
+        }
+    }
+}
+
+/// The contracts of a loaded file, in order.
+fn contracts(loaded: &Loaded) -> Vec<&Scenario> {
+    match loaded {
+        Loaded::Single(s) => vec![s],
+        Loaded::Portfolio(p) => p.contracts.iter().collect(),
+    }
+}
+
+fn contract_mut(loaded: &mut Loaded, contract: usize) -> &mut Scenario {
+    match loaded {
+        Loaded::Single(s) => s,
+        Loaded::Portfolio(p) => &mut p.contracts[contract],
+    }
+}
+
+/// States a row's costly share counts: the shock's targets (costly and not
+/// absorbing, unless the shock names its own).
+fn costly(s: &Scenario) -> Vec<bool> {
+    match s.uncertainty.as_ref().and_then(|u| u.shock.as_ref()) {
+        Some(shock) => shock.targets.clone(),
+        None => s.states.iter().map(|x| x.cost > 0.0 && !x.absorbing).collect(),
+    }
+}
+
+/// The Beta parameters of a row's costly share, when the row is uncertain.
+fn row_beta(matrix: &StochasticMatrix, row: usize, concentration: Option<f64>, costly: &[bool]) -> Option<(f64, f64)> {
+    let n = matrix.n();
+    let alphas: Vec<f64> = match (matrix.counts(), concentration) {
+        (Some((counts, prior)), _) => counts[row * n..(row + 1) * n].iter().map(|c| c + prior).collect(),
+        (None, Some(c)) => matrix.row(row).iter().map(|p| c * p).collect(),
+        (None, None) => return None,
+    };
+    let a: f64 = alphas.iter().zip(costly).filter(|(_, &t)| t).map(|(a, _)| a).sum();
+    let b: f64 = alphas.iter().zip(costly).filter(|(_, &t)| !t).map(|(a, _)| a).sum();
+    (a > 0.0 && b > 0.0).then_some((a, b))
+}
+
+/// `row` of `matrix` with its costly share moved to `share`.
+fn with_share(matrix: &mut StochasticMatrix, row: usize, costly: &[bool], share: f64) {
+    let old = matrix.row(row).to_vec();
+    let current: f64 = old.iter().zip(costly).filter(|(_, &t)| t).map(|(p, _)| p).sum();
+    if current <= 0.0 || current >= 1.0 {
+        return;
+    }
+    let new: Vec<f64> = old
+        .iter()
+        .zip(costly)
+        .map(|(p, &t)| {
+            if t {
+                p * share / current
+            } else {
+                p * (1.0 - share) / (1.0 - current)
+            }
+        })
+        .collect();
+    // A rescaled distribution stays one; a refused row keeps the central one.
+    let _ = matrix.set_row(row, &new);
+}
+
+/// The uncertain inputs of every contract (and the pooled shock).
+fn inputs(loaded: &Loaded, z: (f64, f64), p: (f64, f64)) -> Vec<Input> {
+    let mut out = Vec::new();
+    let list = contracts(loaded);
+    let portfolio = matches!(loaded, Loaded::Portfolio(_));
+    for (c, s) in list.iter().enumerate() {
+        let prefix = if portfolio {
+            format!("{}: ", s.name)
+        } else {
+            String::new()
+        };
+        let Some(u) = &s.uncertainty else { continue };
+        if let InterventionArm::Effects(effects) = &s.intervention.arm {
+            if u.effect_sd_log > 0.0 {
+                for (index, e) in effects.iter().enumerate() {
+                    out.push(Input {
+                        name: format!("{prefix}effect {index} relative risk"),
+                        change: Change::Effect { contract: c, index },
+                        low: e.relative_risk * (u.effect_sd_log * z.0).exp(),
+                        high: e.relative_risk * (u.effect_sd_log * z.1).exp(),
+                    });
+                }
+            }
+        }
+        if u.cost_cv > 0.0 {
+            for (state, x) in s.states.iter().enumerate().filter(|(_, x)| x.cost > 0.0) {
+                out.push(Input {
+                    name: format!("{prefix}cost of `{}`", x.name),
+                    change: Change::Cost { contract: c, state },
+                    low: gamma_quantile(x.cost, u.cost_cv, p.0),
+                    high: gamma_quantile(x.cost, u.cost_cv, p.1),
+                });
+            }
+        }
+        let targets = costly(s);
+        let mut arms = vec![(Arm::Baseline, "baseline", &s.baseline)];
+        if let InterventionArm::Transitions(t) = &s.intervention.arm {
+            arms.push((Arm::Intervention, "intervention", t));
+        }
+        for (arm, label, transitions) in arms {
+            let matrices = std::iter::once((None, &transitions.default)).chain(
+                transitions
+                    .bands
+                    .iter()
+                    .enumerate()
+                    .map(|(b, band)| (Some(b), &band.matrix)),
+            );
+            for (band, matrix) in matrices {
+                for row in (0..matrix.n()).filter(|&r| !s.states[r].absorbing) {
+                    let Some((a, b)) = row_beta(matrix, row, u.transition_concentration, &targets) else {
+                        continue;
+                    };
+                    let band_text = band.map_or(String::new(), |b| format!(" band {b}"));
+                    out.push(Input {
+                        name: format!("{prefix}{label}{band_text} row `{}` (costly share)", s.states[row].name),
+                        change: Change::Row {
+                            contract: c,
+                            arm,
+                            band,
+                            row,
+                        },
+                        low: beta_quantile(a, b, p.0),
+                        high: beta_quantile(a, b, p.1),
+                    });
+                }
+            }
+        }
+        if !portfolio {
+            if let Some(shock) = &u.shock {
+                out.push(Input {
+                    name: "systemic shock, held every cycle".to_string(),
+                    change: Change::Shock,
+                    low: shock.sd * z.0,
+                    high: shock.sd * z.1,
+                });
+            }
+        }
+    }
+    if let Loaded::Portfolio(p) = loaded {
+        if let Some(shock) = &p.shock {
+            out.push(Input {
+                name: "shared shock, held every cycle".to_string(),
+                change: Change::Shock,
+                low: shock.sd * z.0,
+                high: shock.sd * z.1,
+            });
+        }
+    }
+    out
+}
+
+/// The central model with one input at `value`, ready to run.
+fn job_with(request: &TornadoRequest, central: &Loaded, change: &Change, value: f64) -> Result<Job> {
+    let mut model = match change {
+        Change::Term { key } => {
+            let mut sets = request.sets.clone();
+            sets.push((key.clone(), format!("{value:?}")));
+            self::central(&crate::scenario::load_any_with(&request.scenario, &sets)?)
+        }
+        _ => clone(central),
+    };
+    let mut fixed_shock = None;
+    match *change {
+        Change::Effect { contract, index } => {
+            if let InterventionArm::Effects(effects) = &mut contract_mut(&mut model, contract).intervention.arm {
+                effects[index].relative_risk = value;
+            }
+        }
+        Change::Cost { contract, state } => contract_mut(&mut model, contract).states[state].cost = value,
+        Change::Row {
+            contract,
+            arm,
+            band,
+            row,
+        } => {
+            let s = contract_mut(&mut model, contract);
+            let targets = costly(s);
+            let transitions = match (arm, &mut s.intervention.arm) {
+                (Arm::Intervention, InterventionArm::Transitions(t)) => t,
+                _ => &mut s.baseline,
+            };
+            let matrix = match band {
+                Some(b) => &mut transitions.bands[b].matrix,
+                None => &mut transitions.default,
+            };
+            with_share(matrix, row, &targets, value);
+        }
+        Change::Shock => fixed_shock = Some(value),
+        Change::Term { .. } => {}
+    }
+    Ok(job_of(model, fixed_shock))
+}
+
+/// A model compiled to run, with the shock held at `fixed_shock` if given.
+fn job_of(model: Loaded, fixed_shock: Option<f64>) -> Job {
+    match model {
+        Loaded::Single(s) => {
+            let mut engine = Engine::new(*s);
+            engine.fixed_shock = fixed_shock;
+            Job::Single(Box::new(engine))
+        }
+        Loaded::Portfolio(p) => {
+            let mut engine = PortfolioEngine::new(*p);
+            engine.fixed_shock = fixed_shock;
+            Job::Portfolio(Box::new(engine))
+        }
+    }
+}
+
+fn clone(loaded: &Loaded) -> Loaded {
+    match loaded {
+        Loaded::Single(s) => Loaded::Single(s.clone()),
+        Loaded::Portfolio(p) => Loaded::Portfolio(Box::<Portfolio>::new((**p).clone())),
+    }
+}
+
+/// Checks the request's percentiles and terms.
+fn check(request: &TornadoRequest) -> Result<()> {
+    for (flag, p) in [("--low", request.low), ("--high", request.high)] {
+        if !(p > 0.0 && p < 100.0) {
+            return Err(InputError::new(
+                flag,
+                "",
+                format!("{p} is not a percentile; expected a number strictly between 0 and 100"),
+            )
+            .into());
+        }
+    }
+    if request.low >= request.high {
+        return Err(InputError::new(
+            "--low",
+            "",
+            format!("--low {} is not below --high {}", request.low, request.high),
+        )
+        .into());
+    }
+    Ok(())
+}
+
+/// Runs the tornado; `cancel` stops it.
+///
+/// # Errors
+/// Bad input (percentiles, statistics, terms); [`Error::Interrupted`].
+pub fn tornado(request: &TornadoRequest, cancel: Option<&AtomicBool>) -> Result<Tornadoes> {
+    check(request)?;
+    let statistics: Vec<Target> = if request.statistics.is_empty() {
+        DEFAULT_STATISTICS
+            .iter()
+            .map(|s| Target::parse(s, "--statistic"))
+            .collect::<std::result::Result<_, _>>()?
+    } else {
+        request.statistics.clone()
+    };
+    let loaded = crate::scenario::load_any_with(&request.scenario, &request.sets)?;
+    let base_job = Job::load(&request.scenario, &request.sets)?;
+    let (default_replications, default_seed) = base_job.defaults();
+    let replications = request.replications.unwrap_or(default_replications);
+    let seed = request.seed.unwrap_or(default_seed);
+    let centre = central(&loaded);
+    let (p_low, p_high) = (request.low / 100.0, request.high / 100.0);
+    let mut all = inputs(
+        &loaded,
+        (normal_quantile(p_low), normal_quantile(p_high)),
+        (p_low, p_high),
+    );
+    for (key, low, high) in &request.vary {
+        // Fails here, before any run, when the key or a value is wrong.
+        crate::scenario::load_any_with(
+            &request.scenario,
+            &[request.sets.clone(), vec![(key.clone(), format!("{low:?}"))]].concat(),
+        )
+        .map_err(|mut e| {
+            e.message = format!("--vary {key}: {}", e.message);
+            e
+        })?;
+        all.push(Input {
+            name: key.clone(),
+            change: Change::Term { key: key.clone() },
+            low: *low,
+            high: *high,
+        });
+    }
+    let run = |job: &Job| -> Result<Vec<f64>> {
+        if cancel.is_some_and(|c| c.load(Ordering::SeqCst)) {
+            return Err(Error::Interrupted);
+        }
+        let options = RunOptions {
+            threads: request.threads,
+            cancel,
+            ..RunOptions::new(seed, replications)
+        };
+        let results = job.run(&options)?;
+        let summary = RunSummary::new(&results, &job.expected());
+        statistics
+            .iter()
+            .map(|t| {
+                t.check(&results, "--statistic")?;
+                Ok(t.evaluate(&summary, &results).value)
+            })
+            .collect()
+    };
+    let base = run(&job_of(clone(&centre), None))?;
+    let mut tornadoes: Vec<Tornado> = statistics
+        .iter()
+        .zip(&base)
+        .map(|(t, &b)| Tornado {
+            statistic: format!("{}.{}", t.name, t.field),
+            base: b,
+            bars: Vec::new(),
+        })
+        .collect();
+    for input in &all {
+        let at_low = run(&job_with(request, &centre, &input.change, input.low)?)?;
+        let at_high = run(&job_with(request, &centre, &input.change, input.high)?)?;
+        for (k, t) in tornadoes.iter_mut().enumerate() {
+            t.bars.push(Bar {
+                input: input.name.clone(),
+                input_low: input.low,
+                input_high: input.high,
+                at_low: at_low[k],
+                at_high: at_high[k],
+            });
+        }
+    }
+    for t in &mut tornadoes {
+        // Widest first; NaN swings last; ties in input order (stable sort).
+        t.bars.sort_by(|a, b| {
+            let (x, y) = (a.swing(), b.swing());
+            match (x.is_nan(), y.is_nan()) {
+                (false, false) => y.total_cmp(&x),
+                (a_nan, b_nan) => a_nan.cmp(&b_nan),
+            }
+        });
+    }
+    Ok(Tornadoes {
+        scenario: base_job.name().to_string(),
+        percentiles: (request.low, request.high),
+        tornadoes,
+        replications,
+        seed,
+        notes: vec![
+            "enrolment is not an uncertain input of this version (volume risk is not modelled yet)".to_string(),
+        ],
+    })
+}
+
+fn number(x: f64) -> Value {
+    if x.is_finite() {
+        json!(x)
+    } else {
+        Value::Null
+    }
+}
+
+impl Tornadoes {
+    /// The tornadoes as JSON.
+    pub fn to_json(&self) -> Value {
+        json!({
+            "scenario": self.scenario,
+            "percentiles": [self.percentiles.0, self.percentiles.1],
+            "replications": self.replications,
+            "seed": self.seed,
+            "statistics": self.tornadoes.iter().map(|t| json!({
+                "statistic": t.statistic,
+                "base": number(t.base),
+                "bars": t.bars.iter().map(|b| json!({
+                    "input": b.input,
+                    "input_low": number(b.input_low),
+                    "input_high": number(b.input_high),
+                    "at_low": number(b.at_low),
+                    "at_high": number(b.at_high),
+                    "swing": number(b.swing()),
+                })).collect::<Vec<_>>(),
+            })).collect::<Vec<_>>(),
+            "notes": self.notes,
+        })
+    }
+
+    /// `tornado.csv`: one row per statistic and input, widest first.
+    pub fn to_csv(&self) -> String {
+        let header = [
+            "statistic",
+            "input",
+            "input_low",
+            "input_high",
+            "at_low",
+            "at_high",
+            "base",
+            "swing",
+        ];
+        let mut rows = vec![header.map(String::from).to_vec()];
+        for t in &self.tornadoes {
+            for b in &t.bars {
+                rows.push(vec![
+                    t.statistic.clone(),
+                    b.input.clone(),
+                    b.input_low.to_string(),
+                    b.input_high.to_string(),
+                    b.at_low.to_string(),
+                    b.at_high.to_string(),
+                    t.base.to_string(),
+                    b.swing().to_string(),
+                ]);
+            }
+        }
+        crate::report::csv::write_rows(rows)
+    }
+
+    /// A sentence per statistic: its widest input.
+    pub fn sentences(&self) -> Vec<String> {
+        self.tornadoes
+            .iter()
+            .map(|t| match t.bars.first() {
+                Some(b) => format!(
+                    "{}: the widest input is {} — from {} at its {} % value to {} at its {} % value, around a central {}.",
+                    t.statistic,
+                    b.input,
+                    crate::report::format::table(b.at_low),
+                    self.percentiles.0,
+                    crate::report::format::table(b.at_high),
+                    self.percentiles.1,
+                    crate::report::format::table(t.base)
+                ),
+                None => format!("{}: the scenario has no uncertain input to move.", t.statistic),
+            })
+            .collect()
+    }
+
+    /// The files `tornado` writes: `tornado.json`, `tornado.csv`,
+    /// `tornado.svg` (the first statistic), one `tornado_<statistic>.svg`
+    /// per statistic, and `report.html`.
+    pub fn files(&self) -> Vec<(String, Vec<u8>)> {
+        let json = serde_json::to_string_pretty(&self.to_json()).unwrap_or_default() + "\n";
+        let mut files = vec![
+            ("tornado.json".to_string(), json.into_bytes()),
+            ("tornado.csv".to_string(), self.to_csv().into_bytes()),
+        ];
+        let mut pictures = Vec::new();
+        for (k, t) in self.tornadoes.iter().enumerate() {
+            // The chart shows the widest bars; the CSV and the table have all.
+            let rows: Vec<(String, f64, f64)> = t
+                .bars
+                .iter()
+                .take(CHART_BARS)
+                .map(|b| (b.input.clone(), b.at_low, b.at_high))
+                .collect();
+            let title = format!(
+                "{}: each input at its p{} and p{}",
+                t.statistic, self.percentiles.0, self.percentiles.1
+            );
+            let Some(svg) = crate::report::plot::tornado_chart(&rows, t.base, &title, &t.statistic) else {
+                continue;
+            };
+            let file = format!("tornado_{}.svg", t.statistic.replace('.', "_"));
+            if k == 0 {
+                files.push(("tornado.svg".to_string(), svg.clone().into_bytes()));
+            }
+            files.push((file.clone(), svg.clone().into_bytes()));
+            pictures.push(Picture {
+                file,
+                caption: format!(
+                    "{}: the {} widest bars, widest first; the red line is the central value",
+                    t.statistic,
+                    rows.len()
+                ),
+                svg,
+            });
+        }
+        let tables = self
+            .tornadoes
+            .iter()
+            .map(|t| Table {
+                caption: t.statistic.clone(),
+                header: [
+                    "input",
+                    "input low",
+                    "input high",
+                    "statistic low",
+                    "statistic high",
+                    "swing",
+                ]
+                .map(String::from)
+                .to_vec(),
+                rows: t
+                    .bars
+                    .iter()
+                    .map(|b| {
+                        vec![
+                            b.input.clone(),
+                            crate::report::format::table(b.input_low),
+                            crate::report::format::table(b.input_high),
+                            crate::report::format::table(b.at_low),
+                            crate::report::format::table(b.at_high),
+                            crate::report::format::table(b.swing()),
+                        ]
+                    })
+                    .collect(),
+            })
+            .collect();
+        let mut findings = self.sentences();
+        findings.extend(self.notes.iter().cloned());
+        let page = Page {
+            title: format!("{}: one-way sensitivity", self.scenario),
+            findings,
+            tables,
+            pictures,
+            meta: format!(
+                "{} replications per run · seed {} · every other input central",
+                self.replications, self.seed
+            ),
+        };
+        files.push(("report.html".to_string(), page.render().into_bytes()));
+        files
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_row_keeps_its_proportions_inside_and_outside_the_costly_states() {
+        let mut m = StochasticMatrix::new(3, vec![0.6, 0.3, 0.1, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0], None).unwrap();
+        with_share(&mut m, 0, &[false, true, true], 0.8);
+        let row = m.row(0);
+        assert!((row[0] - 0.2).abs() < 1e-12);
+        assert!((row[1] / row[2] - 3.0).abs() < 1e-9);
+        assert!((row.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn percentiles_must_lie_strictly_inside_and_in_order() {
+        let request = |low, high| TornadoRequest {
+            low,
+            high,
+            ..TornadoRequest::default()
+        };
+        assert!(check(&request(10.0, 90.0)).is_ok());
+        assert!(check(&request(0.0, 90.0)).is_err());
+        assert!(check(&request(10.0, 100.0)).is_err());
+        assert!(check(&request(60.0, 40.0)).is_err());
+    }
+}
