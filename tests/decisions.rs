@@ -345,3 +345,143 @@ fn tornado_refuses_bad_percentiles_and_terms() {
         assert!(stderr(&output).contains(message), "{extra:?}: {}", stderr(&output));
     }
 }
+
+/// 2000 children; the programme's effect (RR 0.6, log-sd 0.6) is the one
+/// uncertain input, so it drives nearly all the spread of net savings.
+const UNCERTAIN_EFFECT: &str = r#"name = "eff"
+[time]
+cycle_years = 1.0
+horizon = 3
+[run]
+replications = 400
+seed = 5
+[[states]]
+name = "home"
+[[states]]
+name = "care"
+cost = 1000.0
+[cohort]
+[[cohort.waves]]
+children = 2000
+age = 7
+initial = { home = 1.0 }
+[baseline]
+matrix = [[0.8, 0.2], [0.0, 1.0]]
+[intervention]
+cost_per_child_cycle = 100.0
+duration = 1
+[[intervention.effects]]
+relative_risk = 0.6
+targets = ["care"]
+[[metrics]]
+name = "care_years"
+kind = "state_cycles"
+states = ["care"]
+[contract]
+[[contract.payments]]
+metric = "care_years"
+baseline = "expected"
+rule = "rate_card"
+price = 700.0
+at = [2]
+[uncertainty]
+effect_sd_log = 0.6
+"#;
+
+fn voi_json(dir: &Path, file: &Path, extra: &[&str]) -> Value {
+    let mut args = vec!["voi", file.to_str().unwrap(), "--out", "voi"];
+    args.extend_from_slice(extra);
+    let output = run_in(dir, &args);
+    assert!(output.status.success(), "{}", stderr(&output));
+    json(&output.stdout)
+}
+
+fn decision<'a>(voi: &'a Value, who: &str) -> &'a Value {
+    voi["decisions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["who"] == who && d["contract"].is_null())
+        .expect("the decision")
+}
+
+#[test]
+fn evpi_is_zero_when_no_replication_changes_the_decision() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = write(dir.path(), "det.toml", DETERMINISTIC);
+    let voi = voi_json(dir.path(), &path, &[]);
+    for who in ["payer", "investors"] {
+        assert_eq!(decision(&voi, who)["evpi"]["value"].as_f64(), Some(0.0), "{who}");
+    }
+}
+
+#[test]
+fn evpi_of_a_two_point_net_benefit_is_the_closed_form() {
+    // One child who goes into care (cost 100 a year) with probability 0.5
+    // unless the programme keeps it home: the payer saves 100 or 0 and pays
+    // a constant 30 (the price of 0.5 expected care years avoided × 60).
+    let two_point = DETERMINISTIC
+        .replace("children = 10", "children = 1")
+        .replace("matrix = [[0.0, 1.0], [0.0, 1.0]]", "matrix = [[0.5, 0.5], [0.0, 1.0]]")
+        .replace("price = 1000.0", "price = 60.0")
+        .replace("replications = 20", "replications = 4000");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = write(dir.path(), "two.toml", &two_point);
+    let voi = voi_json(dir.path(), &path, &[]);
+    let payer = decision(&voi, "payer");
+    // The same replications, one row each: the two values and their shares.
+    let output = run_in(
+        dir.path(),
+        &[
+            "run",
+            path.to_str().unwrap(),
+            "--out",
+            "run",
+            "--keep-replications",
+            "--quiet",
+        ],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let csv = std::fs::read_to_string(dir.path().join("run/det/replications.csv")).expect("replications.csv");
+    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    let column = header.iter().position(|h| *h == "payer.net_savings").unwrap();
+    let net: Vec<f64> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(column).unwrap().parse().unwrap())
+        .collect();
+    let (a, b) = (70.0, -30.0);
+    assert!(
+        net.iter().all(|&v| (v - a).abs() < 1e-9 || (v - b).abs() < 1e-9),
+        "two points"
+    );
+    let q = net.iter().filter(|&&v| v > 0.0).count() as f64 / net.len() as f64;
+    let closed = q * a - (q * a + (1.0 - q) * b).max(0.0);
+    let evpi = payer["evpi"]["value"].as_f64().unwrap();
+    assert!((evpi - closed).abs() < 1e-9, "{evpi} {closed}");
+    // And near the exact value at q = 0.5: 35 − 20 = 15.
+    let se = payer["evpi"]["se"].as_f64().unwrap();
+    assert!((evpi - 15.0).abs() < 5.0 * se + 1e-9, "{evpi} ± {se}");
+}
+
+#[test]
+fn evppi_is_at_most_evpi_and_nearly_all_of_it_for_the_driving_group() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = write(dir.path(), "eff.toml", UNCERTAIN_EFFECT);
+    let voi = voi_json(dir.path(), &path, &[]);
+    let payer = decision(&voi, "payer");
+    let evpi = payer["evpi"]["value"].as_f64().unwrap();
+    let evpi_se = payer["evpi"]["se"].as_f64().unwrap();
+    assert!(evpi > 0.0);
+    let groups = payer["evppi"].as_object().unwrap();
+    for (group, w) in groups {
+        let value = w["value"].as_f64().unwrap();
+        assert!(value <= evpi + 3.0 * evpi_se, "{group}: {value} > {evpi}");
+    }
+    let effect = groups["effect"]["value"].as_f64().unwrap();
+    assert!(effect >= 0.8 * evpi, "effect {effect} of {evpi}");
+    // Measurement noise of 2000 children is small next to the effect.
+    let measurement = &groups["measurement"];
+    let net_of_bias = measurement["value"].as_f64().unwrap() - measurement["bias"].as_f64().unwrap();
+    assert!(net_of_bias < 0.3 * evpi, "{net_of_bias}");
+}

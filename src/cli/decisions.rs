@@ -8,6 +8,7 @@ use sibsim::files::{check_target, write_folder};
 use sibsim::run::job::Job;
 use sibsim::run::solve::{solve, SolveRequest};
 use sibsim::run::tornado::{tornado, TornadoRequest};
+use sibsim::run::voi::{voi, VoiRequest};
 use sibsim::scenario::overrides;
 use sibsim::stats::target::Target;
 use std::path::{Path, PathBuf};
@@ -121,6 +122,26 @@ pub fn tornado_command(
     };
     let name = check_out(&request.scenario, &request.sets, &flags.out)?;
     let result = tornado(&request, Some(cancel))?;
+    let folder = write_folder(&flags.out, &name, &result.files())?;
+    emit(format_args!("{}\n", pretty(&result.to_json())?))?;
+    for sentence in result.sentences() {
+        eprintln!("{sentence}");
+    }
+    eprintln!("wrote {}", folder.display());
+    Ok(())
+}
+
+/// `voi`.
+pub fn voi_command(scenario: PathBuf, flags: &RunFlags, cancel: &AtomicBool) -> Result<()> {
+    let request = VoiRequest {
+        sets: sets(flags)?,
+        replications: flags.replications,
+        seed: flags.seed,
+        threads: flags.threads.map(|t| t as usize),
+        scenario,
+    };
+    let name = check_out(&request.scenario, &request.sets, &flags.out)?;
+    let result = voi(&request, Some(cancel))?;
     let folder = write_folder(&flags.out, &name, &result.files())?;
     emit(format_args!("{}\n", pretty(&result.to_json())?))?;
     for sentence in result.sentences() {

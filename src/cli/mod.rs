@@ -101,9 +101,7 @@ pub fn main() -> Result<()> {
             vary,
             flags,
         } => decisions::tornado_command(scenario, &statistics, low, high, &vary, &flags, cancel)?,
-        Command::Voi { .. } => {
-            return Err(Error::Runtime("not yet".to_string()));
-        }
+        Command::Voi { scenario, flags } => decisions::voi_command(scenario, &flags, cancel)?,
         Command::Merge { shards, out } => {
             let merged = commands::merge(&shards, &out)?;
             say!(

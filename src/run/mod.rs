@@ -10,3 +10,4 @@ pub mod simulate;
 pub mod solve;
 pub mod sweep;
 pub mod tornado;
+pub mod voi;

@@ -29,6 +29,9 @@ pub enum Purpose {
     Effects = 5,
     /// State costs under uncertainty.
     Costs = 6,
+    /// Resampling in the analysis of finished runs (value of information's
+    /// bootstrap and permutations), never in a simulation.
+    Analysis = 7,
 }
 
 /// The stream for (seed, replication, purpose) of a single scenario.
