@@ -485,3 +485,55 @@ fn evppi_is_at_most_evpi_and_nearly_all_of_it_for_the_driving_group() {
     let net_of_bias = measurement["value"].as_f64().unwrap() - measurement["bias"].as_f64().unwrap();
     assert!(net_of_bias < 0.3 * evpi, "{net_of_bias}");
 }
+
+#[test]
+fn a_price_sweep_has_acceptability_and_a_negotiation_frontier() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let scenario = bundled("hameenlinna-icehearts.toml");
+    let sweep = "contract.payments[0].price=30000,60000,90000";
+    let args = [
+        "run",
+        scenario.to_str().unwrap(),
+        "--sweep",
+        sweep,
+        "--replications",
+        "300",
+        "--out",
+        "out",
+        "--quiet",
+    ];
+    let output = run_in(dir.path(), &args);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let folder = dir.path().join("out/hameenlinna-icehearts");
+    let read = |name: &str| std::fs::read_to_string(folder.join(name)).expect(name);
+    let column = |csv: &str, name: &str| -> Vec<f64> {
+        let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+        let k = header
+            .iter()
+            .position(|h| *h == name)
+            .unwrap_or_else(|| panic!("{name}"));
+        csv.lines()
+            .skip(1)
+            .map(|l| l.split(',').nth(k).unwrap().parse().unwrap())
+            .collect()
+    };
+    let (acceptability, sweep) = (read("acceptability.csv"), read("sweep.csv"));
+    // Investors are made whole exactly when they make no loss.
+    let whole = column(&acceptability, "p_investor_multiple_at_least_1");
+    let loss = column(&sweep, "P(investor.loss)");
+    for (w, l) in whole.iter().zip(&loss) {
+        assert!((w + l - 1.0).abs() < 1e-12, "{w} {l}");
+    }
+    // A higher price: the investors more often whole, the payer less often ahead.
+    let payer = column(&acceptability, "p_payer_net_savings_positive");
+    assert!(whole[0] <= whole[2] && payer[0] >= payer[2], "{whole:?} {payer:?}");
+    for file in [
+        "acceptability.svg",
+        "frontier_loss.svg",
+        "frontier_savings.svg",
+        "report.html",
+    ] {
+        assert!(folder.join(file).exists(), "{file}");
+    }
+    assert!(read("frontier_loss.svg").contains("60000"));
+}

@@ -378,6 +378,152 @@ pub fn tornado_chart(rows: &[(String, f64, f64)], base: f64, title: &str, x_labe
     Some(svg)
 }
 
+/// Colours of the lines of one chart, in order.
+const SERIES: [RGBColor; 4] = [
+    RGBColor(20, 50, 110),
+    RGBColor(190, 60, 40),
+    RGBColor(40, 130, 70),
+    RGBColor(120, 80, 150),
+];
+
+/// Several named lines against one x axis, with a legend; `y_range` fixes
+/// the y axis (e.g. 0…1 for probabilities).
+pub fn lines_chart(
+    xs: &[f64],
+    series: &[(String, Vec<f64>)],
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    y_range: Option<(f64, f64)>,
+) -> Option<String> {
+    let finite = |v: &[f64]| v.iter().copied().filter(|x| x.is_finite()).collect::<Vec<_>>();
+    let all_x = finite(xs);
+    let all_y: Vec<f64> = series.iter().flat_map(|(_, ys)| finite(ys)).collect();
+    if all_x.is_empty() || all_y.is_empty() {
+        return None;
+    }
+    let (x0, x1) = safe_range(
+        all_x.iter().copied().fold(f64::INFINITY, f64::min),
+        all_x.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+    )?;
+    let (y0, y1) = match y_range {
+        Some((a, b)) => safe_range(a, b)?,
+        None => {
+            let (lo, hi) = (
+                all_y.iter().copied().fold(f64::INFINITY, f64::min),
+                all_y.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+            );
+            let pad = ((hi - lo) * 0.05).max(lo.abs().max(hi.abs()) * 1e-6).max(1e-9);
+            safe_range(lo - pad, hi + pad)?
+        }
+    };
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+        root.fill(&WHITE).ok()?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 18))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(70)
+            .build_cartesian_2d(x0..x1, y0..y1)
+            .ok()?;
+        chart
+            .configure_mesh()
+            .x_desc(x_label)
+            .y_desc(y_label)
+            .x_label_formatter(&|x| format::axis(*x))
+            .y_label_formatter(&|y| format::axis(*y))
+            .draw()
+            .ok()?;
+        for (k, (label, ys)) in series.iter().enumerate() {
+            let colour = SERIES[k % SERIES.len()];
+            let points: Vec<(f64, f64)> = xs
+                .iter()
+                .zip(ys)
+                .filter(|(x, y)| x.is_finite() && y.is_finite())
+                .map(|(&x, &y)| (x, y))
+                .collect();
+            chart
+                .draw_series(LineSeries::new(points.clone(), colour.stroke_width(2)))
+                .ok()?
+                .label(label.as_str())
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2)));
+            chart
+                .draw_series(points.into_iter().map(|p| Circle::new(p, 3, colour.filled())))
+                .ok()?;
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::LowerRight)
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK.mix(0.3))
+            .draw()
+            .ok()?;
+        root.present().ok()?;
+    }
+    Some(svg)
+}
+
+/// Points joined in the order given, each labelled (a negotiation frontier:
+/// one point per contract value).
+pub fn labelled_path(points: &[(f64, f64, String)], title: &str, x_label: &str, y_label: &str) -> Option<String> {
+    let points: Vec<&(f64, f64, String)> = points.iter().filter(|p| p.0.is_finite() && p.1.is_finite()).collect();
+    if points.is_empty() {
+        return None;
+    }
+    let span = |get: &dyn Fn(&(f64, f64, String)) -> f64| {
+        let lo = points.iter().map(|p| get(p)).fold(f64::INFINITY, f64::min);
+        let hi = points.iter().map(|p| get(p)).fold(f64::NEG_INFINITY, f64::max);
+        let pad = ((hi - lo) * 0.08).max(lo.abs().max(hi.abs()) * 1e-3).max(1e-6);
+        safe_range(lo - pad, hi + pad)
+    };
+    let (x0, x1) = span(&|p| p.0)?;
+    let (y0, y1) = span(&|p| p.1)?;
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+        root.fill(&WHITE).ok()?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 18))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(70)
+            .build_cartesian_2d(x0..x1, y0..y1)
+            .ok()?;
+        chart
+            .configure_mesh()
+            .x_desc(x_label)
+            .y_desc(y_label)
+            .x_label_formatter(&|x| format::axis(*x))
+            .y_label_formatter(&|y| format::axis(*y))
+            .draw()
+            .ok()?;
+        let line: Vec<(f64, f64)> = points.iter().map(|p| (p.0, p.1)).collect();
+        chart
+            .draw_series(LineSeries::new(line, RGBColor(20, 50, 110).mix(0.5).stroke_width(1)))
+            .ok()?;
+        for p in &points {
+            chart
+                .draw_series(std::iter::once(Circle::new(
+                    (p.0, p.1),
+                    4,
+                    RGBColor(20, 50, 110).filled(),
+                )))
+                .ok()?;
+            chart
+                .draw_series(std::iter::once(Text::new(
+                    p.2.clone(),
+                    (p.0, p.1),
+                    ("sans-serif", 12).into_font().color(&BLACK),
+                )))
+                .ok()?;
+        }
+        root.present().ok()?;
+    }
+    Some(svg)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -412,5 +558,22 @@ mod tests {
         let tornado = tornado_chart(&bars, 2.0, "t", "x").expect("svg");
         assert!(tornado.contains("effect") && tornado.contains("cost"));
         assert!(tornado_chart(&bars, f64::NAN, "t", "x").is_none());
+        let lines = lines_chart(
+            &[1.0, 2.0],
+            &[("probability of a".to_string(), vec![0.2, 0.4])],
+            "t",
+            "x",
+            "y",
+            Some((0.0, 1.0)),
+        );
+        assert!(lines.expect("svg").contains("probability of a"));
+        let path = labelled_path(
+            &[(0.1, 0.05, "30000".to_string()), (0.2, 0.07, "45000".to_string())],
+            "t",
+            "x",
+            "y",
+        );
+        assert!(path.expect("svg").contains("45000"));
+        assert!(labelled_path(&[], "t", "x", "y").is_none());
     }
 }

@@ -6,10 +6,13 @@
 
 use crate::error::{Error, InputError, Result};
 use crate::model::names;
+use crate::report::charts::Picture;
+use crate::report::page::{Page, Table};
 use crate::run::estimate::{Estimate, SWEEP_POINT_LIMIT};
 use crate::run::job::Job;
 use crate::scenario::overrides;
 use crate::sim::parallel::RunOptions;
+use crate::sim::record::RunResults;
 use crate::stats::RunSummary;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -187,6 +190,7 @@ impl<'a> Sweep<'a> {
         }
         csv.push('\n');
         let mut bands: Vec<Vec<[f64; 5]>> = vec![Vec::new(); names::HEADLINE_STATISTICS.len()];
+        let mut sides: Vec<Sides> = Vec::new();
         let mut files = Vec::new();
         for index in 0..self.points {
             let point = self.point(index);
@@ -202,6 +206,7 @@ impl<'a> Sweep<'a> {
             };
             let results = job.run(&options)?;
             let report = RunSummary::new(&results, &job.expected());
+            sides.push(Sides::of(&results, &report));
             if self.options.keep_replications {
                 // One file per point, numbered as the rows of sweep.csv (from 1).
                 files.push((
@@ -238,6 +243,7 @@ impl<'a> Sweep<'a> {
         files.insert(0, ("sweep.csv".to_string(), csv.into_bytes()));
         // Pictures against the first swept key, when its values are numbers and it is the only one.
         let xs: Vec<f64> = axes[0].1.iter().filter_map(|v| v.parse().ok()).collect();
+        let mut pictures = Vec::new();
         if axes.len() == 1 && xs.len() == axes[0].1.len() {
             for (k, s) in names::HEADLINE_STATISTICS.iter().enumerate() {
                 if let Some(svg) = crate::report::plot::band_chart(
@@ -247,11 +253,204 @@ impl<'a> Sweep<'a> {
                     &axes[0].0,
                     s,
                 ) {
-                    files.push((format!("sweep_{s}.svg"), svg.into_bytes()));
+                    files.push((format!("sweep_{s}.svg"), svg.clone().into_bytes()));
+                    pictures.push(Picture {
+                        file: format!("sweep_{s}.svg"),
+                        caption: format!("{s}: median, p25–p75 and p05–p95 at each value"),
+                        svg,
+                    });
                 }
             }
+            let (more_files, more_pictures) = negotiation(&axes[0].0, &axes[0].1, &xs, &sides);
+            files.extend(more_files);
+            pictures.extend(more_pictures);
         }
+        files.push(("report.html".to_string(), self.page(&sides, pictures).into_bytes()));
         Ok(SweepFiles { files })
+    }
+}
+
+/// What each side sees at one point of a sweep.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Sides {
+    /// P(payer net savings > 0), with its se.
+    pub payer_saves: (f64, f64),
+    /// P(investor multiple ≥ 1), with its se.
+    pub investors_whole: (f64, f64),
+    /// The payer's P(net loss).
+    pub payer_net_loss: f64,
+    /// The payer's median net savings.
+    pub net_savings_p50: f64,
+    /// The investors' median IRR.
+    pub irr_p50: f64,
+}
+
+/// The share of defined values that satisfy `keep`, with its se.
+fn share(values: Option<&[f64]>, keep: impl Fn(f64) -> bool) -> (f64, f64) {
+    let defined: Vec<f64> = values.unwrap_or(&[]).iter().copied().filter(|v| !v.is_nan()).collect();
+    if defined.is_empty() {
+        return (f64::NAN, f64::NAN);
+    }
+    let n = defined.len() as f64;
+    let p = defined.iter().filter(|&&v| keep(v)).count() as f64 / n;
+    (p, (p * (1.0 - p) / n).sqrt())
+}
+
+impl Sides {
+    /// The figures of one finished point.
+    pub fn of(results: &RunResults, summary: &RunSummary) -> Sides {
+        let p50 = |name: &str| summary.statistic(name).map_or(f64::NAN, |s| s.p50);
+        Sides {
+            payer_saves: share(results.column(names::NET_SAVINGS), |v| v > 0.0),
+            investors_whole: share(results.column(names::MULTIPLE), |v| v >= 1.0),
+            payer_net_loss: summary.probability(names::NET_LOSS).map_or(f64::NAN, |p| p.p),
+            net_savings_p50: p50(names::NET_SAVINGS),
+            irr_p50: p50(names::IRR),
+        }
+    }
+}
+
+/// For a 1-D sweep: `acceptability.csv`, the acceptability curve (each
+/// side's chance of coming out ahead against the value) and the
+/// negotiation frontier (the investors' median IRR against the payer's
+/// P(net loss) and against its median net savings, one labelled point per
+/// value).
+fn negotiation(key: &str, labels: &[String], xs: &[f64], sides: &[Sides]) -> (Vec<(String, Vec<u8>)>, Vec<Picture>) {
+    let header = [
+        key,
+        "p_payer_net_savings_positive",
+        "se",
+        "p_investor_multiple_at_least_1",
+        "se",
+        "payer_p_net_loss",
+        "payer_net_savings_p50",
+        "investor_irr_p50",
+    ];
+    let mut rows = vec![header.map(String::from).to_vec()];
+    for (label, s) in labels.iter().zip(sides) {
+        rows.push(vec![
+            label.clone(),
+            s.payer_saves.0.to_string(),
+            s.payer_saves.1.to_string(),
+            s.investors_whole.0.to_string(),
+            s.investors_whole.1.to_string(),
+            s.payer_net_loss.to_string(),
+            s.net_savings_p50.to_string(),
+            s.irr_p50.to_string(),
+        ]);
+    }
+    let mut files = vec![(
+        "acceptability.csv".to_string(),
+        crate::report::csv::write_rows(rows).into_bytes(),
+    )];
+    let mut pictures = Vec::new();
+    let mut add = |file: &str, caption: String, svg: Option<String>| {
+        if let Some(svg) = svg {
+            files.push((file.to_string(), svg.clone().into_bytes()));
+            pictures.push(Picture {
+                file: file.to_string(),
+                caption,
+                svg,
+            });
+        }
+    };
+    let series = vec![
+        (
+            "payer: P(net savings > 0)".to_string(),
+            sides.iter().map(|s| s.payer_saves.0).collect(),
+        ),
+        (
+            "investors: P(multiple ≥ 1)".to_string(),
+            sides.iter().map(|s| s.investors_whole.0).collect(),
+        ),
+    ];
+    add(
+        "acceptability.svg",
+        format!("Acceptability: each side's chance of coming out ahead, against {key}"),
+        crate::report::plot::lines_chart(
+            xs,
+            &series,
+            &format!("Acceptability against {key}"),
+            key,
+            "probability",
+            Some((0.0, 1.0)),
+        ),
+    );
+    let labelled = |x: &dyn Fn(&Sides) -> f64| -> Vec<(f64, f64, String)> {
+        sides
+            .iter()
+            .zip(labels)
+            .map(|(s, l)| (x(s), s.irr_p50, l.clone()))
+            .collect()
+    };
+    add(
+        "frontier_loss.svg",
+        format!("Negotiation frontier: the investors' median IRR against the payer's P(net loss), one point per {key}"),
+        crate::report::plot::labelled_path(
+            &labelled(&|s| s.payer_net_loss),
+            "Negotiation frontier",
+            "payer: P(net loss)",
+            "investors: median IRR",
+        ),
+    );
+    add(
+        "frontier_savings.svg",
+        format!("Negotiation frontier: the investors' median IRR against the payer's median net savings, one point per {key}"),
+        crate::report::plot::labelled_path(&labelled(&|s| s.net_savings_p50), "Negotiation frontier", "payer: median net savings", "investors: median IRR"),
+    );
+    (files, pictures)
+}
+
+impl Sweep<'_> {
+    /// The sweep's `report.html`: a row per point and every picture.
+    fn page(&self, sides: &[Sides], pictures: Vec<Picture>) -> String {
+        use crate::report::format::{percent, table};
+        let header: Vec<String> = self
+            .axes
+            .iter()
+            .map(|(k, _)| k.clone())
+            .chain(
+                [
+                    "P(payer saves)",
+                    "P(investors whole)",
+                    "payer P(net loss)",
+                    "payer median net savings",
+                    "investors median IRR",
+                ]
+                .map(String::from),
+            )
+            .collect();
+        let rows = sides
+            .iter()
+            .enumerate()
+            .map(|(index, s)| {
+                let mut row = self.point(index as u64);
+                row.extend([
+                    percent(s.payer_saves.0),
+                    percent(s.investors_whole.0),
+                    percent(s.payer_net_loss),
+                    table(s.net_savings_p50),
+                    percent(s.irr_p50),
+                ]);
+                row
+            })
+            .collect();
+        let keys: Vec<&str> = self.axes.iter().map(|(k, _)| k.as_str()).collect();
+        Page {
+            title: format!("{}: sweep of {}", self.name, keys.join(" × ")),
+            findings: vec![format!(
+                "{} points, each on the same replications and seed (common random numbers), so differences between points are the contract's, not noise.",
+                self.points
+            )],
+            tables: vec![Table {
+                caption: "Each side at each point".to_string(),
+                header,
+                rows,
+            }],
+            pictures,
+            meta: "sweep.csv has every figure with its Monte Carlo se".to_string(),
+        }
+        .render()
     }
 }
 
