@@ -372,8 +372,117 @@ pub fn generate(root: &Path, options: &FindingsOptions) -> Result<Findings> {
             percent(threshold_rows.last().map_or(f64::NAN, |r| r.1)),
         ));
     }
+    decisions(root, options, &mut md, &mut pictures)?;
     md.push_str(END);
     Ok(Findings { markdown: md, pictures })
+}
+
+/// The contract whose threshold is solved for (its review is the real case).
+pub const REVIEWED: &str = "scenarios/vantaa-perhekumppani.toml";
+
+/// "Answers to the questions people negotiate": two `solve`s, a tornado
+/// and the value of information, on the bundled contracts.
+fn decisions(
+    root: &Path,
+    options: &FindingsOptions,
+    md: &mut String,
+    pictures: &mut Vec<(String, Vec<u8>)>,
+) -> Result<()> {
+    use sibsim::run::solve::{solve, SolveRequest};
+    use sibsim::run::tornado::{tornado, TornadoRequest};
+    use sibsim::run::voi::{voi, VoiRequest};
+    use sibsim::stats::target::Target;
+    let target = |text: &str| Target::parse(text, "--target").map_err(Error::Input);
+    md.push_str(
+        "### Answers to what people negotiate
+
+",
+    );
+    let price = solve(
+        &SolveRequest {
+            scenario: root.join(MUNICIPALITY),
+            key: "contract.payments[0].price".to_string(),
+            target: Some(target("investor.irr.p50")?),
+            value: 0.05,
+            replications: Some(options.replications),
+            threads: options.threads,
+            ..SolveRequest::default()
+        },
+        options.cancel,
+    )?;
+    let threshold = solve(
+        &SolveRequest {
+            scenario: root.join(REVIEWED),
+            key: "contract.payments[0].threshold".to_string(),
+            target: Some(target("payer.paid_without_impact.p")?),
+            value: 0.05,
+            range: Some((0.0, 0.9)),
+            replications: Some(options.replications),
+            threads: options.threads,
+            ..SolveRequest::default()
+        },
+        options.cancel,
+    )?;
+    let interval = |s: &sibsim::run::solve::Solution, show: &dyn Fn(f64) -> String| match s.interval {
+        Some((Some(a), Some(b))) => format!("{} to {}", show(a), show(b)),
+        _ => "–".to_string(),
+    };
+    md.push_str(&format!(
+        "```sh\nsibsim solve {MUNICIPALITY} --vary 'contract.payments[0].price' --target investor.irr.p50=0.05\nsibsim solve {REVIEWED} --vary 'contract.payments[0].threshold' \\\n--target payer.paid_without_impact.p=0.05 --range 0,0.9\n```\n\nThe price per placement year at which Hämeenlinna's investors reach a 5 % median IRR is **{}** (prices from {} reach it within 2 Monte Carlo standard errors). The payment threshold that keeps Vantaa's chance of paying for impact that did not happen at 5 % is a relative effect of **{}** ({} within 2 se; the file's is 0.1). Both on {} replications, common random numbers.\n\n",
+        money(price.value),
+        interval(&price, &|x| money(x)),
+        format!("{:.3}", threshold.value),
+        interval(&threshold, &|x| format!("{x:.3}")),
+        options.replications
+    ));
+    let tornadoes = tornado(
+        &TornadoRequest {
+            scenario: root.join(MUNICIPALITY),
+            statistics: vec![target("payer.net_savings.mean")?],
+            low: 10.0,
+            high: 90.0,
+            vary: vec![("contract.payments[0].price".to_string(), 45000.0, 75000.0)],
+            replications: Some(options.replications),
+            threads: options.threads,
+            ..TornadoRequest::default()
+        },
+        options.cancel,
+    )?;
+    if let Some((_, svg)) = tornadoes.files().into_iter().find(|(name, _)| name == "tornado.svg") {
+        pictures.push(("tornado_hameenlinna.svg".to_string(), svg));
+        md.push_str(&format!(
+            "`sibsim tornado {MUNICIPALITY} --vary 'contract.payments[0].price=45000,75000'` moves each uncertain input to its 10th and 90th percentile with the rest central. {}\n\n![Tornado of the payer's mean net savings](docs/findings/tornado_hameenlinna.svg)\n\n",
+            tornadoes.sentences().join(" ")
+        ));
+    }
+    let information = voi(
+        &VoiRequest {
+            scenario: root.join(MUNICIPALITY),
+            replications: Some(options.replications),
+            threads: options.threads,
+            ..VoiRequest::default()
+        },
+        options.cancel,
+    )?;
+    if let Some(payer) = information
+        .decisions
+        .iter()
+        .find(|d| d.who == "payer" && d.contract.is_none())
+    {
+        let effect = payer.evppi.iter().find(|(g, _)| g == "effect").map(|(_, w)| *w);
+        md.push_str(&format!(
+            "`sibsim voi {MUNICIPALITY}`: for Hämeenlinna, knowing everything uncertain before signing is worth {} to the city (EVPI, ± {}){}.\n\n",
+            money(payer.evpi.value),
+            money(payer.evpi.se),
+            effect.map_or(String::new(), |w| format!(
+                "; knowing the programme's true effect alone, {} (EVPPI ± {}, binning bias about {})",
+                money(w.value),
+                money(w.se),
+                money(w.bias)
+            ))
+        ));
+    }
+    Ok(())
 }
 
 /// Replaces the section between [`BEGIN`] and [`END`] in `readme`; `None`
