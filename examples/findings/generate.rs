@@ -428,10 +428,10 @@ fn decisions(
         _ => "–".to_string(),
     };
     md.push_str(&format!(
-        "```sh\nsibsim solve {MUNICIPALITY} --vary 'contract.payments[0].price' --target investor.irr.p50=0.05\nsibsim solve {REVIEWED} --vary 'contract.payments[0].threshold' \\\n--target payer.paid_without_impact.p=0.05 --range 0,0.9\n```\n\nThe price per placement year at which Hämeenlinna's investors reach a 5 % median IRR is **{}** (prices from {} reach it within 2 Monte Carlo standard errors). The payment threshold that keeps Vantaa's chance of paying for impact that did not happen at 5 % is a relative effect of **{}** ({} within 2 se; the file's is 0.1). Both on {} replications, common random numbers.\n\n",
+        "```sh\nsibsim solve {MUNICIPALITY} --vary 'contract.payments[0].price' --target investor.irr.p50=0.05\nsibsim solve {REVIEWED} --vary 'contract.payments[0].threshold' \\\n--target payer.paid_without_impact.p=0.05 --range 0,0.9\n```\n\nThe price per placement year at which Hämeenlinna's investors reach a 5 % median IRR is **{}** (prices from {} reach it within 2 Monte Carlo standard errors). The payment threshold that keeps Vantaa's chance of paying for impact that did not happen at 5 % is a relative effect of **{:.3}** ({} within 2 se; the file's is 0.1). Both on {} replications, common random numbers.\n\n",
         money(price.value),
         interval(&price, &|x| money(x)),
-        format!("{:.3}", threshold.value),
+        threshold.value,
         interval(&threshold, &|x| format!("{x:.3}")),
         options.replications
     ));
