@@ -537,3 +537,34 @@ fn a_price_sweep_has_acceptability_and_a_negotiation_frontier() {
     }
     assert!(read("frontier_loss.svg").contains("60000"));
 }
+
+#[test]
+fn tornado_and_voi_run_on_a_portfolio() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let portfolio = bundled("lapset-sib.toml");
+    let path = portfolio.to_str().unwrap();
+    let output = run_in(
+        dir.path(),
+        &["tornado", path, "--replications", "40", "--out", "tornado"],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let tornado = json(&output.stdout);
+    let inputs: Vec<&str> = tornado["statistics"][0]["bars"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["input"].as_str().unwrap())
+        .collect();
+    assert!(inputs.contains(&"shared shock, held every cycle"), "{inputs:?}");
+    assert!(inputs.iter().any(|i| i.starts_with("helsinki: ")), "{inputs:?}");
+    let voi = voi_json(dir.path(), &portfolio, &["--replications", "60"]);
+    let decisions = voi["decisions"].as_array().unwrap();
+    assert!(decisions
+        .iter()
+        .any(|d| d["contract"] == "helsinki" && d["who"] == "payer"));
+    let pooled = decision(&voi, "payer");
+    assert!(pooled["evppi"].as_object().unwrap().contains_key("shock"));
+    for file in ["voi.json", "voi.csv", "voi_payer.svg", "report.html"] {
+        assert!(dir.path().join("voi/lapset-sib").join(file).exists(), "{file}");
+    }
+}

@@ -479,6 +479,35 @@ mod tests {
     }
 
     #[test]
+    fn points_that_go_up_and_down_are_reported_as_not_monotone() {
+        let request = SolveRequest {
+            key: "contract.payments[0].price".to_string(),
+            ..SolveRequest::default()
+        };
+        let target = Target::parse("investor.irr.p50", "--target").unwrap();
+        let point = |value: f64, statistic: f64| Point {
+            value,
+            statistic: Estimate {
+                value: statistic,
+                se: 0.0,
+            },
+        };
+        let mut search = Search {
+            request: &request,
+            target: &target,
+            seed: 1,
+            replications: 1,
+            integer: false,
+            cancel: None,
+            points: vec![point(0.0, 0.0), point(2.0, 2.0), point(1.0, 1.0)],
+        };
+        assert!(search.check_monotone().is_ok());
+        search.points.push(point(1.5, 0.5));
+        let error = search.check_monotone().unwrap_err().to_string();
+        assert!(error.contains("not monotone"), "{error}");
+    }
+
+    #[test]
     fn a_range_must_be_ordered_and_finite() {
         let request = SolveRequest {
             range: Some((5.0, 1.0)),

@@ -27,6 +27,7 @@
 use super::job::Job;
 use crate::error::{Error, Result};
 use crate::model::{names, InterventionArm, Scenario};
+use crate::report::charts::Picture;
 use crate::report::page::{Page, Table};
 use crate::scenario::Loaded;
 use crate::sim::engine::Engine;
@@ -523,7 +524,8 @@ impl Voi {
         out
     }
 
-    /// The files `voi` writes: `voi.json`, `voi.csv`, `report.html`.
+    /// The files `voi` writes: `voi.json`, `voi.csv`, `voi_payer.svg`,
+    /// `voi_investors.svg` and `report.html`.
     pub fn files(&self) -> Vec<(String, Vec<u8>)> {
         use crate::report::format::table;
         let json = serde_json::to_string_pretty(&self.to_json()).unwrap_or_default() + "\n";
@@ -547,6 +549,29 @@ impl Voi {
             .collect();
         let mut findings = self.sentences();
         findings.extend(self.notes.iter().cloned());
+        let mut files = vec![
+            ("voi.json".to_string(), json.into_bytes()),
+            ("voi.csv".to_string(), self.to_csv().into_bytes()),
+        ];
+        let mut pictures = Vec::new();
+        for d in self.decisions.iter().filter(|d| d.contract.is_none()) {
+            // Each figure with a ±2 se box.
+            let bars: Vec<(String, f64, f64, f64)> = std::iter::once(("all (EVPI)".to_string(), d.evpi))
+                .chain(d.evppi.iter().cloned())
+                .map(|(group, w)| (group, w.value - 2.0 * w.se, w.value, w.value + 2.0 * w.se))
+                .collect();
+            let title = format!("Value of information: {}", d.whom());
+            let Some(svg) = crate::report::plot::interval_chart(&bars, &title, "money, discounted") else {
+                continue;
+            };
+            let file = format!("voi_{}.svg", d.who);
+            files.push((file.clone(), svg.clone().into_bytes()));
+            pictures.push(Picture {
+                file,
+                caption: format!("{title}: each figure (line) with ±2 se (box)"),
+                svg,
+            });
+        }
         let page = Page {
             title: format!("{}: value of information", self.scenario),
             findings,
@@ -557,14 +582,11 @@ impl Voi {
                     .to_vec(),
                 rows,
             }],
-            pictures: Vec::new(),
+            pictures,
             meta: format!("{} replications · seed {}", self.replications, self.seed),
         };
-        vec![
-            ("voi.json".to_string(), json.into_bytes()),
-            ("voi.csv".to_string(), self.to_csv().into_bytes()),
-            ("report.html".to_string(), page.render().into_bytes()),
-        ]
+        files.push(("report.html".to_string(), page.render().into_bytes()));
+        files
     }
 }
 
