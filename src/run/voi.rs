@@ -5,7 +5,7 @@
 //! - the investors invest, worth the NPV of their cash flows at their rate.
 //!
 //! **EVPI** (expected value of perfect information), from the run's
-//! replications with their parameter draws: E[max(NB, 0)] − max(E[NB], 0).
+//! replications with their parameter draws: `E[max(NB, 0)] − max(E[NB], 0)`.
 //! Its Monte Carlo se is that of the mean of max(−NB, 0) (or max(NB, 0)
 //! when not acting is the better choice on average).
 //!
@@ -14,7 +14,7 @@
 //! regression of NB on a one-number summary of the group's draw in each
 //! replication, with √R equal-count bins (Strong & Oakley's
 //! regression idea, with binning as the smoother):
-//! EVPPI = Σ_b (n_b/R)·max(mean NB in b, 0) − max(E[NB], 0).
+//! `EVPPI = Σ_b (n_b/R)·max(mean NB in b, 0) − max(E[NB], 0)`.
 //! The summary of effect, transitions and costs is the exact expected true
 //! savings with that group drawn and every other input central (sibsim's
 //! analytic forward model); of the shock, its path's mean; of measurement,
@@ -80,7 +80,7 @@ pub struct Decision {
     pub contract: Option<String>,
     /// The statistic used as net benefit.
     pub statistic: String,
-    /// E[NB].
+    /// `E[NB]`, the mean net benefit.
     pub expected: f64,
     /// Whether acting is the better choice on average.
     pub act: bool,
