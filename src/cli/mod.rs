@@ -235,7 +235,7 @@ fn run(request: RunRequest, quiet: bool, cancel: &AtomicBool) -> Result<()> {
                     planned.total,
                     folder.display()
                 );
-                emit(format_args!("{}", terminal::headline(&report)))?;
+                emit(format_args!("{}", terminal::headline(&report, planned.job.currency())))?;
             }
         }
     }

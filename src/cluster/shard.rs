@@ -97,6 +97,9 @@ pub struct ShardMeta {
     pub sets: Vec<(String, String)>,
     /// Scenario description, for the report.
     pub description: String,
+    /// The currency of every amount (shards written before it existed: EUR).
+    #[serde(default = "default_currency")]
+    pub currency: String,
     /// Key terms, for the report.
     pub terms: Vec<(String, String)>,
     /// SHA-256 of `shard.bin`, lower-case hex.
@@ -321,6 +324,10 @@ pub struct Merged {
     pub results: RunResults,
     /// A shard's description (ranges aside, all shards agree).
     pub meta: ShardMeta,
+}
+
+fn default_currency() -> String {
+    "EUR".to_string()
 }
 
 /// Merges shards into the results of one run.

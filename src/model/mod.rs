@@ -20,6 +20,8 @@ pub struct Scenario {
     pub name: String,
     /// Free text.
     pub description: String,
+    /// The currency of every amount (ISO 4217 code, e.g. `EUR`, `USD`).
+    pub currency: String,
     /// The file it was read from.
     pub source: String,
     /// FNV-1a digest of the scenario text (and any overrides): shards of

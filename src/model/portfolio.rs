@@ -12,6 +12,8 @@ pub struct Portfolio {
     pub name: String,
     /// Free text.
     pub description: String,
+    /// The currency of every amount (every contract's must match).
+    pub currency: String,
     /// The portfolio file.
     pub source: String,
     /// Digest of the portfolio text and its contracts'.

@@ -31,7 +31,7 @@ impl Exporter for Charts {
 }
 
 /// Draws the pictures of a run (those whose data exist).
-pub fn pictures(summary: &RunSummary, results: &RunResults) -> Vec<Picture> {
+pub fn pictures(summary: &RunSummary, results: &RunResults, currency: &str) -> Vec<Picture> {
     let mut pictures = Vec::new();
     let mut add = |file: &str, caption: &str, svg: Option<String>| {
         if let Some(svg) = svg {
@@ -54,7 +54,12 @@ pub fn pictures(summary: &RunSummary, results: &RunResults) -> Vec<Picture> {
         add(
             "net_savings_histogram.svg",
             "Payer net savings across replications",
-            plot::histogram(net, "Payer net savings", "net savings, discounted (EUR)", 40),
+            plot::histogram(
+                net,
+                "Payer net savings",
+                &format!("net savings, discounted ({currency})"),
+                40,
+            ),
         );
     }
     let years: Vec<f64> = summary.cashflows.iter().map(|c| c.0).collect();
@@ -67,18 +72,27 @@ pub fn pictures(summary: &RunSummary, results: &RunResults) -> Vec<Picture> {
             &years,
             &investor,
             "Investors: cumulative cash flow",
-            "EUR (undiscounted)",
+            &format!("{currency} (undiscounted)"),
         ),
     );
     add(
         "cashflow_fan_payer.svg",
         "Payer: cumulative costs avoided minus payments (and programme costs it bears)",
-        plot::fan_chart(&years, &payer, "Payer: cumulative net position", "EUR (undiscounted)"),
+        plot::fan_chart(
+            &years,
+            &payer,
+            "Payer: cumulative net position",
+            &format!("{currency} (undiscounted)"),
+        ),
     );
     if let Some((contracts, _)) = &summary.payment_correlation {
         for (statistic, label, unit) in [
-            (names::NET_SAVINGS, "Payer net savings by contract", "EUR, discounted"),
-            (names::MULTIPLE, "Investor multiple by contract", "multiple"),
+            (
+                names::NET_SAVINGS,
+                "Payer net savings by contract",
+                format!("{currency}, discounted"),
+            ),
+            (names::MULTIPLE, "Investor multiple by contract", "multiple".to_string()),
         ] {
             let rows: Vec<(String, f64, f64, f64)> = contracts
                 .iter()
@@ -92,7 +106,7 @@ pub fn pictures(summary: &RunSummary, results: &RunResults) -> Vec<Picture> {
             add(
                 &file,
                 &format!("{label}: p05–p95 box, median line"),
-                plot::interval_chart(&rows, label, unit),
+                plot::interval_chart(&rows, label, &unit),
             );
         }
     }

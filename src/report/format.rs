@@ -72,17 +72,62 @@ pub fn percent(x: f64) -> String {
     }
 }
 
-/// A terminal column of `width`: four decimals, as the run summary prints.
-pub fn terminal(x: f64, width: usize) -> String {
-    format!("{x:>width$.4}")
+/// The symbol printed before amounts in `currency`: €, $ or £, or the code
+/// and a space for any other.
+pub fn currency_symbol(currency: &str) -> String {
+    match currency {
+        "EUR" => "€".to_string(),
+        "USD" => "$".to_string(),
+        "GBP" => "£".to_string(),
+        code => format!("{code} "),
+    }
 }
 
-/// A value in its unit, for a table cell: rates as percentages, everything
-/// else as [`table`].
-pub fn in_unit(x: f64, unit: Unit) -> String {
+/// Digits of a non-negative whole number grouped by thin spaces.
+fn grouped(a: f64) -> String {
+    let digits = format!("{a:.0}");
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push('\u{2009}');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Money as a person reads it: the currency, thousands grouped, whole units
+/// from 100 up (cents below), a true minus: `€1 234 567`, `−$45.20`; `–`
+/// when not finite.
+pub fn money(x: f64, currency: &str) -> String {
+    if !x.is_finite() {
+        return "–".to_string();
+    }
+    let sign = if x < 0.0 && x.abs() >= 0.005 {
+        MINUS.to_string()
+    } else {
+        String::new()
+    };
+    let a = x.abs();
+    let number = if !(0.005..100.0).contains(&a) {
+        grouped(a)
+    } else {
+        format!("{a:.2}")
+    };
+    format!("{sign}{}{number}", currency_symbol(currency))
+}
+
+/// A value in its unit for the terminal and the report: money with its
+/// currency, rates as percentages, multiples with `×`, counts as [`table`].
+pub fn value(x: f64, unit: Unit, currency: &str) -> String {
+    if !x.is_finite() {
+        return "–".to_string();
+    }
     match unit {
+        Unit::Money => money(x, currency),
         Unit::Rate => percent(x),
-        Unit::Money | Unit::Multiple | Unit::Count => table(x),
+        Unit::Multiple => format!("{x:.2}×").replacen('-', &MINUS.to_string(), 1),
+        Unit::Count => table(x),
     }
 }
 
@@ -105,7 +150,13 @@ mod tests {
         assert_eq!(money_compact(1_234_567.0), "1.23M");
         assert_eq!(percent(-0.0512), "\u{2212}5.1 %");
         assert_eq!(percent(f64::INFINITY), "–");
-        assert_eq!(terminal(1.5, 8), "  1.5000");
-        assert_eq!(in_unit(0.05, Unit::Rate), "5.0 %");
+        assert_eq!(value(0.05, Unit::Rate, "EUR"), "5.0 %");
+        assert_eq!(money(1234567.4, "EUR"), "€1\u{2009}234\u{2009}567");
+        assert_eq!(money(-45.2, "USD"), "\u{2212}$45.20");
+        assert_eq!(money(0.0001, "EUR"), "€0");
+        assert_eq!(money(-0.0, "SEK"), "SEK 0");
+        assert_eq!(value(1.3249, Unit::Multiple, "EUR"), "1.32×");
+        assert_eq!(value(-0.1226, Unit::Rate, "EUR"), "\u{2212}12.3 %");
+        assert_eq!(value(f64::NAN, Unit::Money, "EUR"), "–");
     }
 }

@@ -11,13 +11,13 @@ pub struct SummaryJson;
 
 impl Exporter for SummaryJson {
     fn files(&self, run: &RunOutput) -> Vec<(String, Vec<u8>)> {
-        let json = serde_json::to_string_pretty(&summary_json(run.summary)).unwrap_or_default() + "\n";
+        let json = serde_json::to_string_pretty(&summary_json(run.summary, run.currency)).unwrap_or_default() + "\n";
         vec![("summary.json".to_string(), json.into_bytes())]
     }
 }
 
 /// `summary.json` as a value.
-pub fn summary_json(summary: &RunSummary) -> Value {
+pub fn summary_json(summary: &RunSummary, currency: &str) -> Value {
     let mut statistics = Map::new();
     for (name, summary) in &summary.statistics {
         statistics.insert(name.clone(), summary.as_ref().map_or(Value::Null, |s| json!(s)));
@@ -60,6 +60,7 @@ pub fn summary_json(summary: &RunSummary) -> Value {
         "scenario": summary.scenario,
         "replications": summary.replications,
         "seed": summary.seed,
+        "currency": currency,
         "engine_version": ENGINE_VERSION,
         "rng": RNG_ALGORITHM,
         "quantiles": "exact order statistics, linear interpolation (type 7)",

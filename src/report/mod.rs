@@ -34,6 +34,8 @@ pub struct RunOutput<'a> {
     pub description: &'a str,
     /// The key terms, in words.
     pub terms: &'a [(String, String)],
+    /// The currency of every amount.
+    pub currency: &'a str,
     /// The pictures, drawn once and shared by the SVG files and the report.
     pub pictures: &'a [Picture],
 }
@@ -68,14 +70,16 @@ pub fn result_files(
     results: &RunResults,
     description: &str,
     terms: &[(String, String)],
+    currency: &str,
     keep_replications: bool,
 ) -> Vec<(String, Vec<u8>)> {
-    let pictures = charts::pictures(summary, results);
+    let pictures = charts::pictures(summary, results, currency);
     let run = RunOutput {
         summary,
         results,
         description,
         terms,
+        currency,
         pictures: &pictures,
     };
     exporters(keep_replications)

@@ -1,36 +1,109 @@
-//! What a run prints in the terminal: a few lines a person reads first; the
-//! files hold everything.
+//! What a run prints in the terminal: a few lines a person reads first, in
+//! units (money with its currency, rates in %); the files hold everything.
 
 use super::format;
-use crate::model::names;
+use crate::model::names::{self, Unit};
 use crate::stats::RunSummary;
 
-/// The headline table of a run, then the exact expectation of the true
-/// savings and the headline probabilities, one line each.
-pub fn headline(report: &RunSummary) -> String {
+/// What each headline event means, in words.
+fn meaning(event: &str) -> &'static str {
+    match event {
+        names::INVESTOR_LOSS => "the investors get back less than they put in",
+        names::NET_LOSS => "the payer ends worse off than without the contract",
+        names::PAID_WITHOUT_IMPACT => "the payer pays for impact that did not happen",
+        _ => "",
+    }
+}
+
+/// `mean ± se` in the statistic's unit.
+fn mean_se(mean: f64, se: f64, unit: Unit, currency: &str) -> String {
+    let se = match unit {
+        // A rate's se is in percentage points.
+        Unit::Rate => format::percent(se),
+        _ => format::value(se, unit, currency),
+    };
+    format!("{} ± {se}", format::value(mean, unit, currency))
+}
+
+/// The headline table of a run in units, the exact expectation at central
+/// parameters, the headline probabilities in words, and for a portfolio one
+/// line per contract.
+pub fn headline(report: &RunSummary, currency: &str) -> String {
     let mut out = format!(
-        "  {:<28} {:>14} {:>12} {:>14} {:>14} {:>14}\n",
-        "statistic", "mean", "± se", "p05", "p50", "p95"
+        "  {:<24} {:>28} {:>14} {:>14} {:>14}\n",
+        "statistic", "mean ± se", "p05", "p50", "p95"
     );
     for name in names::HEADLINE_STATISTICS {
         if let Some(s) = report.statistic(name) {
+            let unit = names::unit(name);
+            let cell = |x: f64| format::value(x, unit, currency);
             out.push_str(&format!(
-                "  {name:<28} {} {} {} {} {}\n",
-                format::terminal(s.mean, 14),
-                format::terminal(s.se, 12),
-                format::terminal(s.p05, 14),
-                format::terminal(s.p50, 14),
-                format::terminal(s.p95, 14),
+                "  {name:<24} {:>28} {:>14} {:>14} {:>14}\n",
+                mean_se(s.mean, s.se, unit, currency),
+                cell(s.p05),
+                cell(s.p50),
+                cell(s.p95),
             ));
         }
     }
     if let Some((_, v)) = report.expected.iter().find(|(n, _)| n == names::TRUE_SAVINGS) {
-        out.push_str(&format!("  exact expected true savings: {v:.2}\n"));
+        out.push_str(&format!(
+            "  exact expected true savings at central parameters (no parameter draws): {}\n",
+            format::money(*v, currency)
+        ));
     }
     for name in names::HEADLINE_EVENTS {
         if let Some(p) = report.probability(name) {
-            out.push_str(&format!("  P({name}) = {:.4} ± {:.4}\n", p.p, p.se));
+            out.push_str(&format!(
+                "  P({name}) = {} ± {}: {}\n",
+                format::percent(p.p),
+                format::percent(p.se),
+                meaning(name)
+            ));
         }
     }
+    out.push_str(&contracts(report, currency));
+    out
+}
+
+/// For a portfolio: one line per contract (IRR quantiles, loss, multiple,
+/// net savings, paid without impact); empty for a single contract.
+fn contracts(report: &RunSummary, currency: &str) -> String {
+    let mut contracts: Vec<&str> = Vec::new();
+    for (name, _) in &report.statistics {
+        if let Some((contract, names::IRR)) = names::split_contract(name) {
+            contracts.push(contract);
+        }
+    }
+    if contracts.is_empty() {
+        return String::new();
+    }
+    let width = contracts.iter().map(|c| c.chars().count()).max().unwrap_or(8).max(8);
+    let mut out = format!(
+        "\n  {:<width$} {:>9} {:>9} {:>9} {:>9} {:>9} {:>16} {:>12}\n",
+        "contract", "IRR p05", "IRR p50", "IRR p95", "P(loss)", "multiple", "net savings", "P(unearned)"
+    );
+    for c in contracts {
+        let statistic = |name: &str| report.statistic(&names::contract(c, name));
+        let probability = |name: &str| {
+            report
+                .probability(&names::contract(c, name))
+                .map_or("–".to_string(), |p| format::percent(p.p))
+        };
+        let irr = |get: fn(&crate::stats::Summary) -> f64| {
+            statistic(names::IRR).map_or("–".to_string(), |s| format::percent(get(s)))
+        };
+        out.push_str(&format!(
+            "  {c:<width$} {:>9} {:>9} {:>9} {:>9} {:>9} {:>16} {:>12}\n",
+            irr(|s| s.p05),
+            irr(|s| s.p50),
+            irr(|s| s.p95),
+            probability(names::INVESTOR_LOSS),
+            statistic(names::MULTIPLE).map_or("–".to_string(), |s| format::value(s.mean, Unit::Multiple, currency)),
+            statistic(names::NET_SAVINGS).map_or("–".to_string(), |s| format::money(s.mean, currency)),
+            probability(names::PAID_WITHOUT_IMPACT),
+        ));
+    }
+    out.push_str("  (multiple and net savings are means; P(unearned) = P(paid without impact))\n");
     out
 }

@@ -71,6 +71,7 @@ pub fn merge(shards: &[PathBuf], out: &Path) -> Result<Merged> {
         &merged.results,
         &meta.description,
         &meta.terms,
+        &meta.currency,
         meta.keep_replications,
     );
     Ok(Merged {

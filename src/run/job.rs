@@ -46,6 +46,14 @@ impl Job {
         }
     }
 
+    /// The currency of every amount.
+    pub fn currency(&self) -> &str {
+        match self {
+            Job::Single(e) => &e.scenario.currency,
+            Job::Portfolio(p) => &p.portfolio.currency,
+        }
+    }
+
     /// Digest of the validated input (shards must agree on it).
     pub fn digest(&self) -> u64 {
         match self {

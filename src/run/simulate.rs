@@ -193,6 +193,7 @@ impl Plan {
                     &results,
                     job.description(),
                     &job.terms(),
+                    job.currency(),
                     request.keep_replications,
                 );
                 Written::Results {
@@ -228,6 +229,7 @@ impl Plan {
             keep_replications: self.request.keep_replications,
             sets: self.request.sets.clone(),
             description: job.description().to_string(),
+            currency: job.currency().to_string(),
             terms: job.terms(),
             digest: String::new(),
         }

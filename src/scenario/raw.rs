@@ -16,6 +16,7 @@ pub type RawMatrix = Spanned<Vec<Spanned<Vec<Spanned<f64>>>>>;
 pub struct RawScenario {
     pub name: Spanned<String>,
     pub description: Option<String>,
+    pub currency: Option<Spanned<String>>,
     pub time: RawTime,
     pub run: Option<RawRun>,
     pub states: Spanned<Vec<RawState>>,
@@ -286,6 +287,7 @@ pub struct RawShock {
 pub struct RawPortfolioFile {
     pub name: Spanned<String>,
     pub description: Option<String>,
+    pub currency: Option<Spanned<String>>,
     pub run: Option<RawRun>,
     pub portfolio: Spanned<RawPortfolio>,
     pub fund: Option<Spanned<RawFund>>,

@@ -153,6 +153,26 @@ pub fn valid_name(name: &str) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
 }
 
+/// The currency when none is given.
+pub const DEFAULT_CURRENCY: &str = "EUR";
+
+/// `currency`: a three-letter ISO 4217 code in capitals (default EUR).
+fn currency(ctx: &Ctx, raw: &Option<toml::Spanned<String>>) -> R<String> {
+    let Some(code) = raw else {
+        return Ok(DEFAULT_CURRENCY.to_string());
+    };
+    let text = code.get_ref();
+    if text.len() == 3 && text.bytes().all(|b| b.is_ascii_uppercase()) {
+        Ok(text.clone())
+    } else {
+        Err(ctx.err(
+            code.span(),
+            "currency",
+            format!("`{text}` is not a currency code; expected three capital letters (ISO 4217), e.g. EUR, USD, GBP"),
+        ))
+    }
+}
+
 /// Validates a parsed scenario.
 pub fn validate(raw: RawScenario, file: &str, text: &str) -> Result<Scenario, InputError> {
     let mut ctx = Ctx {
@@ -200,6 +220,7 @@ pub fn validate(raw: RawScenario, file: &str, text: &str) -> Result<Scenario, In
     Ok(Scenario {
         name,
         description: raw.description.unwrap_or_default(),
+        currency: currency(&ctx, &raw.currency)?,
         source: file.to_string(),
         digest: fnv1a(text.as_bytes()),
         time,

@@ -42,6 +42,21 @@ pub fn validate_portfolio(
         ));
     }
     let (contracts, digest_text) = load_contracts(&ctx, list, base, contract_sets)?;
+    // One currency for the pooled fund: the portfolio's, or its contracts'.
+    let currency = match &raw.currency {
+        Some(_) => super::currency(&ctx, &raw.currency)?,
+        None => contracts[0].currency.clone(),
+    };
+    if let Some((k, c)) = contracts.iter().enumerate().find(|(_, c)| c.currency != currency) {
+        return Err(ctx.err(
+            list[k].span(),
+            format!("portfolio.contracts[{k}]"),
+            format!(
+                "`{}` counts money in {}, the portfolio in {currency}; a pooled fund needs one currency",
+                c.name, c.currency
+            ),
+        ));
+    }
     let start = contracts
         .iter()
         .map(|c| c.time.start_year)
@@ -104,6 +119,7 @@ pub fn validate_portfolio(
     Ok(crate::model::portfolio::Portfolio {
         name,
         description: raw.description.unwrap_or_default(),
+        currency,
         source: file.to_string(),
         digest: fnv1a(digest_text.as_bytes()),
         run,
