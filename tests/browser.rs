@@ -127,3 +127,98 @@ fn report_renders_in_headless_chromium() {
         std::fs::copy(&shot, target).expect("copy screenshot");
     }
 }
+
+/// The page as the browser parsed it.
+fn dump_dom(browser: &str, page: &Path, profile: &Path) -> String {
+    let dom = Command::new(browser)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--dump-dom",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .expect("chromium starts");
+    String::from_utf8_lossy(&dom.stdout).into_owned()
+}
+
+/// The text of the element with `id` (tags dropped), up to its `</table>`.
+fn table_text(dom: &str, id: &str) -> String {
+    let start = dom.find(&format!("id=\"{id}\"")).unwrap_or_else(|| panic!("no #{id}"));
+    let end = dom[start..].find("</table>").map_or(dom.len(), |e| start + e);
+    let mut text = String::new();
+    let mut inside = false;
+    for c in dom[start..end].chars() {
+        match c {
+            '<' => inside = true,
+            '>' => {
+                inside = false;
+                text.push(' ');
+            }
+            c if !inside => text.push(c),
+            _ => {}
+        }
+    }
+    text
+}
+
+#[test]
+fn the_report_reads_in_units_in_the_browser() {
+    let Some(browser) = chromium() else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must install chromium (.ci/run does)"
+        );
+        eprintln!("skipped: no chromium on this machine (CI installs it)");
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    for file in ["nyc-able.toml", "lapset-sib.toml"] {
+        let scenario = common::bundled(file);
+        let args = [
+            "run",
+            scenario.to_str().unwrap(),
+            "--replications",
+            "200",
+            "--quiet",
+            "--out",
+            "out",
+        ];
+        let out = common::run_in(d, &args);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    // nyc-able counts in US dollars: its headline shows $ and IRR in %.
+    let dom = dump_dom(browser, &d.join("out/nyc-able/report.html"), &d.join("p1"));
+    let headline = table_text(&dom, "headline");
+    assert!(headline.contains('$') && !headline.contains('€'), "{headline}");
+    let irr_row = headline.lines().find(|l| l.contains("IRR")).unwrap_or(&headline);
+    assert!(irr_row.contains('%'), "{irr_row}");
+    assert!(dom.contains("money in USD"), "the currency is not named");
+    for id in ["headline", "probabilities", "shortfall"] {
+        assert!(!table_text(&dom, id).contains("0.0000"), "#{id} shows 0.0000");
+    }
+    assert!(dom.contains("id=\"finding\""), "no opening sentence");
+    // The Lapset portfolio: a per-contract table with one row per contract.
+    let dom = dump_dom(browser, &d.join("out/lapset-sib/report.html"), &d.join("p2"));
+    let contracts = table_text(&dom, "contracts");
+    for name in [
+        "hameenlinna-icehearts",
+        "vantaa-perhekumppani",
+        "helsinki",
+        "lohja",
+        "jyvaskyla",
+        "tampere",
+        "ptky-karviainen",
+    ] {
+        assert_eq!(contracts.matches(name).count(), 1, "{name} in {contracts}");
+    }
+    assert!(contracts.contains('€') && contracts.contains('%'), "{contracts}");
+    assert!(dom.contains("id=\"correlation\""), "no payment correlation");
+}

@@ -205,6 +205,11 @@ fn run_or_sweep(request: RunRequest, sweeps: &[String], quiet: bool, cancel: &At
 /// run them in order with a progress bar and print each one's headline.
 fn run(request: RunRequest, quiet: bool, cancel: &AtomicBool) -> Result<()> {
     let plan = request.plan()?;
+    for planned in &plan.runs {
+        for warning in planned.job.warnings() {
+            eprintln!("warning: {warning}");
+        }
+    }
     if !quiet {
         for planned in plan.runs.iter().filter(|p| p.estimate.seconds > 10.0) {
             eprintln!("{}: estimated {}", planned.job.name(), planned.estimate.describe());
@@ -216,6 +221,9 @@ fn run(request: RunRequest, quiet: bool, cancel: &AtomicBool) -> Result<()> {
         let finished = plan.run(k, Some(&tick), Some(cancel));
         bar.finish_and_clear();
         let finished = finished?;
+        for warning in &finished.warnings {
+            eprintln!("warning: {warning}");
+        }
         if quiet {
             continue;
         }

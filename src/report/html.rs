@@ -32,24 +32,71 @@ pub struct Html;
 
 impl Exporter for Html {
     fn files(&self, run: &RunOutput) -> Vec<(String, Vec<u8>)> {
-        let page = render(run.summary, run.description, run.terms, run.pictures);
+        let page = render(run.summary, run.description, run.terms, run.pictures, run.currency);
         vec![("report.html".to_string(), page.into_bytes())]
     }
 }
 
+/// One sentence that says what the run found, from its numbers.
+pub fn opening(report: &RunSummary, currency: &str) -> String {
+    let mut parts = Vec::new();
+    if let (Some(net), Some(loss)) = (
+        report.statistic(names::NET_SAVINGS),
+        report.probability(names::NET_LOSS),
+    ) {
+        parts.push(format!(
+            "the payer's net savings average {} (median {}), and it ends worse off than without the contract in {} of them",
+            format::money(net.mean, currency),
+            format::money(net.p50, currency),
+            format::percent(loss.p)
+        ));
+    }
+    if let (Some(irr), Some(loss)) = (report.statistic(names::IRR), report.probability(names::INVESTOR_LOSS)) {
+        parts.push(format!(
+            "the investors' median IRR is {} (from {} at the 5th percentile to {} at the 95th), and they lose money in {}",
+            format::percent(irr.p50),
+            format::percent(irr.p05),
+            format::percent(irr.p95),
+            format::percent(loss.p)
+        ));
+    }
+    if let Some(p) = report.probability(names::PAID_WITHOUT_IMPACT).filter(|p| p.p > 0.0) {
+        parts.push(format!(
+            "the payer pays for impact that did not happen in {}",
+            format::percent(p.p)
+        ));
+    }
+    if parts.is_empty() {
+        return format!("{} replications.", report.replications);
+    }
+    format!("Across {} replications, {}.", report.replications, parts.join("; "))
+}
+
 /// Renders the page, with the pictures inline.
-pub fn render(report: &RunSummary, description: &str, terms: &[(String, String)], pictures: &[Picture]) -> String {
+pub fn render(
+    report: &RunSummary,
+    description: &str,
+    terms: &[(String, String)],
+    pictures: &[Picture],
+    currency: &str,
+) -> String {
     let mut rows = String::new();
     for (name, label) in HEADLINE {
         if let Some(s) = report.statistic(name) {
+            let unit = names::unit(name);
+            let se = if unit == names::Unit::Rate {
+                format::percent(s.se)
+            } else {
+                format::value(s.se, unit, currency)
+            };
             rows.push_str(&format!(
                 "<tr><td>{}</td><td class=n>{} ± {}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td><td><code>{}</code></td></tr>\n",
                 escape(label),
-                format::table(s.mean),
-                format::table(s.se),
-                format::table(s.p05),
-                format::table(s.p50),
-                format::table(s.p95),
+                format::value(s.mean, unit, currency),
+                se,
+                format::value(s.p05, unit, currency),
+                format::value(s.p50, unit, currency),
+                format::value(s.p95, unit, currency),
                 escape(name)
             ));
         }
@@ -57,12 +104,24 @@ pub fn render(report: &RunSummary, description: &str, terms: &[(String, String)]
     let mut probabilities = String::new();
     for (name, p) in &report.probabilities {
         probabilities.push_str(&format!(
-            "<tr><td><code>{}</code></td><td class=n>{:.4} ± {:.4}</td></tr>\n",
+            "<tr><td><code>{}</code></td><td class=n>{} ± {}</td><td>{}</td></tr>\n",
             escape(name),
-            p.p,
-            p.se
+            format::percent(p.p),
+            format::percent(p.se),
+            escape(super::terminal::meaning(name))
         ));
     }
+    let mut tails = String::new();
+    for (name, value) in &report.expected_shortfall {
+        let unit = names::unit(name);
+        tails.push_str(&format!(
+            "<tr><td><code>{}</code></td><td class=n>{}</td></tr>\n",
+            escape(name),
+            value.map_or("–".to_string(), |v| format::value(v, unit, currency))
+        ));
+    }
+    let contracts = contract_table(report, currency);
+    let correlation = correlation_table(report);
     let mut term_rows = String::new();
     for (k, v) in terms {
         term_rows.push_str(&format!("<tr><td>{}</td><td>{}</td></tr>\n", escape(k), escape(v)));
@@ -87,16 +146,22 @@ th, td {{ padding: .3rem .5rem; border-bottom: 1px solid #eee; text-align: left;
 td.n {{ text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }}
 figure {{ margin: 1rem 0; }} figcaption {{ font-size: .9rem; color: #555; }}
 svg {{ max-width: 100%; height: auto; }} .meta {{ color: #555; font-size: .9rem; }}
+.finding {{ font-size: 1.05rem; }}
 </style></head><body>
 <h1>{name}</h1>
 <p>{description}</p>
-<p class="meta">{replications} replications · seed {seed} · sibsim {version} · quantiles are exact order statistics · ± is one Monte Carlo standard error</p>
+<p id="finding" class="finding">{finding}</p>
+<p class="meta">{replications} replications · seed {seed} · sibsim {version} · money in {currency}, discounted unless a chart says otherwise · quantiles are exact order statistics · ± is one Monte Carlo standard error</p>
 <h2>Headline</h2>
 <table id="headline"><tr><th>statistic</th><th>mean ± se</th><th>p05</th><th>p50</th><th>p95</th><th>name</th></tr>
 {rows}</table>
-<h2>Probabilities</h2>
-<table id="probabilities"><tr><th>event</th><th>p ± se</th></tr>
+{contracts}<h2>Probabilities</h2>
+<table id="probabilities"><tr><th>event</th><th>p ± se</th><th>meaning</th></tr>
 {probabilities}</table>
+<h2>Tails</h2>
+<table id="shortfall"><tr><th>statistic</th><th>expected shortfall: mean of the worst 5 %</th></tr>
+{tails}</table>
+{correlation}
 <h2>Pictures</h2>
 {figures}
 <h2>Key terms</h2>
@@ -109,5 +174,79 @@ svg {{ max-width: 100%; height: auto; }} .meta {{ color: #555; font-size: .9rem;
         replications = report.replications,
         seed = report.seed,
         version = ENGINE_VERSION,
+        finding = escape(&opening(report, currency)),
+        currency = escape(currency),
     )
+}
+
+/// For a portfolio: one row per contract; empty otherwise.
+fn contract_table(report: &RunSummary, currency: &str) -> String {
+    let mut contracts: Vec<&str> = Vec::new();
+    for (name, _) in &report.statistics {
+        if let Some((contract, names::IRR)) = names::split_contract(name) {
+            contracts.push(contract);
+        }
+    }
+    if contracts.is_empty() {
+        return String::new();
+    }
+    let mut rows = String::new();
+    for c in contracts {
+        let statistic = |name: &str| report.statistic(&names::contract(c, name));
+        let probability = |name: &str| {
+            report
+                .probability(&names::contract(c, name))
+                .map_or("–".to_string(), |p| format::percent(p.p))
+        };
+        let irr = |get: fn(&crate::stats::Summary) -> f64| {
+            statistic(names::IRR).map_or("–".to_string(), |s| format::percent(get(s)))
+        };
+        rows.push_str(&format!(
+            "<tr><td>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td></tr>\n",
+            escape(c),
+            irr(|s| s.p05),
+            irr(|s| s.p50),
+            irr(|s| s.p95),
+            probability(names::INVESTOR_LOSS),
+            statistic(names::MULTIPLE).map_or("–".to_string(), |s| format::value(s.mean, names::Unit::Multiple, currency)),
+            statistic(names::NET_SAVINGS).map_or("–".to_string(), |s| format::money(s.mean, currency)),
+            probability(names::PAID_WITHOUT_IMPACT),
+        ));
+    }
+    format!(
+        "<h2>By contract</h2>\n<table id=\"contracts\"><tr><th>contract</th><th>IRR p05</th><th>IRR p50</th><th>IRR p95</th><th>P(investor loss)</th><th>multiple (mean)</th><th>payer net savings (mean)</th><th>P(paid without impact)</th></tr>\n{rows}</table>\n"
+    )
+}
+
+/// For a portfolio: the correlation of the contracts' payments, shaded from
+/// white (0) to blue (1) and red (−1); empty otherwise.
+fn correlation_table(report: &RunSummary) -> String {
+    let Some((contracts, matrix)) = &report.payment_correlation else {
+        return String::new();
+    };
+    let mut out =
+        String::from("<h2>How the contracts' payments move together</h2>\n<table id=\"correlation\"><tr><th></th>");
+    for c in contracts {
+        out.push_str(&format!("<th>{}</th>", escape(c)));
+    }
+    out.push_str("</tr>\n");
+    for (c, row) in contracts.iter().zip(matrix) {
+        out.push_str(&format!("<tr><th>{}</th>", escape(c)));
+        for &r in row {
+            let (colour, text) = if r.is_finite() {
+                let a = (r.abs() * 0.85).min(0.85);
+                let rgb = if r >= 0.0 { "40, 90, 180" } else { "190, 60, 40" };
+                (
+                    format!("background: rgba({rgb}, {a:.2})"),
+                    format!("{r:.2}").replacen('-', "\u{2212}", 1),
+                )
+            } else {
+                (String::new(), "–".to_string())
+            };
+            out.push_str(&format!("<td class=n style=\"{colour}\">{text}</td>"));
+        }
+        out.push_str("</tr>\n");
+    }
+    out.push_str("</table>\n<p class=\"meta\">Pearson correlation of each pair of contracts' discounted outcome payments across replications; the shared shock is what makes them move together.</p>\n");
+    out
 }

@@ -11,6 +11,7 @@ pub mod csv;
 pub mod format;
 pub mod html;
 pub mod json;
+pub mod long;
 pub mod page;
 pub mod plot;
 pub mod replications;
@@ -53,6 +54,7 @@ pub fn exporters(keep_replications: bool) -> Vec<Box<dyn Exporter>> {
     let mut all: Vec<Box<dyn Exporter>> = vec![
         Box::new(json::SummaryJson),
         Box::new(csv::SummaryCsv),
+        Box::new(long::SummaryLong),
         Box::new(cashflows::Cashflows),
         Box::new(charts::Charts),
         Box::new(html::Html),

@@ -5,12 +5,18 @@ use super::format;
 use crate::model::names::{self, Unit};
 use crate::stats::RunSummary;
 
-/// What each headline event means, in words.
-fn meaning(event: &str) -> &'static str {
-    match event {
+/// What an event means, in words (a contract's event as its own).
+pub fn meaning(event: &str) -> &'static str {
+    let inner = names::split_contract(event).map_or(event, |(_, inner)| inner);
+    match inner {
         names::INVESTOR_LOSS => "the investors get back less than they put in",
         names::NET_LOSS => "the payer ends worse off than without the contract",
         names::PAID_WITHOUT_IMPACT => "the payer pays for impact that did not happen",
+        names::OVERCOMMITTED => "the fund calls more than its committed capital",
+        names::IRR_UNDEFINED => "the investors' cash flows have no single IRR",
+        other if other.starts_with("tranche.") && other.ends_with(".loss") => {
+            "this tranche gets back less than it put in"
+        }
         _ => "",
     }
 }
@@ -68,7 +74,7 @@ pub fn headline(report: &RunSummary, currency: &str) -> String {
 
 /// For a portfolio: one line per contract (IRR quantiles, loss, multiple,
 /// net savings, paid without impact); empty for a single contract.
-fn contracts(report: &RunSummary, currency: &str) -> String {
+pub fn contracts(report: &RunSummary, currency: &str) -> String {
     let mut contracts: Vec<&str> = Vec::new();
     for (name, _) in &report.statistics {
         if let Some((contract, names::IRR)) = names::split_contract(name) {

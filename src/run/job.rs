@@ -46,6 +46,30 @@ impl Job {
         }
     }
 
+    /// Inputs that are valid but probably not meant, one line each.
+    pub fn warnings(&self) -> Vec<String> {
+        use crate::scenario::plausible;
+        match self {
+            Job::Single(e) => plausible::warnings(&e.scenario),
+            Job::Portfolio(p) => {
+                let mut out: Vec<String> = p
+                    .engines
+                    .iter()
+                    .flat_map(|e| plausible::warnings(&e.scenario))
+                    .collect();
+                let fee = p.portfolio.fund.management_fee;
+                if fee > plausible::FEE_WARNING {
+                    out.push(format!(
+                        "{}: fund.management_fee = {fee} is {:.0} % of committed capital a year; fees are fractions (0.015 = 1.5 %)",
+                        p.portfolio.source,
+                        fee * 100.0
+                    ));
+                }
+                out
+            }
+        }
+    }
+
     /// The currency of every amount.
     pub fn currency(&self) -> &str {
         match self {

@@ -87,6 +87,9 @@ pub enum Written {
 pub struct Finished {
     /// Seconds the replications took (writing excluded).
     pub seconds: f64,
+    /// What the results suggest is wrong with the inputs (a fund that runs
+    /// out of capital), one line each.
+    pub warnings: Vec<String>,
     /// What was written.
     pub written: Written,
 }
@@ -178,6 +181,12 @@ impl Plan {
         };
         let results = planned.job.run(&options)?;
         let seconds = started.elapsed().as_secs_f64();
+        let overcommitted = results
+            .event(crate::model::names::OVERCOMMITTED)
+            .map_or(0.0, |e| e.iter().filter(|&&x| x).count() as f64 / e.len().max(1) as f64);
+        let warnings = crate::scenario::plausible::overcommitted(planned.job.name(), overcommitted)
+            .into_iter()
+            .collect();
         let written = match request.shard {
             Some((index, count)) => {
                 let meta = self.shard_meta(planned, index, count, &results);
@@ -202,7 +211,11 @@ impl Plan {
                 }
             }
         };
-        Ok(Finished { seconds, written })
+        Ok(Finished {
+            seconds,
+            warnings,
+            written,
+        })
     }
 
     /// Everything `merge` needs to check and rebuild a shard's run.
