@@ -4,7 +4,6 @@
 pub mod calibrate;
 pub mod overrides;
 pub mod plausible;
-#[allow(missing_docs)] // a field-by-field mirror of scenario-format.md
 pub mod raw;
 pub mod validate;
 
