@@ -154,6 +154,49 @@ fn bench_prints_a_scaling_table() {
     assert!(rows[1]["pairs_per_second"].as_f64().expect("rate") > 0.0);
 }
 
+#[test]
+fn bench_times_portfolios_in_hyperfines_style_and_exports() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let portfolio = common::bundled("lapset-sib.toml");
+    let out = common::run_in(
+        dir.path(),
+        &[
+            "bench",
+            portfolio.to_str().unwrap(),
+            "--threads",
+            "1",
+            "--replications",
+            "3",
+            "--runs",
+            "2",
+            "--warmup",
+            "0",
+            "--json",
+            "--export-csv",
+            "bench.csv",
+            "--export-markdown",
+            "bench.md",
+            "--export-json",
+            "bench.json",
+        ],
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(json["sampler"], "portfolio");
+    let row = &json["results"][0];
+    assert_eq!(row["times"].as_array().expect("times").len(), 2);
+    assert!(row["min"].as_f64().unwrap() <= row["mean"].as_f64().unwrap());
+    let csv = std::fs::read_to_string(dir.path().join("bench.csv")).expect("bench.csv");
+    assert!(csv.starts_with("threads,mean,stddev,min,max,"), "{csv}");
+    assert!(std::fs::read_to_string(dir.path().join("bench.md"))
+        .expect("bench.md")
+        .contains("| threads |"));
+    let exported: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("bench.json")).expect("bench.json"))
+            .expect("json");
+    assert_eq!(exported["runs"], 2);
+}
+
 /// A shard run with --set is re-run with the same overrides: the printed
 /// command carries them, and running it repairs the merge bit for bit.
 #[test]

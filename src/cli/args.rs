@@ -155,17 +155,32 @@ pub enum Command {
     },
     /// Throughput and thread scaling: child-cycle pairs per second.
     Bench {
-        /// Scenario (default: the built-in 6 states × 1000 children × 20 cycles).
+        /// Scenario or portfolio (default: the built-in 6 states × 1000 children × 20 cycles).
         scenario: Option<PathBuf>,
         /// Thread counts, e.g. 1,2,4 (default: 1, 2, 4, … up to all cores).
         #[arg(long, value_delimiter = ',', value_parser = clap::value_parser!(u64).range(1..=4096))]
         threads: Vec<u64>,
-        /// Replications per timing (default 400).
+        /// Replications per timed run.
         #[arg(long, default_value_t = 400, value_parser = clap::value_parser!(u64).range(1..))]
         replications: u64,
-        /// Print JSON instead of a table.
+        /// Timed runs per thread count.
+        #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=1000))]
+        runs: u64,
+        /// Untimed runs before them.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(0..=1000))]
+        warmup: u64,
+        /// Print JSON (every run's time) instead of a table.
         #[arg(long)]
         json: bool,
+        /// Also write the results as JSON to this file.
+        #[arg(long, value_name = "FILE")]
+        export_json: Option<PathBuf>,
+        /// Also write the results as CSV to this file.
+        #[arg(long, value_name = "FILE")]
+        export_csv: Option<PathBuf>,
+        /// Also write the results as a Markdown table to this file.
+        #[arg(long, value_name = "FILE")]
+        export_markdown: Option<PathBuf>,
     },
 }
 

@@ -116,17 +116,38 @@ pub fn main() -> Result<()> {
             scenario,
             threads,
             replications,
+            runs,
+            warmup,
             json,
+            export_json,
+            export_csv,
+            export_markdown,
         } => {
-            let scenario = match &scenario {
-                Some(path) => sibsim::scenario::load(path)?,
-                None => sibsim::run::bench::built_in()?,
+            use sibsim::run::bench::{bench, built_in, BenchOptions};
+            let job = match &scenario {
+                Some(path) => sibsim::run::job::Job::load(path, &[])?,
+                None => built_in()?,
             };
-            let bench = sibsim::run::bench::bench(scenario, &threads, replications, Some(cancel))?;
+            let options = BenchOptions {
+                replications,
+                runs,
+                warmup,
+            };
+            let result = bench(&job, &threads, options, Some(cancel))?;
+            let exports = [
+                (export_json, pretty(&result.to_json())? + "\n"),
+                (export_csv, result.to_csv()),
+                (export_markdown, result.to_markdown()),
+            ];
+            for (path, text) in exports {
+                if let Some(path) = path {
+                    std::fs::write(&path, text).map_err(|e| Error::io(&path, e))?;
+                }
+            }
             if json {
-                say!("{}", pretty(&bench.to_json())?);
+                say!("{}", pretty(&result.to_json())?);
             } else {
-                emit(format_args!("{}", bench.table()))?;
+                emit(format_args!("{}", result.table()))?;
             }
         }
         Command::Calibrate {
