@@ -43,10 +43,10 @@ pub fn pictures(summary: &RunSummary, results: &RunResults, currency: &str) -> V
         }
     };
     if let Some(irr) = results.column(names::IRR) {
-        let percent: Vec<f64> = irr.iter().map(|x| x * 100.0).collect();
+        let (percent, caption) = irr_focus(irr);
         add(
             "irr_histogram.svg",
-            "Investor IRR across replications (undefined IRRs left out)",
+            &caption,
             plot::histogram(&percent, "Investor IRR", "annual IRR (%)", 40),
         );
     }
@@ -111,4 +111,61 @@ pub fn pictures(summary: &RunSummary, results: &RunResults, currency: &str) -> V
         }
     }
     pictures
+}
+
+/// The IRRs (in %) a histogram should show: total losses (−100 %) and the
+/// tails beyond the 1st and 99th percentiles left out, so the mass is
+/// readable; the caption says how many were left out.
+fn irr_focus(irr: &[f64]) -> (Vec<f64>, String) {
+    let defined: Vec<f64> = irr.iter().copied().filter(|x| x.is_finite()).collect();
+    let undefined = irr.len() - defined.len();
+    let total_losses = defined.iter().filter(|&&x| x <= -1.0).count();
+    let mut rest: Vec<f64> = defined.iter().copied().filter(|&x| x > -1.0).collect();
+    rest.sort_by(|a, b| a.total_cmp(b));
+    let (low, high) = match (rest.first(), rest.last()) {
+        (Some(_), Some(_)) => (
+            crate::stats::quantile_sorted(&rest, 0.01),
+            crate::stats::quantile_sorted(&rest, 0.99),
+        ),
+        _ => (f64::NAN, f64::NAN),
+    };
+    let shown: Vec<f64> = rest
+        .iter()
+        .copied()
+        .filter(|&x| x >= low && x <= high)
+        .map(|x| x * 100.0)
+        .collect();
+    let share = |k: usize| 100.0 * k as f64 / irr.len().max(1) as f64;
+    let mut caption = format!(
+        "Investor IRR across replications, from its 1st to its 99th percentile ({} of {} shown)",
+        shown.len(),
+        irr.len()
+    );
+    if total_losses > 0 {
+        caption.push_str(&format!(
+            "; {:.1} % of replications lose everything (IRR −100 %) and are not drawn",
+            share(total_losses)
+        ));
+    }
+    if undefined > 0 {
+        caption.push_str(&format!("; {:.1} % have no single IRR", share(undefined)));
+    }
+    (shown, caption)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::irr_focus;
+
+    #[test]
+    fn total_losses_and_far_tails_are_left_out_and_counted() {
+        let mut irr: Vec<f64> = (0..200).map(|i| i as f64 / 1000.0).collect();
+        irr.extend([-1.0; 50]);
+        irr.push(f64::NAN);
+        let (shown, caption) = irr_focus(&irr);
+        assert!(shown.iter().all(|&x| (0.0..=20.0).contains(&x)));
+        assert!(shown.len() >= 190 && shown.len() < 200, "{}", shown.len());
+        assert!(caption.contains("19.9 % of replications lose everything"), "{caption}");
+        assert!(caption.contains("0.4 % have no single IRR"), "{caption}");
+    }
 }
