@@ -101,22 +101,7 @@ fn report_renders_in_headless_chromium() {
     assert!(share > 0.03, "only {:.2} % of the page is drawn", share * 100.0);
     assert!(colours > 20, "only {colours} colours: the charts did not render");
     // The DOM as the browser parsed it still has the headline table and the pictures.
-    let dom = Command::new(browser)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--dump-dom",
-        ])
-        .arg(format!("--user-data-dir={}", d.join("profile2").display()))
-        .arg(format!("file://{}", page.display()))
-        .output()
-        .expect("chromium starts");
-    let dom = String::from_utf8_lossy(&dom.stdout);
+    let dom = dump_dom(browser, &page, &d.join("profile2"));
     assert!(
         dom.contains("id=\"headline\"") && dom.contains("investor.irr"),
         "headline table missing"

@@ -80,9 +80,29 @@ pub fn solve_command(
     };
     let name = check_out(&request.scenario, &request.sets, &flags.out)?;
     let solution = solve(&request, Some(cancel))?;
-    let folder = write_folder(&flags.out, &name, &solution.files())?;
-    emit(format_args!("{}\n", pretty(&solution.to_json())?))?;
-    eprintln!("{}", solution.sentence());
+    finish(
+        &flags.out,
+        &name,
+        solution.files(),
+        &solution.to_json(),
+        &[solution.sentence()],
+    )
+}
+
+/// Writes a decision command's files under `<out>/<name>/`, prints its
+/// JSON on stdout and what it found, in words, on stderr.
+fn finish(
+    out: &Path,
+    name: &str,
+    files: Vec<(String, Vec<u8>)>,
+    json: &serde_json::Value,
+    sentences: &[String],
+) -> Result<()> {
+    let folder = write_folder(out, name, &files)?;
+    emit(format_args!("{}\n", pretty(json)?))?;
+    for sentence in sentences {
+        eprintln!("{sentence}");
+    }
     eprintln!("wrote {}", folder.display());
     Ok(())
 }
@@ -122,13 +142,13 @@ pub fn tornado_command(
     };
     let name = check_out(&request.scenario, &request.sets, &flags.out)?;
     let result = tornado(&request, Some(cancel))?;
-    let folder = write_folder(&flags.out, &name, &result.files())?;
-    emit(format_args!("{}\n", pretty(&result.to_json())?))?;
-    for sentence in result.sentences() {
-        eprintln!("{sentence}");
-    }
-    eprintln!("wrote {}", folder.display());
-    Ok(())
+    finish(
+        &flags.out,
+        &name,
+        result.files(),
+        &result.to_json(),
+        &result.sentences(),
+    )
 }
 
 /// `voi`.
@@ -142,11 +162,11 @@ pub fn voi_command(scenario: PathBuf, flags: &RunFlags, cancel: &AtomicBool) -> 
     };
     let name = check_out(&request.scenario, &request.sets, &flags.out)?;
     let result = voi(&request, Some(cancel))?;
-    let folder = write_folder(&flags.out, &name, &result.files())?;
-    emit(format_args!("{}\n", pretty(&result.to_json())?))?;
-    for sentence in result.sentences() {
-        eprintln!("{sentence}");
-    }
-    eprintln!("wrote {}", folder.display());
-    Ok(())
+    finish(
+        &flags.out,
+        &name,
+        result.files(),
+        &result.to_json(),
+        &result.sentences(),
+    )
 }

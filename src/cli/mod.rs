@@ -123,32 +123,13 @@ pub fn main() -> Result<()> {
             export_csv,
             export_markdown,
         } => {
-            use sibsim::run::bench::{bench, built_in, BenchOptions};
-            let job = match &scenario {
-                Some(path) => sibsim::run::job::Job::load(path, &[])?,
-                None => built_in()?,
-            };
-            let options = BenchOptions {
+            let options = sibsim::run::bench::BenchOptions {
                 replications,
                 runs,
                 warmup,
             };
-            let result = bench(&job, &threads, options, Some(cancel))?;
-            let exports = [
-                (export_json, pretty(&result.to_json())? + "\n"),
-                (export_csv, result.to_csv()),
-                (export_markdown, result.to_markdown()),
-            ];
-            for (path, text) in exports {
-                if let Some(path) = path {
-                    std::fs::write(&path, text).map_err(|e| Error::io(&path, e))?;
-                }
-            }
-            if json {
-                say!("{}", pretty(&result.to_json())?);
-            } else {
-                emit(format_args!("{}", result.table()))?;
-            }
+            let exports = [export_json, export_csv, export_markdown];
+            bench(scenario.as_deref(), &threads, options, json, exports, cancel)?;
         }
         Command::Calibrate {
             panel,
@@ -184,16 +165,56 @@ pub fn main() -> Result<()> {
                 time,
                 submit,
             };
-            let done = commands::slurm(&request)?;
-            say!(
-                "wrote {}/array.sbatch, merge.sbatch and submit.sh",
-                done.folder.display()
-            );
-            if let Some((array, merge)) = done.submitted {
-                say!("array job {array}");
-                say!("merge job {merge}");
-            }
+            slurm(&request)?;
         }
+    }
+    Ok(())
+}
+
+/// `slurm`: writes (and submits) the scripts and says what it did.
+fn slurm(request: &SlurmRequest) -> Result<()> {
+    let done = commands::slurm(request)?;
+    say!(
+        "wrote {}/array.sbatch, merge.sbatch and submit.sh",
+        done.folder.display()
+    );
+    if let Some((array, merge)) = done.submitted {
+        say!("array job {array}");
+        say!("merge job {merge}");
+    }
+    Ok(())
+}
+
+/// `bench`: times the runs, prints the table (or JSON), writes the exports.
+fn bench(
+    scenario: Option<&Path>,
+    threads: &[u64],
+    options: sibsim::run::bench::BenchOptions,
+    json: bool,
+    exports: [Option<std::path::PathBuf>; 3],
+    cancel: &AtomicBool,
+) -> Result<()> {
+    use sibsim::run::bench::built_in;
+    let job = match scenario {
+        Some(path) => sibsim::run::job::Job::load(path, &[])?,
+        None => built_in()?,
+    };
+    let result = sibsim::run::bench::bench(&job, threads, options, Some(cancel))?;
+    let [export_json, export_csv, export_markdown] = exports;
+    let exports = [
+        (export_json, pretty(&result.to_json())? + "\n"),
+        (export_csv, result.to_csv()),
+        (export_markdown, result.to_markdown()),
+    ];
+    for (path, text) in exports {
+        if let Some(path) = path {
+            std::fs::write(&path, text).map_err(|e| Error::io(&path, e))?;
+        }
+    }
+    if json {
+        say!("{}", pretty(&result.to_json())?);
+    } else {
+        emit(format_args!("{}", result.table()))?;
     }
     Ok(())
 }

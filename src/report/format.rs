@@ -18,14 +18,7 @@ pub fn table(x: f64) -> String {
     }
     let a = x.abs();
     if a >= 1000.0 {
-        let digits = format!("{a:.0}");
-        let mut out = String::new();
-        for (i, c) in digits.chars().enumerate() {
-            if i > 0 && (digits.len() - i) % 3 == 0 {
-                out.push('\u{2009}');
-            }
-            out.push(c);
-        }
+        let out = grouped(a);
         if x < 0.0 {
             format!("{MINUS}{out}")
         } else {

@@ -14,6 +14,25 @@ pub fn escape(text: &str) -> String {
         .replace('"', "&quot;")
 }
 
+/// The style every sibsim page shares.
+const STYLE: &str = "body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 980px; color: #1a1a1a; padding: 0 1rem; }
+h1 { font-size: 1.6rem; margin-bottom: .2rem; } h2 { font-size: 1.2rem; margin-top: 2rem; border-bottom: 1px solid #ccc; }
+table { border-collapse: collapse; width: 100%; font-size: .92rem; }
+th, td { padding: .3rem .5rem; border-bottom: 1px solid #eee; text-align: left; vertical-align: top; }
+td.n { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+figure { margin: 1rem 0; } figcaption { font-size: .9rem; color: #555; }
+svg { max-width: 100%; height: auto; } .meta { color: #555; font-size: .9rem; }
+.finding { font-size: 1.05rem; }
+";
+
+/// A page's start, up to and including `<body>`: the document head with its
+/// (already escaped) title and the shared style, inline (no network).
+pub fn document_head(title: &str) -> String {
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>sibsim: {title}</title>\n<style>\n{STYLE}</style></head><body>\n"
+    )
+}
+
 /// The headline statistics, in the order a reader wants them.
 pub const HEADLINE: [(&str, &str); 9] = [
     (names::IRR, "Investor IRR (annual)"),
@@ -134,21 +153,7 @@ pub fn render(
         ));
     }
     format!(
-        r#"<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>sibsim: {name}</title>
-<style>
-body {{ font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 980px; color: #1a1a1a; padding: 0 1rem; }}
-h1 {{ font-size: 1.6rem; margin-bottom: .2rem; }} h2 {{ font-size: 1.2rem; margin-top: 2rem; border-bottom: 1px solid #ccc; }}
-table {{ border-collapse: collapse; width: 100%; font-size: .92rem; }}
-th, td {{ padding: .3rem .5rem; border-bottom: 1px solid #eee; text-align: left; vertical-align: top; }}
-td.n {{ text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }}
-figure {{ margin: 1rem 0; }} figcaption {{ font-size: .9rem; color: #555; }}
-svg {{ max-width: 100%; height: auto; }} .meta {{ color: #555; font-size: .9rem; }}
-.finding {{ font-size: 1.05rem; }}
-</style></head><body>
-<h1>{name}</h1>
+        r#"{head}<h1>{name}</h1>
 <p>{description}</p>
 <p id="finding" class="finding">{finding}</p>
 <p class="meta">{replications} replications · seed {seed} · sibsim {version} · money in {currency}, discounted unless a chart says otherwise · quantiles are exact order statistics · ± is one Monte Carlo standard error</p>
@@ -169,6 +174,7 @@ svg {{ max-width: 100%; height: auto; }} .meta {{ color: #555; font-size: .9rem;
 {term_rows}</table>
 </body></html>
 "#,
+        head = document_head(&escape(&report.scenario)),
         name = escape(&report.scenario),
         description = escape(description),
         replications = report.replications,
@@ -181,37 +187,17 @@ svg {{ max-width: 100%; height: auto; }} .meta {{ color: #555; font-size: .9rem;
 
 /// For a portfolio: one row per contract; empty otherwise.
 fn contract_table(report: &RunSummary, currency: &str) -> String {
-    let mut contracts: Vec<&str> = Vec::new();
-    for (name, _) in &report.statistics {
-        if let Some((contract, names::IRR)) = names::split_contract(name) {
-            contracts.push(contract);
-        }
-    }
+    let contracts = super::contracts::rows(report, currency);
     if contracts.is_empty() {
         return String::new();
     }
     let mut rows = String::new();
-    for c in contracts {
-        let statistic = |name: &str| report.statistic(&names::contract(c, name));
-        let probability = |name: &str| {
-            report
-                .probability(&names::contract(c, name))
-                .map_or("–".to_string(), |p| format::percent(p.p))
-        };
-        let irr = |get: fn(&crate::stats::Summary) -> f64| {
-            statistic(names::IRR).map_or("–".to_string(), |s| format::percent(get(s)))
-        };
-        rows.push_str(&format!(
-            "<tr><td>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td></tr>\n",
-            escape(c),
-            irr(|s| s.p05),
-            irr(|s| s.p50),
-            irr(|s| s.p95),
-            probability(names::INVESTOR_LOSS),
-            statistic(names::MULTIPLE).map_or("–".to_string(), |s| format::value(s.mean, names::Unit::Multiple, currency)),
-            statistic(names::NET_SAVINGS).map_or("–".to_string(), |s| format::money(s.mean, currency)),
-            probability(names::PAID_WITHOUT_IMPACT),
-        ));
+    for [name, cells @ ..] in &contracts {
+        rows.push_str(&format!("<tr><td>{}</td>", escape(name)));
+        for cell in cells {
+            rows.push_str(&format!("<td class=n>{cell}</td>"));
+        }
+        rows.push_str("</tr>\n");
     }
     format!(
         "<h2>By contract</h2>\n<table id=\"contracts\"><tr><th>contract</th><th>IRR p05</th><th>IRR p50</th><th>IRR p95</th><th>P(investor loss)</th><th>multiple (mean)</th><th>payer net savings (mean)</th><th>P(paid without impact)</th></tr>\n{rows}</table>\n"

@@ -6,6 +6,15 @@ use crate::sim::rng::RNG_ALGORITHM;
 use crate::stats::RunSummary;
 use serde_json::{json, Map, Value};
 
+/// A number as JSON, `null` when not finite (JSON has no NaN or infinity).
+pub fn finite_or_null(x: f64) -> Value {
+    if x.is_finite() {
+        json!(x)
+    } else {
+        Value::Null
+    }
+}
+
 /// Writes `summary.json`.
 pub struct SummaryJson;
 

@@ -7,6 +7,7 @@
 
 pub mod cashflows;
 pub mod charts;
+pub mod contracts;
 pub mod csv;
 pub mod format;
 pub mod html;

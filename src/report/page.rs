@@ -71,24 +71,11 @@ impl Page {
             ));
         }
         format!(
-            r#"<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>sibsim: {title}</title>
-<style>
-body {{ font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 980px; color: #1a1a1a; padding: 0 1rem; }}
-h1 {{ font-size: 1.6rem; margin-bottom: .2rem; }} h2 {{ font-size: 1.2rem; margin-top: 2rem; border-bottom: 1px solid #ccc; }}
-table {{ border-collapse: collapse; width: 100%; font-size: .92rem; }}
-th, td {{ padding: .3rem .5rem; border-bottom: 1px solid #eee; text-align: left; vertical-align: top; }}
-td.n {{ text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }}
-figure {{ margin: 1rem 0; }} figcaption {{ font-size: .9rem; color: #555; }}
-svg {{ max-width: 100%; height: auto; }} .meta {{ color: #555; font-size: .9rem; }}
-.finding {{ font-size: 1.05rem; }}
-</style></head><body>
-<h1>{title}</h1>
+            r#"{head}<h1>{title}</h1>
 {body}<p class="meta">{meta} · sibsim {version}</p>
 </body></html>
 "#,
+            head = super::html::document_head(&escape(&self.title)),
             title = escape(&self.title),
             meta = escape(&self.meta),
             version = ENGINE_VERSION,

@@ -75,39 +75,18 @@ pub fn headline(report: &RunSummary, currency: &str) -> String {
 /// For a portfolio: one line per contract (IRR quantiles, loss, multiple,
 /// net savings, paid without impact); empty for a single contract.
 pub fn contracts(report: &RunSummary, currency: &str) -> String {
-    let mut contracts: Vec<&str> = Vec::new();
-    for (name, _) in &report.statistics {
-        if let Some((contract, names::IRR)) = names::split_contract(name) {
-            contracts.push(contract);
-        }
-    }
+    let contracts = super::contracts::rows(report, currency);
     if contracts.is_empty() {
         return String::new();
     }
-    let width = contracts.iter().map(|c| c.chars().count()).max().unwrap_or(8).max(8);
+    let width = contracts.iter().map(|r| r[0].chars().count()).max().unwrap_or(8).max(8);
     let mut out = format!(
         "\n  {:<width$} {:>9} {:>9} {:>9} {:>9} {:>9} {:>16} {:>12}\n",
         "contract", "IRR p05", "IRR p50", "IRR p95", "P(loss)", "multiple", "net savings", "P(unearned)"
     );
-    for c in contracts {
-        let statistic = |name: &str| report.statistic(&names::contract(c, name));
-        let probability = |name: &str| {
-            report
-                .probability(&names::contract(c, name))
-                .map_or("–".to_string(), |p| format::percent(p.p))
-        };
-        let irr = |get: fn(&crate::stats::Summary) -> f64| {
-            statistic(names::IRR).map_or("–".to_string(), |s| format::percent(get(s)))
-        };
+    for [c, p05, p50, p95, loss, multiple, net, unearned] in &contracts {
         out.push_str(&format!(
-            "  {c:<width$} {:>9} {:>9} {:>9} {:>9} {:>9} {:>16} {:>12}\n",
-            irr(|s| s.p05),
-            irr(|s| s.p50),
-            irr(|s| s.p95),
-            probability(names::INVESTOR_LOSS),
-            statistic(names::MULTIPLE).map_or("–".to_string(), |s| format::value(s.mean, Unit::Multiple, currency)),
-            statistic(names::NET_SAVINGS).map_or("–".to_string(), |s| format::money(s.mean, currency)),
-            probability(names::PAID_WITHOUT_IMPACT),
+            "  {c:<width$} {p05:>9} {p50:>9} {p95:>9} {loss:>9} {multiple:>9} {net:>16} {unearned:>12}\n"
         ));
     }
     out.push_str("  (multiple and net savings are means; P(unearned) = P(paid without impact))\n");

@@ -24,10 +24,15 @@ impl Job {
     /// # Errors
     /// The file's input errors.
     pub fn load(path: &Path, sets: &[(String, String)]) -> Result<Job> {
-        Ok(match crate::scenario::load_any_with(path, sets)? {
+        Ok(Job::from_loaded(crate::scenario::load_any_with(path, sets)?))
+    }
+
+    /// Compiles a loaded scenario or portfolio.
+    pub fn from_loaded(loaded: Loaded) -> Job {
+        match loaded {
             Loaded::Single(s) => Job::Single(Box::new(Engine::new(*s))),
             Loaded::Portfolio(p) => Job::Portfolio(Box::new(PortfolioEngine::new(*p))),
-        })
+        }
     }
 
     /// Scenario or portfolio name.
@@ -57,14 +62,7 @@ impl Job {
                     .iter()
                     .flat_map(|e| plausible::warnings(&e.scenario))
                     .collect();
-                let fee = p.portfolio.fund.management_fee;
-                if fee > plausible::FEE_WARNING {
-                    out.push(format!(
-                        "{}: fund.management_fee = {fee} is {:.0} % of committed capital a year; fees are fractions (0.015 = 1.5 %)",
-                        p.portfolio.source,
-                        fee * 100.0
-                    ));
-                }
+                out.extend(plausible::fee(&p.portfolio.source, &p.portfolio.fund));
                 out
             }
         }

@@ -11,6 +11,7 @@
 
 use super::job::Job;
 use crate::error::{Error, InputError, Result};
+use crate::report::json::finite_or_null as number;
 use crate::sim::parallel::RunOptions;
 use crate::stats::target::{Estimate, Target};
 use crate::stats::RunSummary;
@@ -349,14 +350,6 @@ pub fn solve(request: &SolveRequest, cancel: Option<&AtomicBool>) -> Result<Solu
         replications: search.replications,
         seed: search.seed,
     })
-}
-
-fn number(x: f64) -> Value {
-    if x.is_finite() {
-        json!(x)
-    } else {
-        Value::Null
-    }
 }
 
 impl Solution {

@@ -28,22 +28,17 @@ use super::job::Job;
 use crate::error::{Error, Result};
 use crate::model::{names, InterventionArm, Scenario};
 use crate::report::charts::Picture;
+use crate::report::json::finite_or_null as number;
 use crate::report::page::{Page, Table};
 use crate::scenario::Loaded;
 use crate::sim::engine::Engine;
 use crate::sim::parallel::RunOptions;
 use crate::sim::parameters::{draw, shock_path};
 use crate::sim::record::RunResults;
-use crate::sim::rng::{stream_for, Purpose};
-use rand::Rng;
+use crate::stats::information::{evpi, evppi, Worth};
 use serde_json::{json, Value};
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
-
-/// Random bin assignments averaged for the bias estimate.
-pub const PERMUTATIONS: u64 = 20;
-/// Bootstrap resamples for the se.
-pub const BOOTSTRAPS: u64 = 50;
 
 /// What to analyse.
 #[derive(Debug, Clone, Default)]
@@ -58,17 +53,6 @@ pub struct VoiRequest {
     pub seed: Option<u64>,
     /// Worker threads.
     pub threads: Option<usize>,
-}
-
-/// A value with its standard error and, for EVPPI, its estimated bias.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Worth {
-    /// The estimate (money, discounted).
-    pub value: f64,
-    /// Its Monte Carlo (or bootstrap) standard error.
-    pub se: f64,
-    /// Estimated upward bias (EVPPI only; 0 for EVPI).
-    pub bias: f64,
 }
 
 /// One decision's value of information.
@@ -105,90 +89,6 @@ pub struct Voi {
     pub notes: Vec<String>,
 }
 
-/// EVPI of net benefits, with its se.
-pub fn evpi(net: &[f64]) -> Worth {
-    let values: Vec<f64> = net.iter().copied().filter(|v| v.is_finite()).collect();
-    let n = values.len() as f64;
-    if values.is_empty() {
-        return Worth {
-            value: f64::NAN,
-            se: f64::NAN,
-            bias: 0.0,
-        };
-    }
-    let mean = values.iter().sum::<f64>() / n;
-    // The regret of the decision on average, replication by replication.
-    let regret: Vec<f64> = values
-        .iter()
-        .map(|&v| if mean > 0.0 { (-v).max(0.0) } else { v.max(0.0) })
-        .collect();
-    let value = regret.iter().sum::<f64>() / n;
-    let sd = if values.len() > 1 {
-        (regret.iter().map(|r| (r - value) * (r - value)).sum::<f64>() / (n - 1.0)).sqrt()
-    } else {
-        0.0
-    };
-    Worth {
-        value,
-        se: sd / n.sqrt(),
-        bias: 0.0,
-    }
-}
-
-/// EVPPI by binning `net` on `summary` (same length; non-finite pairs left out).
-pub fn evppi_binned(net: &[f64], summary: &[f64]) -> f64 {
-    let mut pairs: Vec<(f64, f64)> = summary
-        .iter()
-        .zip(net)
-        .filter(|(s, v)| s.is_finite() && v.is_finite())
-        .map(|(&s, &v)| (s, v))
-        .collect();
-    if pairs.is_empty() {
-        return f64::NAN;
-    }
-    // Stable: ties keep replication order.
-    pairs.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let n = pairs.len();
-    let bins = ((n as f64).sqrt().round() as usize).clamp(1, n);
-    let mean = pairs.iter().map(|p| p.1).sum::<f64>() / n as f64;
-    let mut total = 0.0;
-    for b in 0..bins {
-        let (from, to) = (b * n / bins, (b + 1) * n / bins);
-        if to > from {
-            let bin_mean = pairs[from..to].iter().map(|p| p.1).sum::<f64>() / (to - from) as f64;
-            total += (to - from) as f64 * bin_mean.max(0.0);
-        }
-    }
-    (total / n as f64 - mean.max(0.0)).max(0.0)
-}
-
-/// EVPPI with its bias (random summaries) and bootstrap se, on fixed streams.
-fn evppi(net: &[f64], summary: &[f64], seed: u64, group: u64) -> Worth {
-    let value = evppi_binned(net, summary);
-    let n = net.len();
-    let mut null_total = 0.0;
-    for k in 0..PERMUTATIONS {
-        let mut rng = stream_for(seed, group, k, Purpose::Analysis);
-        let random: Vec<f64> = (0..n).map(|_| rng.random::<f64>()).collect();
-        null_total += evppi_binned(net, &random);
-    }
-    let mut boot = Vec::with_capacity(BOOTSTRAPS as usize);
-    for k in 0..BOOTSTRAPS {
-        let mut rng = stream_for(seed, group, PERMUTATIONS + k, Purpose::Analysis);
-        let picks: Vec<usize> = (0..n).map(|_| rng.random_range(0..n)).collect();
-        let resampled_net: Vec<f64> = picks.iter().map(|&i| net[i]).collect();
-        let resampled_summary: Vec<f64> = picks.iter().map(|&i| summary[i]).collect();
-        boot.push(evppi_binned(&resampled_net, &resampled_summary));
-    }
-    let mean = boot.iter().sum::<f64>() / boot.len() as f64;
-    let se = (boot.iter().map(|b| (b - mean) * (b - mean)).sum::<f64>() / (boot.len() as f64 - 1.0)).sqrt();
-    Worth {
-        value,
-        se,
-        bias: null_total / PERMUTATIONS as f64,
-    }
-}
-
 /// The groups a contract's `[uncertainty]` draws.
 fn groups_of(s: &Scenario) -> Vec<&'static str> {
     let mut groups = Vec::new();
@@ -210,23 +110,82 @@ fn groups_of(s: &Scenario) -> Vec<&'static str> {
     groups
 }
 
-/// Exact expected true savings of `central` with only `group` drawn as in
-/// replication `r` (contract `c` of the run).
-fn group_summary(central: &Scenario, group: &str, seed: u64, c: u64, r: u64) -> f64 {
-    let drawn = draw(central, seed, c, r);
+/// Exact expected true savings of `central` with only `group` taken from
+/// one replication's `drawn` parameters.
+fn group_summary(central: &Scenario, group: &str, drawn: &Scenario) -> f64 {
     let mut s = central.clone();
     s.uncertainty = None;
     match group {
-        "effect" => s.intervention.arm = drawn.intervention.arm,
+        "effect" => s.intervention.arm = drawn.intervention.arm.clone(),
         "transitions" => {
-            s.baseline = drawn.baseline;
+            s.baseline = drawn.baseline.clone();
             if let InterventionArm::Transitions(_) = &s.intervention.arm {
-                s.intervention.arm = drawn.intervention.arm;
+                s.intervention.arm = drawn.intervention.arm.clone();
             }
         }
-        _ => s.states = drawn.states,
+        _ => s.states = drawn.states.clone(),
     }
     Engine::new(s).expected().true_savings()
+}
+
+/// One contract's summaries: `(group, one value per replication)`.
+type GroupSummaries = Vec<(&'static str, Vec<f64>)>;
+
+/// Each contract's one-number summary per input group, replication by
+/// replication (one parameter draw per replication serves every group).
+fn group_summaries(
+    contracts: &[&Scenario],
+    replications: u64,
+    seed: u64,
+    cancel: Option<&AtomicBool>,
+) -> Result<Vec<GroupSummaries>> {
+    let mut per_contract = Vec::with_capacity(contracts.len());
+    for (c, s) in contracts.iter().enumerate() {
+        let mut groups: GroupSummaries = groups_of(s)
+            .into_iter()
+            .map(|g| (g, Vec::with_capacity(replications as usize)))
+            .collect();
+        if !groups.is_empty() {
+            for r in 0..replications {
+                if cancel.is_some_and(|x| x.load(std::sync::atomic::Ordering::SeqCst)) {
+                    return Err(Error::Interrupted);
+                }
+                // One draw per replication serves every group.
+                let drawn = draw(s, seed, c as u64, r);
+                for (group, values) in &mut groups {
+                    values.push(group_summary(s, group, &drawn));
+                }
+            }
+        }
+        per_contract.push(groups);
+    }
+    Ok(per_contract)
+}
+
+/// The shock's summary per replication: its path's mean (the shared path in
+/// a portfolio, the contract's own otherwise).
+fn shock_summary(loaded: &Loaded, replications: u64, seed: u64) -> Option<Vec<f64>> {
+    let shock = match loaded {
+        Loaded::Portfolio(p) => p.shock.as_ref().map(|sh| {
+            (
+                sh.clone(),
+                p.contracts.iter().map(|c| c.time.horizon).max().unwrap_or(1),
+            )
+        }),
+        Loaded::Single(s) => s
+            .uncertainty
+            .as_ref()
+            .and_then(|u| u.shock.clone())
+            .map(|sh| (sh, s.time.horizon)),
+    };
+    shock.map(|(sh, horizon)| {
+        (0..replications)
+            .map(|r| {
+                let path = shock_path(&sh, horizon, seed, r);
+                path.iter().sum::<f64>() / path.len().max(1) as f64
+            })
+            .collect()
+    })
 }
 
 /// Net benefits of one decision: `(who, contract, statistic name)`.
@@ -277,7 +236,7 @@ fn measurement_error(results: &RunResults, prefix: &str) -> Option<Vec<f64>> {
 /// The file's input errors; [`Error::Interrupted`] when cancelled.
 pub fn voi(request: &VoiRequest, cancel: Option<&AtomicBool>) -> Result<Voi> {
     let loaded = crate::scenario::load_any_with(&request.scenario, &request.sets)?;
-    let job = Job::load(&request.scenario, &request.sets)?;
+    let job = Job::from_loaded(loaded.clone());
     let (default_replications, default_seed) = job.defaults();
     let replications = request.replications.unwrap_or(default_replications);
     let seed = request.seed.unwrap_or(default_seed);
@@ -287,49 +246,10 @@ pub fn voi(request: &VoiRequest, cancel: Option<&AtomicBool>) -> Result<Voi> {
         ..RunOptions::new(seed, replications)
     };
     let results = job.run(&options)?;
-    let contracts: Vec<&Scenario> = match &loaded {
-        Loaded::Single(s) => vec![s],
-        Loaded::Portfolio(p) => p.contracts.iter().collect(),
-    };
+    let contracts = loaded.contracts();
     let portfolio = matches!(loaded, Loaded::Portfolio(_));
-    // Each contract's summaries per group, replication by replication.
-    let mut per_contract: Vec<Vec<(&'static str, Vec<f64>)>> = Vec::new();
-    for (c, s) in contracts.iter().enumerate() {
-        let mut groups = Vec::new();
-        for group in groups_of(s) {
-            let mut values = Vec::with_capacity(replications as usize);
-            for r in 0..replications {
-                if cancel.is_some_and(|x| x.load(std::sync::atomic::Ordering::SeqCst)) {
-                    return Err(Error::Interrupted);
-                }
-                values.push(group_summary(s, group, seed, c as u64, r));
-            }
-            groups.push((group, values));
-        }
-        per_contract.push(groups);
-    }
-    // The shock: its path's mean (shared in a portfolio, own otherwise).
-    let shock = match &loaded {
-        Loaded::Portfolio(p) => p.shock.as_ref().map(|sh| {
-            (
-                sh.clone(),
-                p.contracts.iter().map(|c| c.time.horizon).max().unwrap_or(1),
-            )
-        }),
-        Loaded::Single(s) => s
-            .uncertainty
-            .as_ref()
-            .and_then(|u| u.shock.clone())
-            .map(|sh| (sh, s.time.horizon)),
-    };
-    let shock_summary: Option<Vec<f64>> = shock.map(|(sh, horizon)| {
-        (0..replications)
-            .map(|r| {
-                let path = shock_path(&sh, horizon, seed, r);
-                path.iter().sum::<f64>() / path.len().max(1) as f64
-            })
-            .collect()
-    });
+    let per_contract = group_summaries(&contracts, replications, seed, cancel)?;
+    let shock_summary = shock_summary(&loaded, replications, seed);
     let mut decisions = Vec::new();
     for (index, (who, contract, statistic)) in decisions_of(&loaded).into_iter().enumerate() {
         let Some(net) = results.column(&statistic) else {
@@ -407,14 +327,6 @@ pub fn voi(request: &VoiRequest, cancel: Option<&AtomicBool>) -> Result<Voi> {
         decisions,
         notes,
     })
-}
-
-fn number(x: f64) -> Value {
-    if x.is_finite() {
-        json!(x)
-    } else {
-        Value::Null
-    }
 }
 
 fn worth_json(w: &Worth) -> Value {
@@ -587,34 +499,5 @@ impl Voi {
         };
         files.push(("report.html".to_string(), page.render().into_bytes()));
         files
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn evpi_is_zero_when_no_draw_changes_the_decision() {
-        assert_eq!(evpi(&[5.0, 1.0, 3.0]).value, 0.0);
-        assert_eq!(evpi(&[-5.0, -1.0]).value, 0.0);
-    }
-
-    #[test]
-    fn evpi_of_two_points_is_the_closed_form() {
-        // 10 with probability 0.3, −2 with 0.7: E = 1.6 > 0, so the regret is
-        // the 2 lost in 70 % of cases: 1.4 = 0.3·10 − 1.6.
-        let net: Vec<f64> = (0..10).map(|i| if i < 3 { 10.0 } else { -2.0 }).collect();
-        assert!((evpi(&net).value - 1.4).abs() < 1e-12);
-    }
-
-    #[test]
-    fn evppi_of_the_whole_cause_is_the_evpi_and_of_noise_is_small() {
-        let net: Vec<f64> = (0..400).map(|i| if i % 2 == 0 { 10.0 } else { -8.0 }).collect();
-        let cause: Vec<f64> = (0..400).map(|i| (i % 2) as f64).collect();
-        let full = evpi(&net).value;
-        assert!((evppi_binned(&net, &cause) - full).abs() < 1e-9);
-        let noise: Vec<f64> = (0..400).map(|i| ((i * 7919) % 400) as f64).collect();
-        assert!(evppi_binned(&net, &noise) < full);
     }
 }

@@ -38,6 +38,16 @@ pub enum Loaded {
     Portfolio(Box<crate::model::portfolio::Portfolio>),
 }
 
+impl Loaded {
+    /// Its contracts, in file order (one for a single scenario).
+    pub fn contracts(&self) -> Vec<&Scenario> {
+        match self {
+            Loaded::Single(s) => vec![s],
+            Loaded::Portfolio(p) => p.contracts.iter().collect(),
+        }
+    }
+}
+
 /// Loads a scenario or, when the file has a `[portfolio]` table, a portfolio
 /// (its contracts are loaded from their own files, relative to it).
 ///

@@ -27,15 +27,21 @@ pub fn warnings(scenario: &Scenario) -> Vec<String> {
         }
     }
     if let Some(fund) = &scenario.fund {
-        if fund.management_fee > FEE_WARNING {
-            out.push(format!(
-                "{file}: fund.management_fee = {} is {:.0} % of committed capital a year; fees are fractions (0.015 = 1.5 %)",
-                fund.management_fee,
-                fund.management_fee * 100.0
-            ));
-        }
+        out.extend(fee(file, fund));
     }
     out
+}
+
+/// The warning for a fund whose management fee looks like a percentage
+/// typed as a number (a contract's fund, or a portfolio's pooled one).
+pub fn fee(file: &str, fund: &crate::model::fund::Fund) -> Option<String> {
+    (fund.management_fee > FEE_WARNING).then(|| {
+        format!(
+            "{file}: fund.management_fee = {} is {:.0} % of committed capital a year; fees are fractions (0.015 = 1.5 %)",
+            fund.management_fee,
+            fund.management_fee * 100.0
+        )
+    })
 }
 
 /// The warning after a run whose fund ran out of committed capital in more

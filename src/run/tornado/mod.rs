@@ -16,19 +16,18 @@
 //!
 //! "Central" means the file's values with no parameter draws and no shock.
 
+mod inputs;
+
 use super::job::Job;
 use crate::error::{Error, InputError, Result};
-use crate::model::portfolio::Portfolio;
-use crate::model::{InterventionArm, Scenario, StochasticMatrix};
 use crate::report::charts::Picture;
+use crate::report::json::finite_or_null as number;
 use crate::report::page::{Page, Table};
-use crate::scenario::Loaded;
-use crate::sim::engine::Engine;
 use crate::sim::parallel::RunOptions;
-use crate::sim::portfolio::PortfolioEngine;
-use crate::stats::distributions::{beta_quantile, gamma_quantile, normal_quantile};
+use crate::stats::distributions::normal_quantile;
 use crate::stats::target::Target;
 use crate::stats::RunSummary;
+use inputs::{central, inputs, job_of, job_with, Change, Input};
 use serde_json::{json, Value};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -61,45 +60,6 @@ pub struct TornadoRequest {
     pub seed: Option<u64>,
     /// Worker threads.
     pub threads: Option<usize>,
-}
-
-/// Which arm's transitions a row belongs to.
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Arm {
-    Baseline,
-    Intervention,
-}
-
-/// One way to move an input.
-#[derive(Debug, Clone, PartialEq)]
-enum Change {
-    Effect {
-        contract: usize,
-        index: usize,
-    },
-    Cost {
-        contract: usize,
-        state: usize,
-    },
-    Row {
-        contract: usize,
-        arm: Arm,
-        band: Option<usize>,
-        row: usize,
-    },
-    Shock,
-    Term {
-        key: String,
-    },
-}
-
-/// An input and its low and high values.
-#[derive(Debug, Clone, PartialEq)]
-struct Input {
-    name: String,
-    change: Change,
-    low: f64,
-    high: f64,
 }
 
 /// One bar: an input, its two values and the statistic at each.
@@ -152,240 +112,6 @@ pub struct Tornadoes {
     pub notes: Vec<String>,
 }
 
-/// The central model: no draws, no shock.
-fn central(loaded: &Loaded) -> Loaded {
-    match loaded {
-        Loaded::Single(s) => {
-            let mut s = s.clone();
-            s.uncertainty = None;
-            Loaded::Single(s)
-        }
-        Loaded::Portfolio(p) => {
-            let mut p = p.clone();
-            for c in &mut p.contracts {
-                c.uncertainty = None;
-            }
-            p.shock = None;
-            Loaded::Portfolio(p)
-        }
-    }
-}
-
-/// The contracts of a loaded file, in order.
-fn contracts(loaded: &Loaded) -> Vec<&Scenario> {
-    match loaded {
-        Loaded::Single(s) => vec![s],
-        Loaded::Portfolio(p) => p.contracts.iter().collect(),
-    }
-}
-
-fn contract_mut(loaded: &mut Loaded, contract: usize) -> &mut Scenario {
-    match loaded {
-        Loaded::Single(s) => s,
-        Loaded::Portfolio(p) => &mut p.contracts[contract],
-    }
-}
-
-/// States a row's costly share counts: the shock's targets (costly and not
-/// absorbing, unless the shock names its own).
-fn costly(s: &Scenario) -> Vec<bool> {
-    match s.uncertainty.as_ref().and_then(|u| u.shock.as_ref()) {
-        Some(shock) => shock.targets.clone(),
-        None => s.states.iter().map(|x| x.cost > 0.0 && !x.absorbing).collect(),
-    }
-}
-
-/// The Beta parameters of a row's costly share, when the row is uncertain.
-fn row_beta(matrix: &StochasticMatrix, row: usize, concentration: Option<f64>, costly: &[bool]) -> Option<(f64, f64)> {
-    let n = matrix.n();
-    let alphas: Vec<f64> = match (matrix.counts(), concentration) {
-        (Some((counts, prior)), _) => counts[row * n..(row + 1) * n].iter().map(|c| c + prior).collect(),
-        (None, Some(c)) => matrix.row(row).iter().map(|p| c * p).collect(),
-        (None, None) => return None,
-    };
-    let a: f64 = alphas.iter().zip(costly).filter(|(_, &t)| t).map(|(a, _)| a).sum();
-    let b: f64 = alphas.iter().zip(costly).filter(|(_, &t)| !t).map(|(a, _)| a).sum();
-    (a > 0.0 && b > 0.0).then_some((a, b))
-}
-
-/// `row` of `matrix` with its costly share moved to `share`.
-fn with_share(matrix: &mut StochasticMatrix, row: usize, costly: &[bool], share: f64) {
-    let old = matrix.row(row).to_vec();
-    let current: f64 = old.iter().zip(costly).filter(|(_, &t)| t).map(|(p, _)| p).sum();
-    if current <= 0.0 || current >= 1.0 {
-        return;
-    }
-    let new: Vec<f64> = old
-        .iter()
-        .zip(costly)
-        .map(|(p, &t)| {
-            if t {
-                p * share / current
-            } else {
-                p * (1.0 - share) / (1.0 - current)
-            }
-        })
-        .collect();
-    // A rescaled distribution stays one; a refused row keeps the central one.
-    let _ = matrix.set_row(row, &new);
-}
-
-/// The uncertain inputs of every contract (and the pooled shock).
-fn inputs(loaded: &Loaded, z: (f64, f64), p: (f64, f64)) -> Vec<Input> {
-    let mut out = Vec::new();
-    let list = contracts(loaded);
-    let portfolio = matches!(loaded, Loaded::Portfolio(_));
-    for (c, s) in list.iter().enumerate() {
-        let prefix = if portfolio {
-            format!("{}: ", s.name)
-        } else {
-            String::new()
-        };
-        let Some(u) = &s.uncertainty else { continue };
-        if let InterventionArm::Effects(effects) = &s.intervention.arm {
-            if u.effect_sd_log > 0.0 {
-                for (index, e) in effects.iter().enumerate() {
-                    out.push(Input {
-                        name: format!("{prefix}effect {index} relative risk"),
-                        change: Change::Effect { contract: c, index },
-                        low: e.relative_risk * (u.effect_sd_log * z.0).exp(),
-                        high: e.relative_risk * (u.effect_sd_log * z.1).exp(),
-                    });
-                }
-            }
-        }
-        if u.cost_cv > 0.0 {
-            for (state, x) in s.states.iter().enumerate().filter(|(_, x)| x.cost > 0.0) {
-                out.push(Input {
-                    name: format!("{prefix}cost of `{}`", x.name),
-                    change: Change::Cost { contract: c, state },
-                    low: gamma_quantile(x.cost, u.cost_cv, p.0),
-                    high: gamma_quantile(x.cost, u.cost_cv, p.1),
-                });
-            }
-        }
-        let targets = costly(s);
-        let mut arms = vec![(Arm::Baseline, "baseline", &s.baseline)];
-        if let InterventionArm::Transitions(t) = &s.intervention.arm {
-            arms.push((Arm::Intervention, "intervention", t));
-        }
-        for (arm, label, transitions) in arms {
-            let matrices = std::iter::once((None, &transitions.default)).chain(
-                transitions
-                    .bands
-                    .iter()
-                    .enumerate()
-                    .map(|(b, band)| (Some(b), &band.matrix)),
-            );
-            for (band, matrix) in matrices {
-                for row in (0..matrix.n()).filter(|&r| !s.states[r].absorbing) {
-                    let Some((a, b)) = row_beta(matrix, row, u.transition_concentration, &targets) else {
-                        continue;
-                    };
-                    let band_text = band.map_or(String::new(), |b| format!(" band {b}"));
-                    out.push(Input {
-                        name: format!("{prefix}{label}{band_text} row `{}` (costly share)", s.states[row].name),
-                        change: Change::Row {
-                            contract: c,
-                            arm,
-                            band,
-                            row,
-                        },
-                        low: beta_quantile(a, b, p.0),
-                        high: beta_quantile(a, b, p.1),
-                    });
-                }
-            }
-        }
-        if !portfolio {
-            if let Some(shock) = &u.shock {
-                out.push(Input {
-                    name: "systemic shock, held every cycle".to_string(),
-                    change: Change::Shock,
-                    low: shock.sd * z.0,
-                    high: shock.sd * z.1,
-                });
-            }
-        }
-    }
-    if let Loaded::Portfolio(p) = loaded {
-        if let Some(shock) = &p.shock {
-            out.push(Input {
-                name: "shared shock, held every cycle".to_string(),
-                change: Change::Shock,
-                low: shock.sd * z.0,
-                high: shock.sd * z.1,
-            });
-        }
-    }
-    out
-}
-
-/// The central model with one input at `value`, ready to run.
-fn job_with(request: &TornadoRequest, central: &Loaded, change: &Change, value: f64) -> Result<Job> {
-    let mut model = match change {
-        Change::Term { key } => {
-            let mut sets = request.sets.clone();
-            sets.push((key.clone(), format!("{value:?}")));
-            self::central(&crate::scenario::load_any_with(&request.scenario, &sets)?)
-        }
-        _ => clone(central),
-    };
-    let mut fixed_shock = None;
-    match *change {
-        Change::Effect { contract, index } => {
-            if let InterventionArm::Effects(effects) = &mut contract_mut(&mut model, contract).intervention.arm {
-                effects[index].relative_risk = value;
-            }
-        }
-        Change::Cost { contract, state } => contract_mut(&mut model, contract).states[state].cost = value,
-        Change::Row {
-            contract,
-            arm,
-            band,
-            row,
-        } => {
-            let s = contract_mut(&mut model, contract);
-            let targets = costly(s);
-            let transitions = match (arm, &mut s.intervention.arm) {
-                (Arm::Intervention, InterventionArm::Transitions(t)) => t,
-                _ => &mut s.baseline,
-            };
-            let matrix = match band {
-                Some(b) => &mut transitions.bands[b].matrix,
-                None => &mut transitions.default,
-            };
-            with_share(matrix, row, &targets, value);
-        }
-        Change::Shock => fixed_shock = Some(value),
-        Change::Term { .. } => {}
-    }
-    Ok(job_of(model, fixed_shock))
-}
-
-/// A model compiled to run, with the shock held at `fixed_shock` if given.
-fn job_of(model: Loaded, fixed_shock: Option<f64>) -> Job {
-    match model {
-        Loaded::Single(s) => {
-            let mut engine = Engine::new(*s);
-            engine.fixed_shock = fixed_shock;
-            Job::Single(Box::new(engine))
-        }
-        Loaded::Portfolio(p) => {
-            let mut engine = PortfolioEngine::new(*p);
-            engine.fixed_shock = fixed_shock;
-            Job::Portfolio(Box::new(engine))
-        }
-    }
-}
-
-fn clone(loaded: &Loaded) -> Loaded {
-    match loaded {
-        Loaded::Single(s) => Loaded::Single(s.clone()),
-        Loaded::Portfolio(p) => Loaded::Portfolio(Box::<Portfolio>::new((**p).clone())),
-    }
-}
-
 /// Checks the request's percentiles and terms.
 fn check(request: &TornadoRequest) -> Result<()> {
     for (flag, p) in [("--low", request.low), ("--high", request.high)] {
@@ -424,7 +150,7 @@ pub fn tornado(request: &TornadoRequest, cancel: Option<&AtomicBool>) -> Result<
         request.statistics.clone()
     };
     let loaded = crate::scenario::load_any_with(&request.scenario, &request.sets)?;
-    let base_job = Job::load(&request.scenario, &request.sets)?;
+    let base_job = Job::from_loaded(loaded.clone());
     let (default_replications, default_seed) = base_job.defaults();
     let replications = request.replications.unwrap_or(default_replications);
     let seed = request.seed.unwrap_or(default_seed);
@@ -471,7 +197,7 @@ pub fn tornado(request: &TornadoRequest, cancel: Option<&AtomicBool>) -> Result<
             })
             .collect()
     };
-    let base = run(&job_of(clone(&centre), None))?;
+    let base = run(&job_of(centre.clone(), None))?;
     let mut tornadoes: Vec<Tornado> = statistics
         .iter()
         .zip(&base)
@@ -514,14 +240,6 @@ pub fn tornado(request: &TornadoRequest, cancel: Option<&AtomicBool>) -> Result<
             "enrolment is not an uncertain input of this version (volume risk is not modelled yet)".to_string(),
         ],
     })
-}
-
-fn number(x: f64) -> Value {
-    if x.is_finite() {
-        json!(x)
-    } else {
-        Value::Null
-    }
 }
 
 impl Tornadoes {
@@ -689,16 +407,6 @@ impl Tornadoes {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_row_keeps_its_proportions_inside_and_outside_the_costly_states() {
-        let mut m = StochasticMatrix::new(3, vec![0.6, 0.3, 0.1, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0], None).unwrap();
-        with_share(&mut m, 0, &[false, true, true], 0.8);
-        let row = m.row(0);
-        assert!((row[0] - 0.2).abs() < 1e-12);
-        assert!((row[1] / row[2] - 3.0).abs() < 1e-9);
-        assert!((row.iter().sum::<f64>() - 1.0).abs() < 1e-12);
-    }
 
     #[test]
     fn percentiles_must_lie_strictly_inside_and_in_order() {
