@@ -164,19 +164,16 @@ fn group_summaries(
 
 /// The shock's summary per replication: its path's mean (the shared path in
 /// a portfolio, the contract's own otherwise).
-fn shock_summary(loaded: &Loaded, replications: u64, seed: u64) -> Option<Vec<f64>> {
-    let shock = match loaded {
-        Loaded::Portfolio(p) => p.shock.as_ref().map(|sh| {
-            (
-                sh.clone(),
-                p.contracts.iter().map(|c| c.time.horizon).max().unwrap_or(1),
-            )
-        }),
-        Loaded::Single(s) => s
+fn shock_summary(job: &Job, replications: u64, seed: u64) -> Option<Vec<f64>> {
+    // Over the horizon the engine draws the path for (pooled in a portfolio).
+    let shock = match job {
+        Job::Portfolio(p) => p.portfolio.shock.clone().map(|sh| (sh, p.horizon)),
+        Job::Single(e) => e
+            .scenario
             .uncertainty
             .as_ref()
             .and_then(|u| u.shock.clone())
-            .map(|sh| (sh, s.time.horizon)),
+            .map(|sh| (sh, e.scenario.time.horizon)),
     };
     shock.map(|(sh, horizon)| {
         (0..replications)
@@ -249,7 +246,7 @@ pub fn voi(request: &VoiRequest, cancel: Option<&AtomicBool>) -> Result<Voi> {
     let contracts = loaded.contracts();
     let portfolio = matches!(loaded, Loaded::Portfolio(_));
     let per_contract = group_summaries(&contracts, replications, seed, cancel)?;
-    let shock_summary = shock_summary(&loaded, replications, seed);
+    let shock_summary = shock_summary(&job, replications, seed);
     let mut decisions = Vec::new();
     for (index, (who, contract, statistic)) in decisions_of(&loaded).into_iter().enumerate() {
         let Some(net) = results.column(&statistic) else {
