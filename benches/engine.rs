@@ -51,7 +51,8 @@ fn kernel(c: &mut Criterion) {
     let mut group = c.benchmark_group("kernel");
     let engine = engine("bench-6x1000x20.toml");
     group.throughput(Throughput::Elements(pairs(&engine)));
-    let mut workspace = Workspace::new(engine.ledger.layout, 0);
+    let mut workspace = Workspace::new(engine.ledger.layout, 0, None);
+    let children: Vec<u64> = engine.schedule.waves.iter().map(|w| w.children).collect();
     let mut replication = 0u64;
     group.bench_function("bench-6x1000x20", |b| {
         b.iter(|| {
@@ -61,6 +62,8 @@ fn kernel(c: &mut Criterion) {
                 &engine.schedule,
                 engine.ledger.layout,
                 &[],
+                None,
+                &children,
                 &mut rng,
                 &mut workspace,
                 None,

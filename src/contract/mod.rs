@@ -15,6 +15,7 @@ impl Rule {
             Rule::RateCard { price } => price * impact,
             Rule::SavingsShare { share } => share * impact,
             Rule::Tiers { points, linear } => tier_payment(points, *linear, relative_effect),
+            Rule::PerEnrolment { price } => price * impact,
         };
         value.max(0.0)
     }
@@ -38,8 +39,12 @@ pub fn tier_payment(points: &[(f64, f64)], linear: bool, effect: f64) -> f64 {
 pub struct Observation {
     /// Measured (cumulative) impact to date.
     pub impact: f64,
-    /// The baseline value it is relative to.
+    /// The baseline value it is relative to (ex post: the children
+    /// enrolled, so the relative effect is the outcome rate).
     pub baseline: f64,
+    /// The cumulative entitlement worked out child by child (per-participant
+    /// components, after `max_per_child`); None: the rule prices `impact`.
+    pub amount: Option<f64>,
 }
 
 impl Observation {
@@ -56,22 +61,46 @@ impl Observation {
 /// What the contract paid in one replication.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Settlement {
-    /// Payment at the end of each cycle (negative: paid back).
+    /// Payment at the end of each cycle (negative: paid back), lag included.
     pub by_cycle: Vec<f64>,
     /// Total paid per component.
     pub by_component: Vec<f64>,
+    /// `by_date[c][d]`: what component c paid for its d-th date (0 for a
+    /// date cancelled by termination).
+    pub by_date: Vec<Vec<f64>>,
 }
 
 impl Contract {
+    /// The cycle at whose end a date's payment arrives: `lag_cycles` later
+    /// for outcome payments, at the horizon's end at the latest.
+    pub fn paid_in(&self, component: usize, date: usize, horizon: usize) -> usize {
+        let lag = if self.components[component].pays_outcomes() {
+            self.lag_cycles
+        } else {
+            0
+        };
+        (date + lag).min(horizon - 1)
+    }
+
     /// Settles the contract: `observations[c][d]` is component c's
     /// measurement at its d-th date. Dates are processed in time order,
-    /// components in file order within a date.
-    pub fn settle(&self, observations: &[Vec<Observation>], horizon: usize) -> Settlement {
+    /// components in file order within a date; dates after `cancelled_after`
+    /// (a termination) pay nothing.
+    pub fn settle(
+        &self,
+        observations: &[Vec<Observation>],
+        horizon: usize,
+        cancelled_after: Option<usize>,
+    ) -> Settlement {
         let mut by_cycle = vec![0.0; horizon];
+        let mut by_date: Vec<Vec<f64>> = self.components.iter().map(|c| vec![0.0; c.at.len()]).collect();
         let mut paid = vec![0.0; self.components.len()];
         let mut total = 0.0;
         let mut next_date = vec![0usize; self.components.len()];
-        for (t, cycle_payment) in by_cycle.iter_mut().enumerate() {
+        for t in 0..horizon {
+            if cancelled_after.is_some_and(|end| t > end) {
+                break;
+            }
             let mut at_date = 0.0;
             for (c, component) in self.components.iter().enumerate() {
                 let d = next_date[c];
@@ -84,7 +113,10 @@ impl Contract {
                 let mut entitled = if component.threshold.is_some_and(|th| effect < th) {
                     0.0
                 } else {
-                    component.rule.entitlement(observation.impact, effect)
+                    match observation.amount {
+                        Some(amount) => amount,
+                        None => component.rule.entitlement(observation.impact, effect),
+                    }
                 };
                 if let Some(cap) = component.cap {
                     entitled = entitled.min(cap);
@@ -107,12 +139,14 @@ impl Contract {
                 paid[c] += due;
                 total += due;
                 at_date += due;
+                by_date[c][d] = due;
+                by_cycle[self.paid_in(c, t, horizon)] += due;
             }
-            *cycle_payment = at_date;
         }
         Settlement {
             by_cycle,
             by_component: paid,
+            by_date,
         }
     }
 }
@@ -124,7 +158,7 @@ mod tests {
 
     fn component(rule: Rule, at: Vec<usize>) -> Component {
         Component {
-            metric: 0,
+            metric: Some(0),
             baseline: Baseline::Expected,
             rule,
             threshold: None,
@@ -135,7 +169,11 @@ mod tests {
     }
 
     fn obs(impact: f64, baseline: f64) -> Observation {
-        Observation { impact, baseline }
+        Observation {
+            impact,
+            baseline,
+            amount: None,
+        }
     }
 
     #[test]
@@ -151,9 +189,13 @@ mod tests {
     fn cumulative_payments_deduct_what_was_paid_and_respect_caps() {
         let contract = Contract {
             measurement: Measurement::FixedBaseline,
+            control_size: None,
             max_total: Some(250.0),
             cap_per_date: None,
             clawback: false,
+            lag_cycles: 0,
+            max_per_child: None,
+            reviews: Vec::new(),
             components: vec![Component {
                 cap_per_date: Some(120.0),
                 ..component(Rule::RateCard { price: 10.0 }, vec![1, 3, 4])
@@ -161,14 +203,44 @@ mod tests {
         };
         // entitlements 100, 300, 200: pays 100, then min(200, 120) = 120,
         // then the total cap leaves 30 (entitled 200 − paid 220 < 0: nothing).
-        let s = contract.settle(&[vec![obs(10.0, 50.0), obs(30.0, 50.0), obs(20.0, 50.0)]], 5);
+        let s = contract.settle(&[vec![obs(10.0, 50.0), obs(30.0, 50.0), obs(20.0, 50.0)]], 5, None);
         assert_eq!(s.by_cycle, vec![0.0, 100.0, 0.0, 120.0, 0.0]);
+        assert_eq!(s.by_date, vec![vec![100.0, 120.0, 0.0]]);
         let clawback = Contract {
             clawback: true,
             max_total: None,
             ..contract
         };
-        let s = clawback.settle(&[vec![obs(10.0, 50.0), obs(30.0, 50.0), obs(20.0, 50.0)]], 5);
+        let s = clawback.settle(&[vec![obs(10.0, 50.0), obs(30.0, 50.0), obs(20.0, 50.0)]], 5, None);
         assert_eq!(s.by_cycle, vec![0.0, 100.0, 0.0, 120.0, -20.0]);
+    }
+
+    #[test]
+    fn a_lag_moves_outcome_payments_later_and_termination_cancels_later_dates() {
+        let lagged = Contract {
+            measurement: Measurement::FixedBaseline,
+            control_size: None,
+            max_total: None,
+            cap_per_date: None,
+            clawback: false,
+            lag_cycles: 2,
+            max_per_child: None,
+            reviews: Vec::new(),
+            components: vec![
+                component(Rule::RateCard { price: 10.0 }, vec![1, 3]),
+                Component {
+                    baseline: Baseline::Enrolment,
+                    ..component(Rule::PerEnrolment { price: 1.0 }, vec![0])
+                },
+            ],
+        };
+        let observations = [vec![obs(1.0, 5.0), obs(3.0, 5.0)], vec![obs(7.0, 7.0)]];
+        // 10 due at cycle 1 arrives at 3; 20 due at cycle 3 would arrive at
+        // 5, beyond the horizon: paid at its end (4). Enrolment is not lagged.
+        let s = lagged.settle(&observations, 5, None);
+        assert_eq!(s.by_cycle, vec![7.0, 0.0, 0.0, 10.0, 20.0]);
+        let s = lagged.settle(&observations, 5, Some(2));
+        assert_eq!(s.by_cycle, vec![7.0, 0.0, 0.0, 10.0, 0.0]);
+        assert_eq!(s.by_date[0], vec![10.0, 0.0]);
     }
 }

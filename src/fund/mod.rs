@@ -37,6 +37,17 @@ pub struct FundFlows {
     pub overcall: f64,
     /// Refunds to the payer (return cap) at each grid time.
     pub refunds: Vec<f64>,
+    /// What the payer paid on termination (share × capital called to date).
+    pub termination_payment: f64,
+}
+
+/// A contract terminated at a review.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Closing {
+    /// At the end of this cycle.
+    pub at: usize,
+    /// The payer pays this share of the capital called to date.
+    pub payment_share: f64,
 }
 
 struct Waterfall<'a> {
@@ -108,6 +119,21 @@ impl Fund {
     /// spend on the programme at the start of cycle t (fees are added here),
     /// `receipts[t]` the outcome payment at its end (negative: paid back).
     pub fn flows(&self, programme: &[f64], receipts: &[f64], step_years: f64) -> FundFlows {
+        self.flows_closing(programme, receipts, step_years, None)
+    }
+
+    /// [`Fund::flows`] for a contract that may be terminated: at the end of
+    /// cycle `closing.at` the payer adds its termination payment to that
+    /// cycle's receipt, the fund distributes everything it holds, and it
+    /// charges no fee afterwards; later receipts (lagged payments) are
+    /// passed on as they arrive.
+    pub fn flows_closing(
+        &self,
+        programme: &[f64],
+        receipts: &[f64],
+        step_years: f64,
+        closing: Option<Closing>,
+    ) -> FundFlows {
         let horizon = programme.len();
         let grid = horizon + 1;
         let mut w = Waterfall {
@@ -130,6 +156,7 @@ impl Fund {
                 fees: 0.0,
                 overcall: 0.0,
                 refunds: vec![0.0; grid],
+                termination_payment: 0.0,
             },
             owed: vec![0.0; self.tranches.len()],
             accrued_at: 0,
@@ -142,6 +169,8 @@ impl Fund {
         };
         let mut cash: f64 = 0.0;
         for t in 0..horizon {
+            let closed = closing.is_some_and(|c| t > c.at);
+            let fee = if closed { 0.0 } else { fee };
             let spend = programme[t] + fee;
             w.out.fees += fee;
             let from_cash = if self.distribute == Distribute::AtEnd {
@@ -151,10 +180,15 @@ impl Fund {
             };
             cash -= from_cash;
             w.contribute(t, spend - from_cash);
-            let receipt = receipts[t];
+            let mut receipt = receipts[t];
+            if let Some(c) = closing.filter(|c| c.at == t) {
+                w.out.termination_payment = c.payment_share * w.out.contributions;
+                receipt += w.out.termination_payment;
+            }
             if receipt >= 0.0 {
                 match self.distribute {
                     Distribute::OnReceipt => w.distribute(t + 1, receipt),
+                    Distribute::AtEnd if closed => w.distribute(t + 1, receipt),
                     Distribute::AtEnd => cash += receipt,
                 }
             } else {
@@ -163,6 +197,10 @@ impl Fund {
                 let from_cash = cash.min(owed);
                 cash -= from_cash;
                 w.contribute(t + 1, owed - from_cash);
+            }
+            if closing.is_some_and(|c| c.at == t) {
+                w.distribute(t + 1, cash);
+                cash = 0.0;
             }
         }
         w.distribute(horizon, cash);
@@ -267,6 +305,25 @@ mod tests {
         let flows = f.flows(&[100.0], &[200.0], 1.0);
         assert_eq!(flows.distributions, 150.0);
         assert_eq!(flows.refunds, vec![0.0, 50.0]);
+    }
+
+    #[test]
+    fn a_termination_pays_its_share_of_capital_called_and_closes_the_fund() {
+        // 110 called at t = 0 and t = 1; terminated at the end of cycle 1:
+        // the payer pays 50 % of 220, the fund distributes it at once, no
+        // fee is charged after, and a lagged receipt at cycle 2 passes on.
+        let f = fund(Distribute::AtEnd).flows_closing(
+            &[100.0, 100.0, 0.0],
+            &[0.0, 0.0, 30.0],
+            1.0,
+            Some(Closing {
+                at: 1,
+                payment_share: 0.5,
+            }),
+        );
+        assert_eq!(f.termination_payment, 110.0);
+        assert_eq!(f.investor, vec![-110.0, -110.0, 110.0, 30.0]);
+        assert_eq!(f.fees, 20.0);
     }
 
     #[test]

@@ -94,12 +94,15 @@ impl Linear {
 pub enum Measure {
     /// A linear functional per arm.
     Linear([Linear; 2]),
-    /// Children entering a set of states; needs each child's history.
+    /// Children entering a set of states (or, with `never`, children who
+    /// did not); needs each child's history.
     Entries {
         /// State mask.
         states: Vec<bool>,
         /// Half-open cycle window.
         window: (usize, usize),
+        /// Count the children who never entered instead.
+        never: bool,
     },
 }
 
@@ -144,9 +147,10 @@ fn add_cycle(
     }
 }
 
-/// Cycles `t` in `window` during which `wave` is enrolled: e ≤ t < e + duration.
+/// Cycles `t` during which a wave entering at `entry` is enrolled:
+/// e ≤ t < e + duration (cut short by a termination).
 pub fn in_programme(scenario: &Scenario, entry: usize, t: usize) -> bool {
-    t >= entry && t < entry + scenario.intervention.duration
+    t >= entry && t < entry + scenario.intervention.cycles_for(entry)
 }
 
 /// What [`payer_cost`] counts.
@@ -215,9 +219,10 @@ impl Ledger {
     pub fn measure(scenario: &Scenario, m: &super::Metric, window: (usize, usize)) -> Measure {
         let layout = Layout::new(scenario);
         match m.kind {
-            MetricKind::Entries => Measure::Entries {
+            MetricKind::Entries | MetricKind::NeverEntered => Measure::Entries {
                 states: m.states.clone(),
                 window,
+                never: m.kind == MetricKind::NeverEntered,
             },
             MetricKind::Cost => Measure::Linear(
                 [BASELINE, INTERVENTION].map(|arm| payer_cost(scenario, arm, window, m.discount_rate, CostParts::Both)),

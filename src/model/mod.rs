@@ -66,6 +66,63 @@ pub struct Uncertainty {
     pub cost_cv: f64,
     /// The systemic shock.
     pub shock: Option<Shock>,
+    /// Volume risk (`[uncertainty.enrolment]`).
+    pub enrolment: Option<Enrolment>,
+}
+
+impl Uncertainty {
+    /// Whether any model parameter (transitions, effects, costs, shock) is
+    /// drawn per replication; enrolment alone redraws none of them.
+    pub fn draws_parameters(&self) -> bool {
+        self.transition_concentration.is_some()
+            || self.effect_sd_log > 0.0
+            || self.cost_cv > 0.0
+            || self.shock.is_some()
+    }
+}
+
+impl Metric {
+    /// Whether each child has a 0/1 outcome on this metric, so a contract
+    /// can count it per participant (`measurement = "ex_post"`).
+    pub fn per_child(&self) -> bool {
+        matches!(self.kind, MetricKind::Entries | MetricKind::NeverEntered)
+    }
+
+    /// The improvement from `baseline` to `observed`: fewer is better, except
+    /// for `never_entered` (children kept out of the states), where more is.
+    pub fn improvement(&self, baseline: f64, observed: f64) -> f64 {
+        if self.kind == MetricKind::NeverEntered {
+            observed - baseline
+        } else {
+            baseline - observed
+        }
+    }
+}
+
+/// Volume risk: the realised share of each wave's planned children.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Enrolment {
+    /// Mean of the Beta-distributed share, in (0, 1].
+    pub mean: f64,
+    /// Its standard deviation (0: every replication enrols `mean` in expectation).
+    pub sd: f64,
+}
+
+impl Enrolment {
+    /// The Beta distribution's (alpha, beta), or None when `sd` is 0 or the
+    /// mean is 1 (the share is then the mean itself).
+    pub fn beta_parameters(&self) -> Option<(f64, f64)> {
+        if self.sd <= 0.0 || self.mean >= 1.0 {
+            return None;
+        }
+        let nu = self.mean * (1.0 - self.mean) / (self.sd * self.sd) - 1.0;
+        Some((self.mean * nu, (1.0 - self.mean) * nu))
+    }
+
+    /// The largest sd a Beta with this mean can have (exclusive).
+    pub fn max_sd(mean: f64) -> f64 {
+        (mean * (1.0 - mean)).sqrt()
+    }
 }
 
 impl Shock {
@@ -457,6 +514,20 @@ pub struct Intervention {
     pub stops_in: Vec<bool>,
     /// The arm's transitions.
     pub arm: InterventionArm,
+    /// The cycle from which the programme has stopped for everyone (a
+    /// contract terminated at a review); None in the scenario as written.
+    pub ends_at: Option<usize>,
+}
+
+impl Intervention {
+    /// Programme cycles of a wave entering at `entry`: its `duration`, cut
+    /// short by a termination.
+    pub fn cycles_for(&self, entry: usize) -> usize {
+        match self.ends_at {
+            Some(end) => self.duration.min(end.saturating_sub(entry)),
+            None => self.duration,
+        }
+    }
 }
 
 /// Which occupancy a cycle's per-child amounts use (model.md §5).
@@ -504,6 +575,9 @@ pub enum MetricKind {
     StateCycles,
     /// Children who entered the states in the window.
     Entries,
+    /// Children who never entered the states in the window (the per-child
+    /// complement of `Entries`; more is better).
+    NeverEntered,
     /// The payer's costs in the arm.
     Cost,
     /// Children in the states at a cycle.

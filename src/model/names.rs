@@ -42,6 +42,18 @@ pub const OVERCOMMITTED: &str = "fund.overcommitted";
 /// Event: the investors' IRR is undefined (no sign change, or not unique).
 pub const IRR_UNDEFINED: &str = "investor.irr_undefined";
 
+/// Payer: discounted per-participant outcome payments for outcomes the same
+/// child also reached in the baseline arm (contracts paying per outcome).
+pub const DEADWEIGHT: &str = "payer.deadweight";
+/// Payer: deadweight ÷ discounted per-participant outcome payments.
+pub const DEADWEIGHT_SHARE: &str = "payer.deadweight_share";
+/// Children who started the programme (under volume risk or reviews).
+pub const ENROLLED: &str = "cohort.enrolled";
+/// Event: a review terminated the contract.
+pub const TERMINATED: &str = "contract.terminated";
+/// Event: a review stopped enrolment.
+pub const ENROLMENT_STOPPED: &str = "contract.enrolment_stopped";
+
 /// The money statistics of every replication, in record order after the
 /// metrics; a portfolio pools the same list (see `sim::record::Money`).
 pub const MONEY_STATISTICS: [&str; 12] = [
@@ -70,6 +82,13 @@ pub const MONEY_EVENTS: [&str; 5] = [
 
 /// The headline: the statistics a reader sees first (terminal, sweeps).
 pub const HEADLINE_STATISTICS: [&str; 5] = [TRUE_SAVINGS, PAYMENTS, NET_SAVINGS, IRR, MULTIPLE];
+
+/// Statistics a contract reports only where they apply (per-participant
+/// payments, volume risk), shown under the headline when present.
+pub const CONTRACT_STATISTICS: [&str; 3] = [DEADWEIGHT, DEADWEIGHT_SHARE, ENROLLED];
+
+/// Events a contract with reviews reports, shown with the headline events.
+pub const CONTRACT_EVENTS: [&str; 2] = [TERMINATED, ENROLMENT_STOPPED];
 
 /// The headline events (terminal, sweeps).
 pub const HEADLINE_EVENTS: [&str; 3] = [INVESTOR_LOSS, NET_LOSS, PAID_WITHOUT_IMPACT];
@@ -127,6 +146,8 @@ pub enum Unit {
     Rate,
     /// A ratio such as the money multiple.
     Multiple,
+    /// A share of a whole, as a fraction (0.4 = 40 %).
+    Share,
     /// Children, cycles or events in the metric's own units.
     Count,
 }
@@ -136,6 +157,8 @@ pub fn unit(name: &str) -> Unit {
     let inner = split_contract(name).map_or(name, |(_, inner)| inner);
     if inner.ends_with(".irr") {
         Unit::Rate
+    } else if inner.ends_with("_share") {
+        Unit::Share
     } else if inner.ends_with(".multiple") {
         Unit::Multiple
     } else if inner.starts_with("payer.") || inner.starts_with("fund.") || inner.starts_with("tranche.") || inner == NPV
@@ -157,6 +180,9 @@ mod tests {
         assert_eq!(unit(&contract("lohja", MULTIPLE)), Unit::Multiple);
         assert_eq!(unit(NET_SAVINGS), Unit::Money);
         assert_eq!(unit(NPV), Unit::Money);
+        assert_eq!(unit(DEADWEIGHT), Unit::Money);
+        assert_eq!(unit(DEADWEIGHT_SHARE), Unit::Share);
+        assert_eq!(unit(ENROLLED), Unit::Count);
         assert_eq!(unit("tranche.senior.contributions"), Unit::Money);
         assert_eq!(unit(&arm("baseline", "care_years")), Unit::Count);
         assert_eq!(

@@ -65,8 +65,12 @@ pub struct Step {
 pub struct WaveSchedule {
     /// Entry cycle.
     pub entry: usize,
-    /// Number of children.
+    /// Number of children planned.
     pub children: u64,
+    /// Planned children of the waves before it (in file order): its children's
+    /// place in the trajectory stream, so that a wave's draws do not depend on
+    /// how many children other waves enrolled.
+    pub first_child: u64,
     /// Initial distribution.
     pub initial: Vec<f64>,
     /// Thresholds of the initial distribution.
@@ -138,9 +142,10 @@ impl Schedule {
             InterventionArm::Effects(effects) => effects.iter().map(|e| e.waning_cycles).max().unwrap_or(0),
             InterventionArm::Transitions(_) => 0,
         };
-        let duration = scenario.intervention.duration;
         let mut waves = Vec::new();
+        let mut first_child = 0u64;
         for wave in &scenario.cohort.waves {
+            let duration = scenario.intervention.cycles_for(wave.cycle);
             let mut steps = Vec::with_capacity(horizon - wave.cycle);
             for t in wave.cycle..horizon {
                 let age = wave.age_at(t, scenario.time.cycle_years);
@@ -173,10 +178,12 @@ impl Schedule {
             waves.push(WaveSchedule {
                 entry: wave.cycle,
                 children: wave.children,
+                first_child,
                 initial: wave.initial.clone(),
                 initial_thresholds: thresholds(&wave.initial),
                 steps,
             });
+            first_child += wave.children;
         }
         let mut all_thresholds = Vec::with_capacity(builder.matrices.len() * n * n);
         for m in &builder.matrices {

@@ -118,7 +118,7 @@ pub fn value(x: f64, unit: Unit, currency: &str) -> String {
     }
     match unit {
         Unit::Money => money(x, currency),
-        Unit::Rate => percent(x),
+        Unit::Rate | Unit::Share => percent(x),
         Unit::Multiple => format!("{x:.2}×").replacen('-', &MINUS.to_string(), 1),
         Unit::Count => table(x),
     }

@@ -34,7 +34,7 @@ pub fn document_head(title: &str) -> String {
 }
 
 /// The headline statistics, in the order a reader wants them.
-pub const HEADLINE: [(&str, &str); 9] = [
+pub const HEADLINE: [(&str, &str); 12] = [
     (names::IRR, "Investor IRR (annual)"),
     (names::MULTIPLE, "Investor money multiple"),
     (names::NPV, "Investor NPV at the investors' rate"),
@@ -44,6 +44,15 @@ pub const HEADLINE: [(&str, &str); 9] = [
     (names::CONTRIBUTIONS, "Capital called"),
     (names::DISTRIBUTIONS, "Distributed to investors"),
     (names::OVERCALL, "Called beyond commitment"),
+    (
+        names::DEADWEIGHT,
+        "Payer: deadweight, paid for outcomes that would have happened anyway (discounted)",
+    ),
+    (
+        names::DEADWEIGHT_SHARE,
+        "Payer: deadweight share of per-participant outcome payments",
+    ),
+    (names::ENROLLED, "Children who started the programme"),
 ];
 
 /// Writes `report.html`.
@@ -103,7 +112,7 @@ pub fn render(
     for (name, label) in HEADLINE {
         if let Some(s) = report.statistic(name) {
             let unit = names::unit(name);
-            let se = if unit == names::Unit::Rate {
+            let se = if matches!(unit, names::Unit::Rate | names::Unit::Share) {
                 format::percent(s.se)
             } else {
                 format::value(s.se, unit, currency)

@@ -14,6 +14,8 @@ pub fn meaning(event: &str) -> &'static str {
         names::PAID_WITHOUT_IMPACT => "the payer pays for impact that did not happen",
         names::OVERCOMMITTED => "the fund calls more than its committed capital",
         names::IRR_UNDEFINED => "the investors' cash flows have no single IRR",
+        names::TERMINATED => "a review terminates the contract",
+        names::ENROLMENT_STOPPED => "a review stops enrolment",
         other if other.starts_with("tranche.") && other.ends_with(".loss") => {
             "this tranche gets back less than it put in"
         }
@@ -25,7 +27,7 @@ pub fn meaning(event: &str) -> &'static str {
 fn mean_se(mean: f64, se: f64, unit: Unit, currency: &str) -> String {
     let se = match unit {
         // A rate's se is in percentage points.
-        Unit::Rate => format::percent(se),
+        Unit::Rate | Unit::Share => format::percent(se),
         _ => format::value(se, unit, currency),
     };
     format!("{} ± {se}", format::value(mean, unit, currency))
@@ -39,7 +41,7 @@ pub fn headline(report: &RunSummary, currency: &str) -> String {
         "  {:<24} {:>28} {:>14} {:>14} {:>14}\n",
         "statistic", "mean ± se", "p05", "p50", "p95"
     );
-    for name in names::HEADLINE_STATISTICS {
+    for name in names::HEADLINE_STATISTICS.iter().chain(&names::CONTRACT_STATISTICS) {
         if let Some(s) = report.statistic(name) {
             let unit = names::unit(name);
             let cell = |x: f64| format::value(x, unit, currency);
@@ -58,7 +60,7 @@ pub fn headline(report: &RunSummary, currency: &str) -> String {
             format::money(*v, currency)
         ));
     }
-    for name in names::HEADLINE_EVENTS {
+    for name in names::HEADLINE_EVENTS.iter().chain(&names::CONTRACT_EVENTS) {
         if let Some(p) = report.probability(name) {
             out.push_str(&format!(
                 "  P({name}) = {} ± {}: {}\n",

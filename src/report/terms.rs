@@ -73,6 +73,7 @@ fn contract_terms(scenario: &Scenario, c: &Contract, add: &mut impl FnMut(&str, 
         match c.measurement {
             Measurement::FixedBaseline => "against a fixed baseline".to_string(),
             Measurement::ControlGroup { size } => format!("against a comparison group of {size} children"),
+            Measurement::ExPost => "ex post: outcomes counted in the programme group, no counterfactual".to_string(),
         },
     );
     for (i, p) in c.components.iter().enumerate() {
@@ -82,16 +83,22 @@ fn contract_terms(scenario: &Scenario, c: &Contract, add: &mut impl FnMut(&str, 
             Rule::Tiers { points, linear } => {
                 format!("tiers {:?} ({})", points, if *linear { "linear" } else { "step" })
             }
+            Rule::PerEnrolment { price } => format!("{price} per child who starts the programme"),
         };
         let baseline = match &p.baseline {
             Baseline::Stated(v) => format!("baseline {v:?}"),
             Baseline::Expected => "baseline = exact expectation".to_string(),
             Baseline::FromControl => "baseline from the comparison group".to_string(),
+            Baseline::ExPost => "per outcome counted in the programme group (ex post, no counterfactual)".to_string(),
+            Baseline::Enrolment => "paid at the end of each wave's entry cycle".to_string(),
         };
-        let mut text = format!(
-            "on `{}`: {rule}; {baseline}; paid at the end of cycles {:?}",
-            scenario.metrics[p.metric].name, p.at
-        );
+        let mut text = match p.metric {
+            Some(m) => format!(
+                "on `{}`: {rule}; {baseline}; paid at the end of cycles {:?}",
+                scenario.metrics[m].name, p.at
+            ),
+            None => format!("{rule}; {baseline} (cycles {:?})", p.at),
+        };
         if let Some(t) = p.threshold {
             text.push_str(&format!("; threshold {} %", t * 100.0));
         }
@@ -106,7 +113,46 @@ fn contract_terms(scenario: &Scenario, c: &Contract, add: &mut impl FnMut(&str, 
     if let Some(m) = c.max_total {
         add("total cap", format!("{m}"));
     }
+    if let Some(m) = c.max_per_child {
+        add(
+            "cap per child",
+            format!("{m} on all per-participant payments for one child"),
+        );
+    }
+    if c.lag_cycles > 0 {
+        add(
+            "payment lag",
+            format!("outcome payments arrive {} cycle(s) after their date", c.lag_cycles),
+        );
+    }
     add("clawback", if c.clawback { "yes" } else { "no" }.to_string());
+    for (i, r) in c.reviews.iter().enumerate() {
+        let mut when = Vec::new();
+        if let (Some(below), Some(component)) = (r.below, r.component) {
+            let metric = c.components[component]
+                .metric
+                .map_or("", |m| scenario.metrics[m].name.as_str());
+            when.push(format!(
+                "if the measured relative effect on `{metric}` is below {below}"
+            ));
+        }
+        if r.probability > 0.0 {
+            when.push(format!("with probability {} anyway", r.probability));
+        }
+        let action = match r.action {
+            crate::model::contract::ReviewAction::StopEnrolment => {
+                "stop enrolling (later waves never start)".to_string()
+            }
+            crate::model::contract::ReviewAction::Terminate { payment_share } => format!(
+                "terminate (the payer pays {} % of the capital called to date)",
+                payment_share * 100.0
+            ),
+        };
+        add(
+            &format!("review {}", i + 1),
+            format!("at the end of cycle {}: {action} {}", r.at, when.join(", or ")),
+        );
+    }
 }
 
 /// Capital, fees, distribution, tranches, guarantee and return cap.

@@ -40,7 +40,14 @@ pub fn expected(path: &Path) -> Result<Value> {
     for (name, v) in job.expected() {
         map.insert(name, json!(v));
     }
-    Ok(json!({ "scenario": job.name(), "expected": map }))
+    let mut not_analytic = Map::new();
+    for (name, why) in job.not_analytic() {
+        not_analytic.insert(name, json!(why));
+    }
+    if not_analytic.is_empty() {
+        return Ok(json!({ "scenario": job.name(), "expected": map }));
+    }
+    Ok(json!({ "scenario": job.name(), "expected": map, "not_analytic": not_analytic }))
 }
 
 /// A finished merge.

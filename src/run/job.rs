@@ -100,6 +100,23 @@ impl Job {
         }
     }
 
+    /// The figures with no exact expectation, and why (`*`: every figure).
+    pub fn not_analytic(&self) -> Vec<(String, String)> {
+        match self {
+            Job::Single(e) => e.expected().not_analytic,
+            Job::Portfolio(p) => p
+                .engines
+                .iter()
+                .flat_map(|e| {
+                    e.expected()
+                        .not_analytic
+                        .into_iter()
+                        .map(|(n, why)| (crate::model::names::contract(&e.scenario.name, &n), why))
+                })
+                .collect(),
+        }
+    }
+
     /// The key terms shown in the report.
     pub fn terms(&self) -> Vec<(String, String)> {
         match self {

@@ -243,6 +243,8 @@ pub enum RawMetricKind {
     StateCycles,
     /// Children who entered the states.
     Entries,
+    /// Children who never entered the states.
+    NeverEntered,
     /// The payer's cost.
     Cost,
     /// Children in the states at one cycle.
@@ -275,14 +277,23 @@ pub enum RawMeasurement {
     FixedBaseline,
     /// Against a simulated comparison group.
     ControlGroup,
+    /// Outcomes counted in the programme group, no counterfactual.
+    ExPost,
 }
 
 /// `[contract]`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawContract {
-    /// `measurement`: `fixed_baseline` or `control_group`.
+    /// `measurement`: `fixed_baseline`, `control_group` or `ex_post`: the
+    /// default for components that name none.
     pub measurement: Option<RawMeasurement>,
+    /// `lag_cycles`: cycles between an outcome date and its payment.
+    pub lag_cycles: Option<Spanned<i64>>,
+    /// `max_per_child`: cap on all per-participant payments for one child.
+    pub max_per_child: Option<Spanned<f64>>,
+    /// `[[contract.reviews]]`.
+    pub reviews: Option<Vec<Spanned<RawReview>>>,
     /// `control_size`: children in the comparison group.
     pub control_size: Option<Spanned<i64>>,
     /// `max_total`: cap on all payments.
@@ -317,6 +328,8 @@ pub enum RawRule {
     SavingsShare,
     /// Cumulative payment by relative effect.
     Tiers,
+    /// Price per child who starts the programme.
+    PerEnrolment,
 }
 
 /// Between tier points.
@@ -333,8 +346,10 @@ pub enum RawInterpolate {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawPayment {
-    /// `metric`.
-    pub metric: Spanned<String>,
+    /// `metric` (none for `per_enrolment`).
+    pub metric: Option<Spanned<String>>,
+    /// `measurement`: this component's, overriding the contract's.
+    pub measurement: Option<Spanned<RawMeasurement>>,
     /// `baseline`: number, list or `"expected"`.
     pub baseline: Option<Spanned<RawBaseline>>,
     /// `rule`.
@@ -349,12 +364,40 @@ pub struct RawPayment {
     pub tiers: Option<Spanned<Vec<Vec<f64>>>>,
     /// `interpolate`: `step` or `linear`.
     pub interpolate: Option<RawInterpolate>,
-    /// `at`: payment dates (ends of cycles).
-    pub at: Spanned<Vec<i64>>,
+    /// `at`: payment dates (ends of cycles; none for `per_enrolment`).
+    pub at: Option<Spanned<Vec<i64>>>,
     /// `cap`: on this component.
     pub cap: Option<Spanned<f64>>,
     /// `cap_per_date`: on this component at one date.
     pub cap_per_date: Option<Spanned<f64>>,
+}
+
+/// What a review does.
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum RawReviewAction {
+    /// Later waves never start.
+    StopEnrolment,
+    /// The programme and later payments stop.
+    Terminate,
+}
+
+/// One `[[contract.reviews]]` table.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawReview {
+    /// `at`: the end of this cycle.
+    pub at: Spanned<i64>,
+    /// `metric`: measured as its payment component sees it.
+    pub metric: Option<Spanned<String>>,
+    /// `below`: act when the measured relative effect is below this.
+    pub below: Option<Spanned<f64>>,
+    /// `probability`: act anyway with this probability.
+    pub probability: Option<Spanned<f64>>,
+    /// `action`.
+    pub action: Spanned<RawReviewAction>,
+    /// `termination_payment`: share of capital called to date.
+    pub termination_payment: Option<Spanned<f64>>,
 }
 
 /// When receipts go to investors.
@@ -417,6 +460,18 @@ pub struct RawUncertainty {
     pub cost_cv: Option<Spanned<f64>>,
     /// `[uncertainty.shock]`.
     pub shock: Option<Spanned<RawShock>>,
+    /// `[uncertainty.enrolment]`.
+    pub enrolment: Option<Spanned<RawEnrolment>>,
+}
+
+/// `[uncertainty.enrolment]`: volume risk.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawEnrolment {
+    /// `mean`: of the enrolled share, in (0, 1].
+    pub mean: Spanned<f64>,
+    /// `sd`: of the enrolled share (default 0).
+    pub sd: Option<Spanned<f64>>,
 }
 
 /// `[uncertainty.shock]`.

@@ -4,31 +4,24 @@
 //! numbers), the comparison group if the contract has one, the contract's
 //! payments, the fund's cash flows, and every per-replication statistic.
 
+use super::measure::{Evaluate, ExpectedBaseline};
 use super::parallel::{replicate_all, RunOptions};
 use super::parameters;
+use super::participants::Participants;
 use super::record::{Money, PayerTotals, Record, RunResults};
 use super::replication::{simulate_treated, simulate_treated_aggregate, EntriesSpec, Workspace};
+use super::reviews::Decisions;
 use super::rng::{stream_for, Purpose};
-use crate::contract::Observation;
 use crate::error::Result;
 use crate::fund::irr::irr;
-use crate::fund::{multiple, FundFlows};
-use crate::model::contract::{Baseline, Measurement};
-use crate::model::expected::{expected_entries, expected_occupancy, expected_with, Expected};
+use crate::fund::{multiple, Closing, FundFlows};
+use crate::model::contract::ReviewAction;
+use crate::model::expected::{expected_occupancy, expected_with, Expected};
 use crate::model::fund::Fund;
-use crate::model::ledger::{in_programme, Ledger, Linear, Measure, BASELINE, INTERVENTION};
+use crate::model::ledger::{in_programme, Ledger, BASELINE, INTERVENTION};
 use crate::model::schedule::Schedule;
-use crate::model::{discount_factor, names, Counting, ProgrammePayer, Sampler, Scenario};
-use rand_chacha::ChaCha8Rng;
+use crate::model::{discount_factor, Counting, ProgrammePayer, Sampler, Scenario};
 use std::sync::atomic::AtomicBool;
-
-/// A measure as the engine evaluates it.
-#[derive(Debug, Clone)]
-enum Evaluate {
-    Linear(Box<[Linear; 2]>),
-    /// Index into the sampler's entries specs.
-    Entries(usize),
-}
 
 /// With `sampler = "auto"`, every wave needs at least this many children per
 /// joint state (states²) for the aggregate path: below it, one draw per child
@@ -52,20 +45,66 @@ pub struct Engine {
     /// Hold the systemic shock at this level every cycle, instead of
     /// drawing its path (one-way sensitivity; None in every ordinary run).
     pub fixed_shock: Option<f64>,
+    /// The shock path this engine's schedule was built with (kept to build
+    /// a terminated contract's schedule under the same path).
+    shock: Option<(Vec<f64>, Vec<bool>)>,
     entries: Vec<EntriesSpec>,
     metrics: Vec<Evaluate>,
     /// `contract_measures[c][d]`: component c's metric over its window up to date d.
     contract_measures: Vec<Vec<Evaluate>>,
-    /// Exact baseline-arm values of the contract measures (for `"expected"`).
-    expected_baselines: Vec<Vec<f64>>,
+    /// Central baseline-arm expectations of the contract measures (for `"expected"`).
+    baselines: Baselines,
+    /// Per review with a `below`: its component's measure up to the review.
+    review_measures: Vec<Option<Evaluate>>,
+    /// Per-participant payments, worked out child by child.
+    participants: Option<Participants>,
     /// Schedule of the comparison group, when measured by one.
     control: Option<Schedule>,
+    /// Planned children per wave.
+    planned: Vec<u64>,
+    /// Entry cycle per wave.
+    entry_cycles: Vec<usize>,
     /// Metrics reported as `measured.<metric>.impact`: (metric, component, date).
     measured: Vec<(usize, usize, usize)>,
+    /// Which optional statistics and events this contract reports.
+    reports: Reports,
     /// Names of the per-replication statistics, in record order.
     pub statistic_names: Vec<String>,
     /// Names of the per-replication events (probabilities), in record order.
     pub event_names: Vec<String>,
+}
+
+/// The central expectations a replication's `"expected"` baselines come from.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct Baselines {
+    /// `components[c][d]`.
+    components: Vec<Vec<ExpectedBaseline>>,
+    /// Per review (those without a component get an empty one).
+    reviews: Vec<ExpectedBaseline>,
+}
+
+/// The optional statistics and events of a contract (model.md §12), reported
+/// only where they can vary, so that a contract without these features
+/// reports exactly what it did before.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Reports {
+    /// `payer.deadweight` and `payer.deadweight_share`: some component pays
+    /// per counted outcome.
+    pub deadweight: bool,
+    /// `cohort.enrolled`: volume risk, or a review that cuts enrolment.
+    pub enrolled: bool,
+    /// `contract.terminated` and `contract.enrolment_stopped`: reviews.
+    pub reviews: bool,
+}
+
+/// What the contract paid in one replication, for the money record.
+struct Paid {
+    /// Outcome and enrolment payments at the end of each cycle (lag included).
+    by_cycle: Vec<f64>,
+    /// Some component paid although its true impact was not positive.
+    without_impact: bool,
+    /// Discounted per-participant outcome payments, and their deadweight.
+    per_participant: [f64; 2],
 }
 
 /// Splits `total` children over waves in proportion to their sizes
@@ -89,11 +128,67 @@ fn allocate(total: u64, sizes: &[u64]) -> Vec<u64> {
     out
 }
 
-/// Evaluates a measure on one simulation's workspace.
-fn evaluate(measure: &Evaluate, workspace: &Workspace) -> [f64; 2] {
-    match measure {
-        Evaluate::Linear(l) => [BASELINE, INTERVENTION].map(|arm| l[arm].of_counts(&workspace.occupancy[arm])),
-        Evaluate::Entries(i) => workspace.entries[*i].map(|x| x as f64),
+/// The central expectation of a contract measure in the baseline arm: the
+/// total exactly as a single-wave sum computes it, and wave by wave.
+fn expected_baseline(
+    measure: &Evaluate,
+    schedule: &Schedule,
+    ledger: &Ledger,
+    occupancy: &[f64],
+    specs: &[EntriesSpec],
+) -> ExpectedBaseline {
+    let by_wave = measure.expected_by_wave(schedule, ledger.layout, occupancy, specs);
+    let total = match measure {
+        Evaluate::Linear(l) => l[BASELINE].of_expected(occupancy),
+        Evaluate::Entries { .. } => by_wave.iter().fold(0.0, |total, x| total + x),
+    };
+    ExpectedBaseline { total, by_wave }
+}
+
+/// Whether a review can terminate the contract.
+fn terminates(scenario: &Scenario) -> bool {
+    scenario.contract.as_ref().is_some_and(|c| {
+        c.reviews
+            .iter()
+            .any(|r| matches!(r.action, ReviewAction::Terminate { .. }))
+    })
+}
+
+/// Which optional statistics a scenario reports.
+fn reports(scenario: &Scenario) -> Reports {
+    let Some(contract) = &scenario.contract else {
+        return Reports::default();
+    };
+    let volume = scenario.uncertainty.as_ref().is_some_and(|u| u.enrolment.is_some());
+    Reports {
+        deadweight: contract
+            .components
+            .iter()
+            .any(|c| c.per_participant() && c.pays_outcomes()),
+        enrolled: volume || !contract.reviews.is_empty(),
+        reviews: !contract.reviews.is_empty(),
+    }
+}
+
+/// A `per_enrolment` component's observation at `date`: the children who
+/// started by then.
+fn enrolment_observation(
+    date: usize,
+    treated: &Workspace,
+    entries: &[usize],
+    amount: Option<f64>,
+) -> crate::contract::Observation {
+    let started: u64 = treated
+        .children
+        .iter()
+        .zip(entries)
+        .filter(|(_, &e)| e <= date)
+        .map(|(c, _)| c)
+        .sum();
+    crate::contract::Observation {
+        impact: started as f64,
+        baseline: started as f64,
+        amount,
     }
 }
 
@@ -117,103 +212,112 @@ impl Engine {
     }
 
     /// Compiles a scenario whose matrices are shocked by `shock` (z_t, targets),
-    /// reusing `central_baselines` (the contract's fixed "expected" baselines
+    /// reusing `central` baselines (the contract's fixed "expected" baselines
     /// come from the central parameters, whatever this replication drew).
-    fn compile(
-        scenario: Scenario,
-        shock: Option<(&[f64], &[bool])>,
-        central_baselines: Option<Vec<Vec<f64>>>,
-    ) -> Engine {
+    fn compile(scenario: Scenario, shock: Option<(Vec<f64>, Vec<bool>)>, central: Option<Baselines>) -> Engine {
         let schedule = Schedule::with_parameters(
             &scenario,
             &crate::model::schedule::Parameters {
                 baseline: &scenario.baseline,
                 arm: &scenario.intervention.arm,
-                shock,
+                shock: shock
+                    .as_ref()
+                    .map(|(path, targets)| (path.as_slice(), targets.as_slice())),
             },
         );
         let ledger = Ledger::new(&scenario);
         let mut entries: Vec<EntriesSpec> = Vec::new();
-        let mut compile = |measure: Measure| match measure {
-            Measure::Linear(l) => Evaluate::Linear(Box::new(l)),
-            Measure::Entries { states, window } => {
-                let spec = EntriesSpec {
-                    mask: states
-                        .iter()
-                        .enumerate()
-                        .filter(|(_, &b)| b)
-                        .fold(0u64, |acc, (s, _)| acc | 1 << s),
-                    window,
-                };
-                let index = entries.iter().position(|e| *e == spec).unwrap_or_else(|| {
-                    entries.push(spec);
-                    entries.len() - 1
-                });
-                Evaluate::Entries(index)
-            }
-        };
-        let metrics: Vec<Evaluate> = ledger.metrics.iter().cloned().map(&mut compile).collect();
+        let metrics: Vec<Evaluate> = ledger
+            .metrics
+            .iter()
+            .cloned()
+            .map(|m| Evaluate::compile(m, &mut entries))
+            .collect();
         let mut contract_measures = Vec::new();
+        let mut review_measures = Vec::new();
         let mut measured: Vec<(usize, usize, usize)> = Vec::new();
+        let window_to = |metric: &crate::model::Metric, date: usize| {
+            (metric.window.0, metric.window.1.min(date + 1).max(metric.window.0))
+        };
         if let Some(contract) = &scenario.contract {
             for (c, component) in contract.components.iter().enumerate() {
-                let metric = &scenario.metrics[component.metric];
+                let Some(m) = component.metric else {
+                    contract_measures.push(Vec::new());
+                    continue;
+                };
+                let metric = &scenario.metrics[m];
                 let measures: Vec<Evaluate> = component
                     .at
                     .iter()
                     .map(|&date| {
-                        let window = (metric.window.0, metric.window.1.min(date + 1).max(metric.window.0));
-                        compile(Ledger::measure(&scenario, metric, window))
+                        Evaluate::compile(
+                            Ledger::measure(&scenario, metric, window_to(metric, date)),
+                            &mut entries,
+                        )
                     })
                     .collect();
                 contract_measures.push(measures);
                 let last = component.at.len() - 1;
-                match measured.iter_mut().find(|(m, _, _)| *m == component.metric) {
+                match measured.iter_mut().find(|(known, _, _)| *known == m) {
                     Some(entry) if contract.components[entry.1].at[entry.2] < component.at[last] => {
-                        *entry = (component.metric, c, last)
+                        *entry = (m, c, last)
                     }
                     Some(_) => {}
-                    None => measured.push((component.metric, c, last)),
+                    None => measured.push((m, c, last)),
                 }
+            }
+            for review in &contract.reviews {
+                review_measures.push(review.component.filter(|_| review.below.is_some()).map(|c| {
+                    let metric = &scenario.metrics[contract.components[c].metric.unwrap_or(0)];
+                    Evaluate::compile(
+                        Ledger::measure(&scenario, metric, window_to(metric, review.at)),
+                        &mut entries,
+                    )
+                }));
             }
         }
-        let occupancy = expected_occupancy(&schedule, ledger.layout);
-        let expected_baselines = central_baselines.unwrap_or_else(|| {
-            contract_measures
-                .iter()
-                .map(|dates| {
-                    dates
-                        .iter()
-                        .map(|m| match m {
-                            Evaluate::Linear(l) => l[BASELINE].of_expected(&occupancy[BASELINE]),
-                            Evaluate::Entries(i) => {
-                                let spec = entries[*i];
-                                let states: Vec<bool> = (0..schedule.n).map(|s| spec.mask >> s & 1 == 1).collect();
-                                expected_entries(&schedule, &states, spec.window)[BASELINE]
-                            }
-                        })
-                        .collect()
-                })
-                .collect()
-        });
-        let control = match scenario.contract.as_ref().map(|c| c.measurement) {
-            Some(Measurement::ControlGroup { size }) => {
-                let sizes: Vec<u64> = schedule.waves.iter().map(|w| w.children).collect();
-                let mut control = schedule.clone();
-                for (wave, children) in control.waves.iter_mut().zip(allocate(size, &sizes)) {
-                    wave.children = children;
-                }
-                Some(control)
+        let baselines = central.unwrap_or_else(|| {
+            let occupancy = expected_occupancy(&schedule, ledger.layout);
+            let expect = |m: &Evaluate| expected_baseline(m, &schedule, &ledger, &occupancy[BASELINE], &entries);
+            Baselines {
+                components: contract_measures
+                    .iter()
+                    .map(|dates| dates.iter().map(expect).collect())
+                    .collect(),
+                reviews: review_measures
+                    .iter()
+                    .map(|m| m.as_ref().map(expect).unwrap_or_default())
+                    .collect(),
             }
-            _ => None,
-        };
+        });
+        let planned: Vec<u64> = schedule.waves.iter().map(|w| w.children).collect();
+        let entry_cycles: Vec<usize> = schedule.waves.iter().map(|w| w.entry).collect();
+        let control = scenario.contract.as_ref().and_then(|c| c.control_size).map(|size| {
+            let mut control = schedule.clone();
+            let mut first_child = 0;
+            for (wave, children) in control.waves.iter_mut().zip(allocate(size, &planned)) {
+                wave.children = children;
+                wave.first_child = first_child;
+                first_child += children;
+            }
+            control
+        });
+        let participants = scenario.contract.as_ref().and_then(|contract| {
+            Participants::new(contract, &entry_cycles, &|c, d| match contract_measures[c][d] {
+                Evaluate::Entries { spec, never, .. } => (spec, never),
+                // Validation admits only per-child metrics ex post.
+                Evaluate::Linear(_) => (0, false),
+            })
+        });
         let fund = scenario.fund.clone().unwrap_or_else(Fund::unlimited);
-        let (statistic_names, event_names) = super::record::output_names(&scenario, &measured, &fund);
+        let reports = reports(&scenario);
+        let (statistic_names, event_names) = super::record::output_names(&scenario, &measured, &fund, reports);
+        let per_child_only = !entries.is_empty() || participants.is_some() || terminates(&scenario);
         let aggregate = match scenario.run.sampler {
             Sampler::PerChild => false,
-            Sampler::Aggregate => true,
+            Sampler::Aggregate => !per_child_only,
             Sampler::Auto => {
-                entries.is_empty()
+                !per_child_only
                     && scenario
                         .cohort
                         .waves
@@ -228,12 +332,18 @@ impl Engine {
             fund,
             aggregate,
             fixed_shock: None,
+            shock,
             entries,
             metrics,
             contract_measures,
-            expected_baselines,
+            baselines,
+            review_measures,
+            participants,
             control,
+            planned,
+            entry_cycles,
             measured,
+            reports,
             statistic_names,
             event_names,
         }
@@ -247,12 +357,12 @@ impl Engine {
     /// Fresh per-thread scratch space: the treated children and the comparison group.
     pub fn workspace(&self) -> (Workspace, Workspace) {
         (
-            Workspace::new(self.ledger.layout, self.entries.len()),
-            Workspace::new(self.ledger.layout, self.entries.len()),
+            Workspace::new(self.ledger.layout, self.entries.len(), self.participants.as_ref()),
+            Workspace::new(self.ledger.layout, self.entries.len(), None),
         )
     }
 
-    /// Number of treated children.
+    /// Number of treated children planned.
     pub fn children(&self) -> u64 {
         self.scenario.children()
     }
@@ -280,8 +390,9 @@ impl Engine {
         }
     }
 
-    /// Programme costs per cycle (undiscounted) in the intervention arm.
-    fn programme_by_cycle(&self, occupancy: &[u32], out: &mut [f64]) {
+    /// Programme costs per cycle (undiscounted) in the intervention arm;
+    /// fixed costs while some wave that started (`children`) is enrolled.
+    fn programme_by_cycle(&self, occupancy: &[u32], children: &[u64], out: &mut [f64]) {
         let iv = &self.scenario.intervention;
         out.fill(0.0);
         if iv.cost_per_child_cycle > 0.0 {
@@ -296,16 +407,20 @@ impl Engine {
             self.per_cycle(occupancy, 1.0, &amount, out);
         }
         for (t, cell) in out.iter_mut().enumerate() {
-            if self
-                .scenario
-                .cohort
-                .waves
-                .iter()
-                .any(|w| in_programme(&self.scenario, w.cycle, t))
-            {
+            if self.programme_running(children, t) {
                 *cell += iv.fixed_cost_per_cycle;
             }
         }
+    }
+
+    /// Whether some wave that started is in the programme during cycle t.
+    fn programme_running(&self, children: &[u64], t: usize) -> bool {
+        self.scenario
+            .cohort
+            .waves
+            .iter()
+            .zip(children)
+            .any(|(w, &c)| c > 0 && in_programme(&self.scenario, w.cycle, t))
     }
 
     /// One replication.
@@ -328,8 +443,9 @@ impl Engine {
         record: &mut Record,
         cancel: Option<&AtomicBool>,
     ) {
-        let own_shock = self.scenario.uncertainty.as_ref().and_then(|u| u.shock.as_ref());
-        if self.scenario.uncertainty.is_none() && shared_shock.is_none() && self.fixed_shock.is_none() {
+        let uncertainty = self.scenario.uncertainty.as_ref();
+        let own_shock = uncertainty.and_then(|u| u.shock.as_ref());
+        if !uncertainty.is_some_and(|u| u.draws_parameters()) && shared_shock.is_none() && self.fixed_shock.is_none() {
             return self.replicate_core(seed, contract, replication, workspaces, record, cancel);
         }
         let horizon = self.scenario.time.horizon;
@@ -341,12 +457,16 @@ impl Engine {
         };
         let targets = self.shock_targets();
         let drawn = parameters::draw(&self.scenario, seed, contract, replication);
-        let engine = Engine::compile(
-            drawn,
-            path.as_deref().map(|p| (p, targets.as_slice())),
-            Some(self.expected_baselines.clone()),
-        );
+        let engine = Engine::compile(drawn, path.map(|p| (p, targets)), Some(self.baselines.clone()));
         engine.replicate_core(seed, contract, replication, workspaces, record, cancel);
+    }
+
+    /// Each wave's enrolled children: as planned, or drawn under volume risk.
+    fn enrolled(&self, seed: u64, contract: u64, replication: u64) -> Vec<u64> {
+        match self.scenario.uncertainty.as_ref().and_then(|u| u.enrolment.as_ref()) {
+            Some(enrolment) => super::reviews::enrolled(enrolment, &self.planned, seed, contract, replication),
+            None => self.planned.clone(),
+        }
     }
 
     fn replicate_core(
@@ -359,32 +479,163 @@ impl Engine {
         cancel: Option<&AtomicBool>,
     ) {
         let (treated, control) = workspaces;
-        self.simulate(seed, contract, replication, treated, control, cancel);
+        let enrolled = self.enrolled(seed, contract, replication);
+        self.simulate(seed, contract, replication, &enrolled, treated, control, cancel);
+        let decisions = self.review(seed, contract, replication, treated, control);
+        match decisions.terminated {
+            None => self.settle(decisions, treated, control, record),
+            Some((at, _)) => {
+                // The programme stops after `at`: the same children, the same
+                // draws, transitions from then on as after the programme.
+                let mut scenario = self.scenario.clone();
+                scenario.intervention.ends_at = Some(at + 1);
+                let engine = Engine::compile(scenario, self.shock.clone(), Some(self.baselines.clone()));
+                engine.simulate(seed, contract, replication, &enrolled, treated, control, cancel);
+                engine.cancel_waves(&decisions, treated, control);
+                engine.settle(decisions, treated, control, record);
+            }
+        }
+    }
+
+    /// Forgets the waves the reviews cancelled (entering after a cut-off).
+    fn cancel_waves(&self, decisions: &Decisions, treated: &mut Workspace, control: &mut Workspace) {
+        for (w, &entry) in self.entry_cycles.iter().enumerate() {
+            if decisions.cancels(entry) && treated.children[w] + control.children[w] > 0 {
+                treated.drop_wave(self.ledger.layout, w);
+                control.drop_wave(self.ledger.layout, w);
+            }
+        }
+    }
+
+    /// Takes the contract's reviews in time order on the simulated
+    /// children: each acts if its measured relative effect is below `below`
+    /// or by chance; a stop cancels later waves at once (so later reviews
+    /// measure without them); a termination ends the reviews.
+    fn review(
+        &self,
+        seed: u64,
+        contract: u64,
+        replication: u64,
+        treated: &mut Workspace,
+        control: &mut Workspace,
+    ) -> Decisions {
+        let mut decisions = Decisions::default();
+        let Some(terms) = &self.scenario.contract else {
+            return decisions;
+        };
+        if terms.reviews.is_empty() {
+            return decisions;
+        }
+        let chance = super::reviews::chance(terms.reviews.len(), seed, contract, replication);
+        for (k, review) in terms.reviews.iter().enumerate() {
+            let measured = match (&self.review_measures[k], review.component, review.below) {
+                (Some(measure), Some(c), Some(below)) => {
+                    let observation = self.observer(c, measure, &self.baselines.reviews[k], review.at, None);
+                    let effect = observation
+                        .observe(treated, control, &self.entry_cycles, &self.planned)
+                        .relative_effect();
+                    effect < below
+                }
+                _ => false,
+            };
+            if !(measured || chance[k] < review.probability) {
+                continue;
+            }
+            decisions.cut_enrolment(review.at);
+            match review.action {
+                ReviewAction::StopEnrolment => {
+                    decisions.enrolment_stopped = true;
+                    self.cancel_waves(&decisions, treated, control);
+                }
+                ReviewAction::Terminate { payment_share } => {
+                    decisions.terminated = Some((review.at, payment_share));
+                    break;
+                }
+            }
+        }
+        decisions
+    }
+
+    /// How component `c` is observed with `measure` at `date`.
+    fn observer<'a>(
+        &'a self,
+        c: usize,
+        measure: &'a Evaluate,
+        expected: &'a ExpectedBaseline,
+        date: usize,
+        amount: Option<f64>,
+    ) -> super::measure::Observe<'a> {
+        let contract = self
+            .scenario
+            .contract
+            .as_ref()
+            .expect("observed components belong to a contract");
+        let component = &contract.components[c];
+        let stated = match &component.baseline {
+            crate::model::contract::Baseline::Stated(values) => {
+                // Between payment dates (a review), the next date's stated
+                // value, prorated along the central expectation.
+                let d = component
+                    .at
+                    .iter()
+                    .position(|&a| a >= date)
+                    .unwrap_or(component.at.len() - 1);
+                let at_date = &self.baselines.components[c][d].total;
+                Some(if component.at[d] == date || *at_date == 0.0 {
+                    values[d]
+                } else {
+                    values[d] * expected.total / at_date
+                })
+            }
+            _ => None,
+        };
+        super::measure::Observe {
+            component,
+            metric: component.metric.map(|m| &self.scenario.metrics[m]),
+            measure,
+            expected,
+            stated,
+            date,
+            amount,
+        }
+    }
+
+    /// Everything a replication reports once its children are simulated and
+    /// the reviews have decided.
+    fn settle(&self, decisions: Decisions, treated: &Workspace, control: &Workspace, record: &mut Record) {
         let horizon = self.scenario.time.horizon;
         let step = self.scenario.time.cycle_years;
         record.values.clear();
         record.events.clear();
         self.push_metrics(treated, &mut record.values);
-        let (payments, paid_without_impact) = self.settle_contract(treated, control, &mut record.values);
+        let paid = self.settle_contract(treated, control, &decisions, &mut record.values);
+        let mut payments = paid.by_cycle;
 
         // The fund.
         let mut programme = vec![0.0; horizon];
-        self.programme_by_cycle(&treated.occupancy[INTERVENTION], &mut programme);
+        self.programme_by_cycle(&treated.occupancy[INTERVENTION], &treated.children, &mut programme);
         let payer_bears = self.scenario.intervention.payer == ProgrammePayer::Payer;
         let fund_spending: Vec<f64> = if payer_bears {
             vec![0.0; horizon]
         } else {
             programme.clone()
         };
-        let flows = self.fund.flows(&fund_spending, &payments, step);
+        let closing = decisions
+            .terminated
+            .map(|(at, payment_share)| Closing { at, payment_share });
+        let flows = self.fund.flows_closing(&fund_spending, &payments, step, closing);
+        if let Some(closing) = closing {
+            payments[closing.at] += flows.termination_payment;
+        }
         record.payments.clone_from(&payments);
         record.fund_spending.clone_from(&fund_spending);
 
         let payer = self.payer_totals(treated, &payments, &flows);
         let investor_rate = self.scenario.discounting.investor_rate;
-        let (money, events) = Money::settle(payer, &flows, investor_rate, step, paid_without_impact);
+        let (money, events) = Money::settle(payer, &flows, investor_rate, step, paid.without_impact);
         record.push_money(money, events);
-        if self.event_names.len() > names::MONEY_EVENTS.len() {
+        self.push_contract_figures(treated, &decisions, paid.per_participant, record);
+        if self.event_names.len() > record.events.len() {
             for tranche in &flows.tranches {
                 let m = multiple(tranche.distributions, tranche.contributions);
                 record.values.extend([
@@ -400,71 +651,133 @@ impl Engine {
         self.cash_paths(treated, &payments, programme_by_payer, &flows, record);
     }
 
+    /// Appends the optional contract statistics and events ([`Reports`]).
+    fn push_contract_figures(
+        &self,
+        treated: &Workspace,
+        decisions: &Decisions,
+        per_participant: [f64; 2],
+        record: &mut Record,
+    ) {
+        if self.reports.deadweight {
+            let [paid, deadweight] = per_participant;
+            let share = if paid != 0.0 { deadweight / paid } else { f64::NAN };
+            record.values.extend([deadweight, share]);
+        }
+        if self.reports.enrolled {
+            record.values.push(treated.children.iter().sum::<u64>() as f64);
+        }
+        if self.reports.reviews {
+            record
+                .events
+                .extend([decisions.terminated.is_some(), decisions.enrolment_stopped]);
+        }
+    }
+
     /// Draws the treated children in both arms, and the comparison group if
     /// the contract has one, each on its own keyed stream.
+    #[allow(clippy::too_many_arguments)]
     fn simulate(
         &self,
         seed: u64,
         contract: u64,
         replication: u64,
+        enrolled: &[u64],
         treated: &mut Workspace,
         control: &mut Workspace,
         cancel: Option<&AtomicBool>,
     ) {
-        let simulate = |schedule: &Schedule, rng: &mut ChaCha8Rng, workspace: &mut Workspace| {
-            if self.aggregate {
-                simulate_treated_aggregate(schedule, self.ledger.layout, rng, workspace, cancel);
-            } else {
-                simulate_treated(schedule, self.ledger.layout, &self.entries, rng, workspace, cancel);
-            }
-        };
+        let layout = self.ledger.layout;
         let mut rng = stream_for(seed, contract, replication, Purpose::Trajectories);
-        simulate(&self.schedule, &mut rng, treated);
+        if self.aggregate {
+            simulate_treated_aggregate(&self.schedule, layout, enrolled, &mut rng, treated, cancel);
+        } else {
+            let participants = self.participants.as_ref();
+            simulate_treated(
+                &self.schedule,
+                layout,
+                &self.entries,
+                participants,
+                enrolled,
+                &mut rng,
+                treated,
+                cancel,
+            );
+        }
         if let Some(schedule) = &self.control {
+            let children: Vec<u64> = schedule.waves.iter().map(|w| w.children).collect();
             let mut rng = stream_for(seed, contract, replication, Purpose::ControlGroup);
-            simulate(schedule, &mut rng, control);
+            if self.aggregate {
+                simulate_treated_aggregate(schedule, layout, &children, &mut rng, control, cancel);
+            } else {
+                simulate_treated(
+                    schedule,
+                    layout,
+                    &self.entries,
+                    None,
+                    &children,
+                    &mut rng,
+                    control,
+                    cancel,
+                );
+            }
         }
     }
 
     /// Appends every metric in both arms, then every true impact.
     fn push_metrics(&self, treated: &Workspace, values: &mut Vec<f64>) {
-        let metric_values: Vec<[f64; 2]> = self.metrics.iter().map(|m| evaluate(m, treated)).collect();
+        let metric_values: Vec<[f64; 2]> = self
+            .metrics
+            .iter()
+            .map(|m| m.evaluate(treated, &self.entry_cycles))
+            .collect();
         for arm in [BASELINE, INTERVENTION] {
             values.extend(metric_values.iter().map(|v| v[arm]));
         }
-        values.extend(metric_values.iter().map(|v| v[BASELINE] - v[INTERVENTION]));
+        values.extend(
+            self.scenario
+                .metrics
+                .iter()
+                .zip(&metric_values)
+                .map(|(m, v)| m.improvement(v[BASELINE], v[INTERVENTION])),
+        );
     }
 
     /// Measures each component at its dates, appends the measured impacts,
-    /// and settles the contract: the payment at the end of each cycle, and
-    /// whether any component paid although its true impact was not positive.
-    fn settle_contract(&self, treated: &Workspace, control: &Workspace, values: &mut Vec<f64>) -> (Vec<f64>, bool) {
+    /// and settles the contract (dates after a termination cancelled).
+    fn settle_contract(
+        &self,
+        treated: &Workspace,
+        control: &Workspace,
+        decisions: &Decisions,
+        values: &mut Vec<f64>,
+    ) -> Paid {
         let horizon = self.scenario.time.horizon;
         let Some(contract) = &self.scenario.contract else {
-            return (vec![0.0; horizon], false);
+            return Paid {
+                by_cycle: vec![0.0; horizon],
+                without_impact: false,
+                per_participant: [0.0; 2],
+            };
         };
-        let treated_children = self.children() as f64;
+        let slot = |c: usize, d: usize| {
+            let plan = self.participants.as_ref()?;
+            Some(plan.at_slot(&treated.participant, plan.offsets[c]? + d))
+        };
         let mut observations = Vec::with_capacity(contract.components.len());
         for (c, component) in contract.components.iter().enumerate() {
-            let dates: Vec<Observation> = self.contract_measures[c]
-                .iter()
-                .enumerate()
-                .map(|(d, measure)| {
-                    let observed = evaluate(measure, treated)[INTERVENTION];
-                    let baseline = match &component.baseline {
-                        Baseline::Stated(v) => v[d],
-                        Baseline::Expected => self.expected_baselines[c][d],
-                        Baseline::FromControl => {
-                            let size = match contract.measurement {
-                                Measurement::ControlGroup { size } => size as f64,
-                                Measurement::FixedBaseline => 1.0,
-                            };
-                            evaluate(measure, control)[BASELINE] / size * treated_children
-                        }
-                    };
-                    Observation {
-                        impact: baseline - observed,
-                        baseline,
+            let mut amount = 0.0;
+            let dates: Vec<_> = (0..component.at.len())
+                .map(|d| {
+                    let due = slot(c, d).map(|[due, _]| {
+                        amount += due;
+                        amount
+                    });
+                    match self.contract_measures[c].get(d) {
+                        Some(measure) => self
+                            .observer(c, measure, &self.baselines.components[c][d], component.at[d], due)
+                            .observe(treated, control, &self.entry_cycles, &self.planned),
+                        None => enrolment_observation(component.at[d], treated, &self.entry_cycles, due),
                     }
                 })
                 .collect();
@@ -473,16 +786,65 @@ impl Engine {
         for &(_, c, d) in &self.measured {
             values.push(observations[c][d].impact);
         }
-        let settlement = contract.settle(&observations, horizon);
-        let mut paid_without_impact = false;
+        let cancelled_after = decisions.terminated.map(|(at, _)| at);
+        let settlement = contract.settle(&observations, horizon, cancelled_after);
+        let mut without_impact = false;
         for (c, &paid) in settlement.by_component.iter().enumerate() {
-            let last = self.contract_measures[c].len() - 1;
-            let truth = evaluate(&self.contract_measures[c][last], treated);
-            if paid > 0.0 && truth[BASELINE] - truth[INTERVENTION] <= 0.0 {
-                paid_without_impact = true;
+            let (Some(m), Some(last)) = (contract.components[c].metric, self.contract_measures[c].last()) else {
+                continue;
+            };
+            let truth = last.evaluate(treated, &self.entry_cycles);
+            if paid > 0.0 && self.scenario.metrics[m].improvement(truth[BASELINE], truth[INTERVENTION]) <= 0.0 {
+                without_impact = true;
             }
         }
-        (settlement.by_cycle, paid_without_impact)
+        let per_participant = self.deadweight(&settlement, &slot);
+        Paid {
+            by_cycle: settlement.by_cycle,
+            without_impact,
+            per_participant,
+        }
+    }
+
+    /// Discounted per-participant outcome payments and their deadweight:
+    /// each payment carries the deadweight share of the entitlement still
+    /// outstanding when it is paid (all of it when nothing caps the
+    /// payment), discounted to when it arrives.
+    fn deadweight(
+        &self,
+        settlement: &crate::contract::Settlement,
+        slot: &dyn Fn(usize, usize) -> Option<[f64; 2]>,
+    ) -> [f64; 2] {
+        let Some(contract) = &self.scenario.contract else {
+            return [0.0; 2];
+        };
+        let horizon = self.scenario.time.horizon;
+        let rate = self.scenario.discounting.payer_rate;
+        let step = self.scenario.time.cycle_years;
+        let mut total = [0.0; 2];
+        for (c, component) in contract.components.iter().enumerate() {
+            if !(component.per_participant() && component.pays_outcomes()) {
+                continue;
+            }
+            let (mut owed, mut owed_deadweight) = (0.0, 0.0);
+            for (d, &date) in component.at.iter().enumerate() {
+                let [due, deadweight] = slot(c, d).unwrap_or([0.0; 2]);
+                owed += due;
+                owed_deadweight += deadweight;
+                let paid = settlement.by_date[c][d];
+                let carried = if owed != 0.0 {
+                    paid * owed_deadweight / owed
+                } else {
+                    0.0
+                };
+                owed -= paid;
+                owed_deadweight -= carried;
+                let factor = discount_factor(rate, (contract.paid_in(c, date, horizon) + 1) as f64 * step);
+                total[0] += paid * factor;
+                total[1] += carried * factor;
+            }
+        }
+        total
     }
 
     /// The payer's discounted totals: state costs avoided, payments less
@@ -499,13 +861,27 @@ impl Engine {
         for (k, r) in flows.refunds.iter().enumerate() {
             paid -= r * discount_factor(rate, k as f64 * step);
         }
+        let programme = &self.ledger.payer_programme_cost;
+        let mut programme_costs = programme.of_counts(&treated.occupancy[INTERVENTION]);
+        let some_wave_missing = treated
+            .children
+            .iter()
+            .zip(&self.planned)
+            .any(|(&c, &p)| c == 0 && p > 0);
+        if some_wave_missing && programme.constant != 0.0 {
+            // Fixed costs run only while a wave that started is enrolled.
+            programme_costs -= programme.constant;
+            let fixed = self.scenario.intervention.fixed_cost_per_cycle;
+            for t in 0..self.scenario.time.horizon {
+                if self.programme_running(&treated.children, t) {
+                    programme_costs += fixed * discount_factor(rate, t as f64 * step);
+                }
+            }
+        }
         PayerTotals {
             true_savings: state_cost[BASELINE] - state_cost[INTERVENTION],
             payments: paid,
-            programme_costs: self
-                .ledger
-                .payer_programme_cost
-                .of_counts(&treated.occupancy[INTERVENTION]),
+            programme_costs,
         }
     }
 

@@ -268,11 +268,13 @@ impl Record {
 
 /// The names of a replication's statistics and events, in record order:
 /// metrics in each arm, true impacts, measured impacts, the money record,
-/// then each tranche's figures when the fund has more than one.
+/// the contract's optional figures, then each tranche's figures when the
+/// fund has more than one.
 pub(crate) fn output_names(
     scenario: &Scenario,
     measured: &[(usize, usize, usize)],
     fund: &Fund,
+    reports: super::engine::Reports,
 ) -> (Vec<String>, Vec<String>) {
     let mut statistic_names = Vec::new();
     for arm in names::ARMS {
@@ -288,6 +290,15 @@ pub(crate) fn output_names(
     }
     statistic_names.extend(names::MONEY_STATISTICS.map(String::from));
     let mut event_names: Vec<String> = names::MONEY_EVENTS.map(String::from).to_vec();
+    if reports.deadweight {
+        statistic_names.extend([names::DEADWEIGHT, names::DEADWEIGHT_SHARE].map(String::from));
+    }
+    if reports.enrolled {
+        statistic_names.push(names::ENROLLED.to_string());
+    }
+    if reports.reviews {
+        event_names.extend([names::TERMINATED, names::ENROLMENT_STOPPED].map(String::from));
+    }
     if scenario.fund.as_ref().is_some_and(|f| f.tranches.len() > 1) {
         for t in &fund.tranches {
             statistic_names.extend(names::TRANCHE_FIELDS.map(|field| names::tranche(&t.name, field)));

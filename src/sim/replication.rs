@@ -5,6 +5,7 @@
 //! matrix its schedule names. Nothing is allocated per child or per cycle;
 //! the only output is occupancy counts (and entry counts), O(states × cycles).
 
+use super::participants::Participants;
 use crate::model::ledger::{Layout, BASELINE, INTERVENTION};
 use crate::model::schedule::{draw, Schedule, WaveSchedule, NO_FORCED_STATE};
 use rand::{Rng, RngCore};
@@ -32,8 +33,18 @@ pub struct EntriesSpec {
 pub struct Workspace {
     /// Occupancy counts per arm, in the ledger's layout.
     pub occupancy: [Vec<u32>; 2],
-    /// Entry counts per entries metric, per arm.
+    /// Entry counts per wave and entries spec, per arm: `entries[w * specs + m]`.
     pub entries: Vec<[u64; 2]>,
+    /// Entries specs (the width of a wave's row in `entries`).
+    pub specs: usize,
+    /// Children simulated in each wave (enrolled; 0 for a wave that never started).
+    pub children: Vec<u64>,
+    /// Per-participant payments worked out child by child, per wave and
+    /// (component, date) slot: `[(w * slots + slot) * 2 + k]`, k = 0 the
+    /// amount due, k = 1 the part of it that is deadweight.
+    pub participant: Vec<f64>,
+    /// What one child has been paid per component (scratch).
+    child_paid: Vec<f64>,
     /// The uniforms of one group of children (GROUP × (horizon + 1) words).
     uniforms: Vec<u32>,
     /// Occupancy per child of a group (lane-major), gathered into
@@ -74,11 +85,17 @@ macro_rules! unroll_lanes {
 }
 
 impl Workspace {
-    /// Scratch space for a layout and a number of entries metrics.
-    pub fn new(layout: Layout, entries_metrics: usize) -> Workspace {
+    /// Scratch space for a layout, a number of entries specs and the
+    /// per-participant plan (if any).
+    pub fn new(layout: Layout, entries_specs: usize, participants: Option<&Participants>) -> Workspace {
+        let (slots, components) = participants.map_or((0, 0), |p| (p.slots, p.components));
         Workspace {
             occupancy: [vec![0; layout.len()], vec![0; layout.len()]],
-            entries: vec![[0; 2]; entries_metrics],
+            entries: vec![[0; 2]; entries_specs * layout.waves],
+            specs: entries_specs,
+            children: vec![0; layout.waves],
+            participant: vec![0.0; layout.waves * slots * 2],
+            child_paid: vec![0.0; components],
             uniforms: vec![0; GROUP * layout.slots],
             lanes: [vec![0; GROUP * layout.len()], vec![0; GROUP * layout.len()]],
             joint: vec![0; 2 * layout.states * layout.states],
@@ -89,8 +106,41 @@ impl Workspace {
         self.occupancy[0].fill(0);
         self.occupancy[1].fill(0);
         self.entries.fill([0; 2]);
+        self.participant.fill(0.0);
         self.lanes[0].fill(0);
         self.lanes[1].fill(0);
+    }
+
+    /// Children counted by entries spec `spec` in each arm, over all waves
+    /// (`never`: the children of waves started before `window_end` who did not enter).
+    pub fn count(&self, spec: usize, never: bool, window_end: usize, entries: &[usize]) -> [f64; 2] {
+        let mut total = [0u64; 2];
+        for (w, &children) in self.children.iter().enumerate() {
+            let entered = self.entries[w * self.specs + spec];
+            for arm in [BASELINE, INTERVENTION] {
+                total[arm] += if never {
+                    if entries[w] < window_end {
+                        children - entered[arm]
+                    } else {
+                        0
+                    }
+                } else {
+                    entered[arm]
+                };
+            }
+        }
+        total.map(|x| x as f64)
+    }
+
+    /// Forgets everything about wave `w` (a wave that never started).
+    pub fn drop_wave(&mut self, layout: Layout, w: usize) {
+        let cells = layout.index(w, 0, 0)..layout.index(w + 1, 0, 0);
+        self.occupancy[0][cells.clone()].fill(0);
+        self.occupancy[1][cells].fill(0);
+        self.entries[w * self.specs..(w + 1) * self.specs].fill([0; 2]);
+        let slots = self.participant.len() / self.children.len().max(1);
+        self.participant[w * slots..(w + 1) * slots].fill(0.0);
+        self.children[w] = 0;
     }
 
     /// Adds the lanes into the occupancy counts (in a fixed order).
@@ -108,31 +158,37 @@ impl Workspace {
 /// Simulates every treated child in both arms with the trajectory stream `rng`
 /// (positioned at word 0), filling `workspace`.
 ///
-/// Child c (counted over waves in file order) uses words
-/// `c·(horizon+1)` for its initial state and `c·(horizon+1) + 1 + t` for the
-/// transition at the end of cycle t, so each draw is keyed by (child, cycle).
+/// Child c (counted over the waves' planned children in file order) uses
+/// words `c·(horizon+1)` for its initial state and `c·(horizon+1) + 1 + t`
+/// for the transition at the end of cycle t, so each draw is keyed by
+/// (child, cycle); wave w simulates `children[w]` children. With a
+/// per-participant plan, each child's payments are worked out as it ends.
+#[allow(clippy::too_many_arguments)]
 pub fn simulate_treated(
     schedule: &Schedule,
     layout: Layout,
     entries: &[EntriesSpec],
+    participants: Option<&Participants>,
+    children: &[u64],
     rng: &mut ChaCha8Rng,
     workspace: &mut Workspace,
     cancel: Option<&AtomicBool>,
 ) {
     workspace.clear();
+    workspace.children.copy_from_slice(children);
     // One instantiation per state count up to 8: rows become fixed-size
     // arrays, so the threshold comparisons unroll and vectorise.
     macro_rules! dispatch {
         ($entries:literal) => {
             match schedule.n {
-                2 => run_children::<$entries, 2>(schedule, layout, entries, rng, workspace, cancel),
-                3 => run_children::<$entries, 3>(schedule, layout, entries, rng, workspace, cancel),
-                4 => run_children::<$entries, 4>(schedule, layout, entries, rng, workspace, cancel),
-                5 => run_children::<$entries, 5>(schedule, layout, entries, rng, workspace, cancel),
-                6 => run_children::<$entries, 6>(schedule, layout, entries, rng, workspace, cancel),
-                7 => run_children::<$entries, 7>(schedule, layout, entries, rng, workspace, cancel),
-                8 => run_children::<$entries, 8>(schedule, layout, entries, rng, workspace, cancel),
-                _ => run_children::<$entries, 0>(schedule, layout, entries, rng, workspace, cancel),
+                2 => run_children::<$entries, 2>(schedule, layout, entries, participants, rng, workspace, cancel),
+                3 => run_children::<$entries, 3>(schedule, layout, entries, participants, rng, workspace, cancel),
+                4 => run_children::<$entries, 4>(schedule, layout, entries, participants, rng, workspace, cancel),
+                5 => run_children::<$entries, 5>(schedule, layout, entries, participants, rng, workspace, cancel),
+                6 => run_children::<$entries, 6>(schedule, layout, entries, participants, rng, workspace, cancel),
+                7 => run_children::<$entries, 7>(schedule, layout, entries, participants, rng, workspace, cancel),
+                8 => run_children::<$entries, 8>(schedule, layout, entries, participants, rng, workspace, cancel),
+                _ => run_children::<$entries, 0>(schedule, layout, entries, participants, rng, workspace, cancel),
             }
         };
     }
@@ -186,6 +242,7 @@ fn run_children<const ENTRIES: bool, const N: usize>(
     schedule: &Schedule,
     layout: Layout,
     entries: &[EntriesSpec],
+    participants: Option<&Participants>,
     rng: &mut ChaCha8Rng,
     workspace: &mut Workspace,
     cancel: Option<&AtomicBool>,
@@ -193,12 +250,15 @@ fn run_children<const ENTRIES: bool, const N: usize>(
     let n = schedule.n;
     let words = schedule.horizon + 1;
     let lane = layout.len();
+    let specs = workspace.specs;
     let mut position: u128 = 0;
-    let mut child: u128 = 0;
     let Workspace {
-        entries: entry_counts,
+        entries: all_entry_counts,
         uniforms,
         lanes: [lanes_baseline, lanes_intervention],
+        children,
+        participant,
+        child_paid,
         ..
     } = workspace;
     // Rows as fixed-size arrays; empty when N = 0 (more than 8 states), which
@@ -210,7 +270,10 @@ fn run_children<const ENTRIES: bool, const N: usize>(
     };
     for (w, wave) in schedule.waves.iter().enumerate() {
         let entry = wave.entry;
-        let grouped = if N > 0 { wave.children / GROUP as u64 } else { 0 };
+        let wave_children = children[w];
+        let mut child = wave.first_child as u128;
+        let entry_counts = &mut all_entry_counts[w * specs..(w + 1) * specs];
+        let grouped = if N > 0 { wave_children / GROUP as u64 } else { 0 };
         // Groups of GROUP children side by side: each child's state chain is
         // a serial dependency (state -> row -> state), so interleaving
         // independent children lets the processor overlap them. Their words
@@ -282,9 +345,14 @@ fn run_children<const ENTRIES: bool, const N: usize>(
                     intervention[j] = next_intervention;
                 });
             }
+            if let Some(plan) = participants {
+                for lane_flags in flags {
+                    plan.account(w, lane_flags, participant, child_paid);
+                }
+            }
         }
         // The rest one at a time (the same words, so the same draws).
-        for one in grouped * GROUP as u64..wave.children {
+        for one in grouped * GROUP as u64..wave_children {
             if one % 16384 == 0 && cancelled(cancel) {
                 return;
             }
@@ -294,7 +362,10 @@ fn run_children<const ENTRIES: bool, const N: usize>(
             }
             let cell = layout.index(w, entry, 0);
             let lanes = [&mut lanes_baseline[..], &mut lanes_intervention[..]];
-            run_one::<ENTRIES>(schedule, wave, cell, entries, rng, first, lanes, entry_counts);
+            let flags = run_one::<ENTRIES>(schedule, wave, cell, entries, rng, first, lanes, entry_counts);
+            if let Some(plan) = participants {
+                plan.account(w, flags, participant, child_paid);
+            }
             child += 1;
             position = child * words as u128;
         }
@@ -304,6 +375,7 @@ fn run_children<const ENTRIES: bool, const N: usize>(
 /// One child at a time, from the word at `first` (children past the last
 /// full group, or every child with more than 8 states): the same words as in
 /// a group, so the same draws. `cell` is the child's first occupancy cell.
+/// Returns which entries specs the child entered, per arm.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 fn run_one<const ENTRIES: bool>(
@@ -315,7 +387,7 @@ fn run_one<const ENTRIES: bool>(
     first: u128,
     [lanes_baseline, lanes_intervention]: [&mut [u32]; 2],
     entry_counts: &mut [[u64; 2]],
-) {
+) -> [u64; 2] {
     let n = schedule.n;
     let entry = wave.entry;
     let start = draw(&wave.initial_thresholds, rng.next_u32());
@@ -351,6 +423,7 @@ fn run_one<const ENTRIES: bool>(
         baseline = next_baseline;
         intervention = next_intervention;
     }
+    flags
 }
 
 /// Simulates `children` children of one wave in the baseline arm only (a
@@ -446,11 +519,13 @@ fn multinomial_into<R: rand::Rng>(
 pub fn simulate_treated_aggregate(
     schedule: &Schedule,
     layout: Layout,
+    children: &[u64],
     rng: &mut ChaCha8Rng,
     workspace: &mut Workspace,
     cancel: Option<&AtomicBool>,
 ) {
     workspace.clear();
+    workspace.children.copy_from_slice(children);
     let n = schedule.n;
     let Workspace {
         occupancy: [occupancy_baseline, occupancy_intervention],
@@ -465,7 +540,7 @@ pub fn simulate_treated_aggregate(
         current.fill(0);
         multinomial_into(
             rng,
-            wave.children,
+            children[w],
             &wave.initial_thresholds,
             &wave.initial_thresholds,
             current,

@@ -32,6 +32,10 @@ pub enum Purpose {
     /// Resampling in the analysis of finished runs (value of information's
     /// bootstrap and permutations), never in a simulation.
     Analysis = 7,
+    /// Volume risk: each contract's enrolled share and each wave's enrolment.
+    Enrolment = 8,
+    /// Reviews that act by chance (policy change, payer default).
+    Reviews = 9,
 }
 
 /// The stream for (seed, replication, purpose) of a single scenario.

@@ -6,91 +6,145 @@ use crate::model::*;
 use crate::scenario::raw::*;
 use toml::Spanned;
 
-/// `[contract]` with its payment components.
-pub(super) fn contract(ctx: &Ctx, raw: &Spanned<RawContract>, metrics: &[Metric], horizon: usize) -> R<Contract> {
+/// `[contract]` with its payment components and reviews.
+pub(super) fn contract(
+    ctx: &Ctx,
+    raw: &Spanned<RawContract>,
+    metrics: &[Metric],
+    cohort: &Cohort,
+    horizon: usize,
+) -> R<Contract> {
     let span = raw.span();
     let raw = raw.get_ref();
-    let measurement = match raw.measurement.unwrap_or(RawMeasurement::FixedBaseline) {
-        RawMeasurement::FixedBaseline => {
-            if let Some(c) = &raw.control_size {
-                return Err(ctx.err(
-                    c.span(),
-                    "contract.control_size",
-                    "`control_size` is for `measurement = \"control_group\"`",
-                ));
-            }
-            Measurement::FixedBaseline
+    let default = raw.measurement.unwrap_or(RawMeasurement::FixedBaseline);
+    let uses_control = default == RawMeasurement::ControlGroup
+        || raw
+            .payments
+            .iter()
+            .flatten()
+            .any(|p| p.get_ref().measurement.as_ref().map(|m| *m.get_ref()) == Some(RawMeasurement::ControlGroup));
+    let control_size = match (&raw.control_size, uses_control) {
+        (Some(c), false) => {
+            return Err(ctx.err(
+                c.span(),
+                "contract.control_size",
+                "`control_size` is for `measurement = \"control_group\"`",
+            ));
         }
-        RawMeasurement::ControlGroup => {
-            let Some(size) = &raw.control_size else {
-                return Err(ctx.err(span, "contract.control_size", "missing: `measurement = \"control_group\"` needs `control_size`, the number of children in the comparison group"));
-            };
-            Measurement::ControlGroup {
-                size: ctx.children(size, "contract.control_size")?,
-            }
+        (None, true) => {
+            return Err(ctx.err(span, "contract.control_size", "missing: `measurement = \"control_group\"` needs `control_size`, the number of children in the comparison group"));
         }
+        (Some(c), true) => Some(ctx.children(c, "contract.control_size")?),
+        (None, false) => None,
+    };
+    let measurement = match default {
+        RawMeasurement::FixedBaseline => Measurement::FixedBaseline,
+        RawMeasurement::ExPost => Measurement::ExPost,
+        RawMeasurement::ControlGroup => Measurement::ControlGroup {
+            size: control_size.unwrap_or(0),
+        },
     };
     let cap = |v: &Option<Spanned<f64>>, path: &str| -> R<Option<f64>> {
         v.as_ref().map(|c| ctx.non_negative(c, path)).transpose()
     };
     let max_total = cap(&raw.max_total, "contract.max_total")?;
     let cap_per_date = cap(&raw.cap_per_date, "contract.cap_per_date")?;
+    let terms = Terms {
+        metrics,
+        horizon,
+        default,
+        control_size,
+        entry_cycles: entry_cycles(cohort),
+    };
     let mut components = Vec::new();
     for (k, p) in raw.payments.iter().flatten().enumerate() {
-        components.push(component(ctx, k, p, metrics, horizon, measurement)?);
+        components.push(component(ctx, k, p, &terms)?);
     }
+    let lag_cycles = match &raw.lag_cycles {
+        Some(v) => ctx.count(v, "contract.lag_cycles", 0, "a whole number of cycles ≥ 0")?,
+        None => 0,
+    };
+    let max_per_child = match &raw.max_per_child {
+        Some(v) => Some(ctx.positive(
+            v,
+            "contract.max_per_child",
+            "a cap per child",
+            "an amount > 0 (leave it out for no cap)",
+        )?),
+        None => None,
+    };
+    let reviews = super::reviews::reviews(
+        ctx,
+        raw.reviews.as_deref().unwrap_or(&[]),
+        metrics,
+        &components,
+        horizon,
+    )?;
     Ok(Contract {
         measurement,
+        control_size,
         max_total,
         cap_per_date,
         clawback: raw.clawback.unwrap_or(false),
         components,
+        lag_cycles,
+        max_per_child,
+        reviews,
     })
 }
 
-/// One `[[contract.payments]]` component.
-fn component(
-    ctx: &Ctx,
-    k: usize,
-    p: &Spanned<RawPayment>,
-    metrics: &[Metric],
+/// The waves' distinct entry cycles, in time order: the dates of a
+/// `per_enrolment` component.
+fn entry_cycles(cohort: &Cohort) -> Vec<usize> {
+    let mut cycles: Vec<usize> = cohort.waves.iter().map(|w| w.cycle).collect();
+    cycles.sort_unstable();
+    cycles.dedup();
+    cycles
+}
+
+/// What every component is checked against.
+struct Terms<'a> {
+    metrics: &'a [Metric],
     horizon: usize,
-    measurement: Measurement,
-) -> R<Component> {
-    let cap = |v: &Option<Spanned<f64>>, path: &str| -> R<Option<f64>> {
-        v.as_ref().map(|c| ctx.non_negative(c, path)).transpose()
-    };
-    let path = format!("contract.payments[{k}]");
-    let rp = p.get_ref();
-    let Some(metric) = metrics.iter().position(|m| &m.name == rp.metric.get_ref()) else {
+    default: RawMeasurement,
+    control_size: Option<u64>,
+    entry_cycles: Vec<usize>,
+}
+
+/// The metric a component names.
+fn named_metric(ctx: &Ctx, metric: &Spanned<String>, path: &str, metrics: &[Metric]) -> R<usize> {
+    metrics.iter().position(|m| &m.name == metric.get_ref()).ok_or_else(|| {
         let known: Vec<&str> = metrics.iter().map(|m| m.name.as_str()).collect();
-        return Err(ctx.err(
-            rp.metric.span(),
+        ctx.err(
+            metric.span(),
             format!("{path}.metric"),
             format!(
                 "no metric is called `{}`; define it under [[metrics]] (defined: {})",
-                rp.metric.get_ref(),
+                metric.get_ref(),
                 if known.is_empty() {
                     "none".to_string()
                 } else {
                     known.join(", ")
                 }
             ),
-        ));
-    };
-    let at_values = rp.at.get_ref();
-    if at_values.is_empty() {
+        )
+    })
+}
+
+/// A component's payment dates.
+fn dates(ctx: &Ctx, at: &Spanned<Vec<i64>>, path: &str, horizon: usize) -> R<Vec<usize>> {
+    if at.get_ref().is_empty() {
         return Err(ctx.err(
-            rp.at.span(),
+            at.span(),
             format!("{path}.at"),
             "no payment dates; give the cycles at whose end the component pays, e.g. [4, 8, 12]",
         ));
     }
-    let mut at = Vec::new();
-    for (d, &a) in at_values.iter().enumerate() {
+    let mut out: Vec<usize> = Vec::new();
+    for (d, &a) in at.get_ref().iter().enumerate() {
         if a < 0 || a as usize >= horizon {
             return Err(ctx.err(
-                rp.at.span(),
+                at.span(),
                 format!("{path}.at[{d}]"),
                 format!(
                     "cycle {a} is outside the horizon; payment dates must be cycles 0 ..= {}",
@@ -98,16 +152,95 @@ fn component(
                 ),
             ));
         }
-        if at.last().is_some_and(|&last| last >= a as usize) {
+        if out.last().is_some_and(|&last| last >= a as usize) {
             return Err(ctx.err(
-                rp.at.span(),
+                at.span(),
                 format!("{path}.at[{d}]"),
                 "payment dates must be strictly increasing",
             ));
         }
-        at.push(a as usize);
+        out.push(a as usize);
     }
-    let baseline = baseline(ctx, p, &path, &at, measurement)?;
+    Ok(out)
+}
+
+/// A `per_enrolment` component: a price per child, at each wave's entry.
+fn enrolment_component(ctx: &Ctx, p: &Spanned<RawPayment>, path: &str, terms: &Terms) -> R<Component> {
+    let rp = p.get_ref();
+    let misplaced = [
+        ("metric", rp.metric.is_some()),
+        ("measurement", rp.measurement.is_some()),
+        ("baseline", rp.baseline.is_some()),
+        ("at", rp.at.is_some()),
+        ("threshold", rp.threshold.is_some()),
+        ("share", rp.share.is_some()),
+        ("tiers", rp.tiers.is_some()),
+        ("interpolate", rp.interpolate.is_some()),
+    ];
+    if let Some((key, _)) = misplaced.iter().find(|(_, present)| *present) {
+        return Err(ctx.err(
+            p.span(),
+            format!("{path}.{key}"),
+            format!("`{key}` does not apply to `rule = \"per_enrolment\"`, which pays `price` per child who starts the programme, at the end of its entry cycle"),
+        ));
+    }
+    let Some(price) = &rp.price else {
+        return Err(ctx.err(
+            p.span(),
+            format!("{path}.price"),
+            "missing: `rule = \"per_enrolment\"` needs `price`, the payment per child who starts the programme",
+        ));
+    };
+    let cap = |v: &Option<Spanned<f64>>, key: &str| -> R<Option<f64>> {
+        v.as_ref()
+            .map(|c| ctx.non_negative(c, &format!("{path}.{key}")))
+            .transpose()
+    };
+    Ok(Component {
+        metric: None,
+        baseline: Baseline::Enrolment,
+        rule: Rule::PerEnrolment {
+            price: ctx.non_negative(price, &format!("{path}.price"))?,
+        },
+        threshold: None,
+        at: terms.entry_cycles.clone(),
+        cap: cap(&rp.cap, "cap")?,
+        cap_per_date: cap(&rp.cap_per_date, "cap_per_date")?,
+    })
+}
+
+/// One `[[contract.payments]]` component.
+fn component(ctx: &Ctx, k: usize, p: &Spanned<RawPayment>, terms: &Terms) -> R<Component> {
+    let cap = |v: &Option<Spanned<f64>>, path: &str| -> R<Option<f64>> {
+        v.as_ref().map(|c| ctx.non_negative(c, path)).transpose()
+    };
+    let path = format!("contract.payments[{k}]");
+    let rp = p.get_ref();
+    if rp.rule == RawRule::PerEnrolment {
+        return enrolment_component(ctx, p, &path, terms);
+    }
+    let Some(metric_name) = &rp.metric else {
+        return Err(ctx.err(
+            p.span(),
+            format!("{path}.metric"),
+            "missing: a payment component needs `metric`, the [[metrics]] name it pays on (only `rule = \"per_enrolment\"` has none)",
+        ));
+    };
+    let metric = named_metric(ctx, metric_name, &path, terms.metrics)?;
+    let Some(at_values) = &rp.at else {
+        return Err(ctx.err(
+            p.span(),
+            format!("{path}.at"),
+            "missing: give `at`, the cycles at whose end the component pays, e.g. [4, 8, 12]",
+        ));
+    };
+    let at = dates(ctx, at_values, &path, terms.horizon)?;
+    let measurement = rp.measurement.as_ref().map_or(terms.default, |m| *m.get_ref());
+    let baseline = if measurement == RawMeasurement::ExPost {
+        ex_post(ctx, p, &path, &terms.metrics[metric])?
+    } else {
+        baseline(ctx, p, &path, &at, measurement, terms.control_size)?
+    };
     let rule = rule(ctx, p, &path)?;
     let threshold = match &rp.threshold {
         None => None,
@@ -118,7 +251,7 @@ fn component(
                     t.span(),
                     format!("{path}.threshold"),
                     format!(
-                        "{v} is outside [0, 1]; the threshold is a relative effect (0.05 = 5 % better than baseline)"
+                        "{v} is outside [0, 1]; the threshold is a relative effect (0.05 = 5 % better than baseline; ex post: the share of children with the outcome)"
                     ),
                 ));
             }
@@ -126,7 +259,7 @@ fn component(
         }
     };
     Ok(Component {
-        metric,
+        metric: Some(metric),
         baseline,
         rule,
         threshold,
@@ -134,6 +267,38 @@ fn component(
         cap: cap(&rp.cap, &format!("{path}.cap"))?,
         cap_per_date: cap(&rp.cap_per_date, &format!("{path}.cap_per_date"))?,
     })
+}
+
+/// An ex-post component: a price per child counted with the outcome in the
+/// programme group, no baseline.
+fn ex_post(ctx: &Ctx, p: &Spanned<RawPayment>, path: &str, metric: &Metric) -> R<Baseline> {
+    let rp = p.get_ref();
+    let span = rp.measurement.as_ref().map_or(p.span(), |m| m.span());
+    if !metric.per_child() {
+        return Err(ctx.err(
+            span,
+            format!("{path}.measurement"),
+            format!(
+                "\"ex_post\" counts a 0/1 outcome per child, but metric `{}` is not counted per child; use an `entries` or `never_entered` metric",
+                metric.name
+            ),
+        ));
+    }
+    if rp.rule != RawRule::RateCard {
+        return Err(ctx.err(
+            span,
+            format!("{path}.rule"),
+            "\"ex_post\" pays `price` per counted outcome: use `rule = \"rate_card\"`",
+        ));
+    }
+    if let Some(b) = &rp.baseline {
+        return Err(ctx.err(
+            b.span(),
+            format!("{path}.baseline"),
+            "\"ex_post\" has no counterfactual; remove `baseline`",
+        ));
+    }
+    Ok(Baseline::ExPost)
 }
 
 /// A component's payment rule, with the keys each rule needs and forbids.
@@ -185,6 +350,8 @@ fn rule(ctx: &Ctx, p: &Spanned<RawPayment>, path: &str) -> R<Rule> {
             }
             Rule::SavingsShare { share: v }
         }
+        // Checked by `enrolment_component`.
+        RawRule::PerEnrolment => Rule::PerEnrolment { price: 0.0 },
         RawRule::Tiers => {
             misplaced("price", rp.price.is_some())?;
             misplaced("share", rp.share.is_some())?;
@@ -237,21 +404,32 @@ fn rule(ctx: &Ctx, p: &Spanned<RawPayment>, path: &str) -> R<Rule> {
 
 /// A component's baseline: stated values (one per date), the exact
 /// expectation, or the comparison group.
-fn baseline(ctx: &Ctx, p: &Spanned<RawPayment>, path: &str, at: &[usize], measurement: Measurement) -> R<Baseline> {
+fn baseline(
+    ctx: &Ctx,
+    p: &Spanned<RawPayment>,
+    path: &str,
+    at: &[usize],
+    measurement: RawMeasurement,
+    control_size: Option<u64>,
+) -> R<Baseline> {
     let rp = p.get_ref();
+    if measurement == RawMeasurement::ControlGroup && control_size.is_none() {
+        return Err(ctx.err(p.span(), "contract.control_size", "missing: `measurement = \"control_group\"` needs `control_size`, the number of children in the comparison group"));
+    }
     let baseline = match (&rp.baseline, measurement) {
-        (None, Measurement::FixedBaseline) => {
+        (_, RawMeasurement::ExPost) => Baseline::ExPost,
+        (None, RawMeasurement::FixedBaseline) => {
             return Err(ctx.err(p.span(), format!("{path}.baseline"), "missing: a fixed-baseline contract needs `baseline`: a number, a list (one per date in `at`) or \"expected\""));
         }
-        (None, Measurement::ControlGroup { .. }) => Baseline::FromControl,
-        (Some(b), Measurement::ControlGroup { .. }) => {
+        (None, RawMeasurement::ControlGroup) => Baseline::FromControl,
+        (Some(b), RawMeasurement::ControlGroup) => {
             return Err(ctx.err(
                 b.span(),
                 format!("{path}.baseline"),
                 "a control-group contract measures its baseline on the comparison group; remove `baseline`",
             ));
         }
-        (Some(b), Measurement::FixedBaseline) => match b.get_ref() {
+        (Some(b), RawMeasurement::FixedBaseline) => match b.get_ref() {
             RawBaseline::Word(w) if w == "expected" => Baseline::Expected,
             RawBaseline::Word(w) => {
                 return Err(ctx.err(
@@ -322,7 +500,16 @@ mod tests {
     fn check(payment: &str) -> R<Contract> {
         let text = format!("[contract]\n[[contract.payments]]\nmetric = \"care_years\"\nat = [2, 5]\n{payment}");
         let doc: Doc = raw(&text);
-        contract(&ctx(&text, &["home", "care"]), &doc.contract, &metrics(), 6)
+        let cohort = Cohort {
+            exit: None,
+            waves: vec![Wave {
+                cycle: 0,
+                children: 10,
+                age: 0.0,
+                initial: vec![1.0, 0.0],
+            }],
+        };
+        contract(&ctx(&text, &["home", "care"]), &doc.contract, &metrics(), &cohort, 6)
     }
 
     #[test]

@@ -27,6 +27,7 @@ pub(super) fn intervention(
             payer: ProgrammePayer::Fund,
             stops_in: default_stops,
             arm: InterventionArm::Effects(Vec::new()),
+            ends_at: None,
         },
         Some(ri) => {
             let span = ri.span();
@@ -88,6 +89,7 @@ pub(super) fn intervention(
                 payer,
                 stops_in,
                 arm,
+                ends_at: None,
             }
         }
     })

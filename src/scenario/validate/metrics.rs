@@ -55,7 +55,7 @@ pub(super) fn metrics(
         let metric = metric(ctx, k, m, discounting, horizon, n)?;
         metrics.push(metric);
     }
-    let entries = metrics.iter().filter(|m| m.kind == MetricKind::Entries).count();
+    let entries = metrics.iter().filter(|m| m.per_child()).count();
     if entries > 0 && run.sampler == Sampler::Aggregate {
         let span = raw_run
             .as_ref()
@@ -64,7 +64,7 @@ pub(super) fn metrics(
         return Err(ctx.err(
             span,
             "run.sampler",
-            "\"aggregate\" keeps no per-child history, which `entries` metrics need; \
+            "\"aggregate\" keeps no per-child history, which `entries` and `never_entered` metrics need; \
              use \"per_child\" or \"auto\" (which picks per_child here)",
         ));
     }
@@ -72,7 +72,7 @@ pub(super) fn metrics(
         return Err(InputError::new(
             ctx.file,
             "metrics",
-            "more than 64 `entries` metrics are not supported",
+            "more than 64 `entries` and `never_entered` metrics are not supported",
         ));
     }
     Ok(metrics)
@@ -133,6 +133,7 @@ fn metric(
     let kind = match rm.kind {
         RawMetricKind::StateCycles => MetricKind::StateCycles,
         RawMetricKind::Entries => MetricKind::Entries,
+        RawMetricKind::NeverEntered => MetricKind::NeverEntered,
         RawMetricKind::Cost => MetricKind::Cost,
         RawMetricKind::OccupancyAt => {
             let Some(at) = &rm.at else {
@@ -156,7 +157,12 @@ fn metric(
             "`at` is only for `occupancy_at` metrics",
         ));
     }
-    if rm.discounted.is_some() && matches!(kind, MetricKind::Entries | MetricKind::OccupancyAt(_)) {
+    if rm.discounted.is_some()
+        && matches!(
+            kind,
+            MetricKind::Entries | MetricKind::NeverEntered | MetricKind::OccupancyAt(_)
+        )
+    {
         return Err(ctx.err(
             m.span(),
             format!("{path}.discounted"),

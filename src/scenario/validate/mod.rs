@@ -6,6 +6,7 @@ mod fund;
 mod intervention;
 mod metrics;
 mod portfolio;
+mod reviews;
 mod transitions;
 mod uncertainty;
 
@@ -205,9 +206,29 @@ pub fn validate(raw: RawScenario, file: &str, text: &str) -> Result<Scenario, In
     let metrics = metrics::metrics(&ctx, &raw.metrics, &raw.run, &run, &discounting, horizon, n)?;
 
     let contract = match &raw.contract {
-        Some(c) => Some(contract::contract(&ctx, c, &metrics, horizon)?),
+        Some(c) => Some(contract::contract(&ctx, c, &metrics, &cohort, horizon)?),
         None => None,
     };
+    if let Some(c) = &contract {
+        let terminates = c
+            .reviews
+            .iter()
+            .any(|r| matches!(r.action, crate::model::contract::ReviewAction::Terminate { .. }));
+        if run.sampler == Sampler::Aggregate && (c.per_participant() || terminates) {
+            let span = raw
+                .run
+                .as_ref()
+                .and_then(|r| r.sampler.as_ref())
+                .map_or(0..0, |s| s.span());
+            return Err(ctx.err(
+                span,
+                "run.sampler",
+                "\"aggregate\" keeps no per-child history, which per-participant payments (`ex_post`, \
+                 `per_enrolment`, `max_per_child`) and terminating reviews need; use \"per_child\" or \
+                 \"auto\" (which picks per_child here)",
+            ));
+        }
+    }
     let fund = match &raw.fund {
         Some(f) => Some(fund::fund(&ctx, f.get_ref())?),
         None => None,

@@ -57,12 +57,46 @@ pub(super) fn uncertainty(ctx: &Ctx, raw: &RawUncertainty, states: &[State]) -> 
             })
         }
     };
+    let enrolment = match &raw.enrolment {
+        Some(e) => Some(enrolment(ctx, e.get_ref())?),
+        None => None,
+    };
     Ok(Uncertainty {
         transition_concentration,
         effect_sd_log,
         cost_cv,
         shock,
+        enrolment,
     })
+}
+
+/// `[uncertainty.enrolment]`: a mean share in (0, 1] and an sd a Beta with
+/// that mean can have.
+fn enrolment(ctx: &Ctx, raw: &RawEnrolment) -> R<Enrolment> {
+    let mean = ctx.finite(&raw.mean, "uncertainty.enrolment.mean")?;
+    if mean <= 0.0 || mean > 1.0 {
+        return Err(ctx.err(
+            raw.mean.span(),
+            "uncertainty.enrolment.mean",
+            format!("{mean} is outside (0, 1]; it is the expected share of each wave's planned children who enrol"),
+        ));
+    }
+    let sd = match &raw.sd {
+        Some(s) => {
+            let sd = ctx.non_negative(s, "uncertainty.enrolment.sd")?;
+            let max = Enrolment::max_sd(mean);
+            if sd > 0.0 && sd >= max {
+                return Err(ctx.err(
+                    s.span(),
+                    "uncertainty.enrolment.sd",
+                    format!("{sd} is impossible for a Beta distribution with mean {mean}; its sd must be below √(mean·(1−mean)) = {max:.4}"),
+                ));
+            }
+            sd
+        }
+        None => 0.0,
+    };
+    Ok(Enrolment { mean, sd })
 }
 
 #[cfg(test)]
