@@ -93,6 +93,12 @@ impl Component {
     pub fn pays_outcomes(&self) -> bool {
         self.baseline != Baseline::Enrolment
     }
+
+    /// Whether it pays per outcome counted child by child (ex post): the
+    /// payments deadweight is measured on.
+    pub fn pays_per_outcome(&self) -> bool {
+        self.baseline == Baseline::ExPost
+    }
 }
 
 /// What a review does when it triggers.
@@ -154,5 +160,18 @@ impl Contract {
     /// set): the per-child sampler is then needed.
     pub fn per_participant(&self) -> bool {
         self.max_per_child.is_some() || self.components.iter().any(Component::per_participant)
+    }
+
+    /// Whether a review can terminate it.
+    pub fn terminates(&self) -> bool {
+        self.reviews
+            .iter()
+            .any(|r| matches!(r.action, ReviewAction::Terminate { .. }))
+    }
+
+    /// Whether it needs each child's history: per-participant payments, or
+    /// a termination (re-simulated on the same per-child draws).
+    pub fn needs_per_child(&self) -> bool {
+        self.per_participant() || self.terminates()
     }
 }

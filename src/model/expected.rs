@@ -301,8 +301,7 @@ pub fn expected_payments(scenario: &Scenario, schedule: &Schedule, share: f64) -
                 let mut previous = vec![0.0; schedule.waves.len()];
                 let mut paid_once = vec![false; schedule.waves.len()];
                 for &date in &component.at {
-                    let window = (metric.window.0, metric.window.1.min(date + 1).max(metric.window.0));
-                    let counts = expected_count_by_wave(schedule, &metric.states, window, never);
+                    let counts = expected_count_by_wave(schedule, &metric.states, metric.window_to(date), never);
                     for (w, wave) in schedule.waves.iter().enumerate() {
                         if wave.entry > date {
                             continue;

@@ -88,6 +88,12 @@ impl Metric {
         matches!(self.kind, MetricKind::Entries | MetricKind::NeverEntered)
     }
 
+    /// Its window cut at the end of cycle `date` (a contract's cumulative
+    /// measurement to a date).
+    pub fn window_to(&self, date: usize) -> (usize, usize) {
+        (self.window.0, self.window.1.min(date + 1).max(self.window.0))
+    }
+
     /// The improvement from `baseline` to `observed`: fewer is better, except
     /// for `never_entered` (children kept out of the states), where more is.
     pub fn improvement(&self, baseline: f64, observed: f64) -> f64 {

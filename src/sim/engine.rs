@@ -4,23 +4,25 @@
 //! numbers), the comparison group if the contract has one, the contract's
 //! payments, the fund's cash flows, and every per-replication statistic.
 
+mod contract;
+mod money;
+
 use super::measure::{Evaluate, ExpectedBaseline};
 use super::parallel::{replicate_all, RunOptions};
 use super::parameters;
 use super::participants::Participants;
-use super::record::{Money, PayerTotals, Record, RunResults};
+use super::record::{Money, Record, RunResults};
 use super::replication::{simulate_treated, simulate_treated_aggregate, EntriesSpec, Workspace};
 use super::reviews::Decisions;
 use super::rng::{stream_for, Purpose};
 use crate::error::Result;
 use crate::fund::irr::irr;
-use crate::fund::{multiple, Closing, FundFlows};
-use crate::model::contract::ReviewAction;
+use crate::fund::{multiple, Closing};
 use crate::model::expected::{expected_occupancy, expected_with, Expected};
 use crate::model::fund::Fund;
-use crate::model::ledger::{in_programme, Ledger, BASELINE, INTERVENTION};
+use crate::model::ledger::{Ledger, BASELINE, INTERVENTION};
 use crate::model::schedule::Schedule;
-use crate::model::{discount_factor, Counting, ProgrammePayer, Sampler, Scenario};
+use crate::model::{ProgrammePayer, Sampler, Scenario};
 use std::sync::atomic::AtomicBool;
 
 /// With `sampler = "auto"`, every wave needs at least this many children per
@@ -58,8 +60,9 @@ pub struct Engine {
     review_measures: Vec<Option<Evaluate>>,
     /// Per-participant payments, worked out child by child.
     participants: Option<Participants>,
-    /// Schedule of the comparison group, when measured by one.
-    control: Option<Schedule>,
+    /// Schedule of the comparison group, when measured by one, and its
+    /// children per wave.
+    control: Option<(Schedule, Vec<u64>)>,
     /// Planned children per wave.
     planned: Vec<u64>,
     /// Entry cycle per wave.
@@ -95,16 +98,6 @@ pub(crate) struct Reports {
     pub enrolled: bool,
     /// `contract.terminated` and `contract.enrolment_stopped`: reviews.
     pub reviews: bool,
-}
-
-/// What the contract paid in one replication, for the money record.
-struct Paid {
-    /// Outcome and enrolment payments at the end of each cycle (lag included).
-    by_cycle: Vec<f64>,
-    /// Some component paid although its true impact was not positive.
-    without_impact: bool,
-    /// Discounted per-participant outcome payments, and their deadweight.
-    per_participant: [f64; 2],
 }
 
 /// Splits `total` children over waves in proportion to their sizes
@@ -145,15 +138,6 @@ fn expected_baseline(
     ExpectedBaseline { total, by_wave }
 }
 
-/// Whether a review can terminate the contract.
-fn terminates(scenario: &Scenario) -> bool {
-    scenario.contract.as_ref().is_some_and(|c| {
-        c.reviews
-            .iter()
-            .any(|r| matches!(r.action, ReviewAction::Terminate { .. }))
-    })
-}
-
 /// Which optional statistics a scenario reports.
 fn reports(scenario: &Scenario) -> Reports {
     let Some(contract) = &scenario.contract else {
@@ -161,34 +145,9 @@ fn reports(scenario: &Scenario) -> Reports {
     };
     let volume = scenario.uncertainty.as_ref().is_some_and(|u| u.enrolment.is_some());
     Reports {
-        deadweight: contract
-            .components
-            .iter()
-            .any(|c| c.per_participant() && c.pays_outcomes()),
+        deadweight: contract.components.iter().any(|c| c.pays_per_outcome()),
         enrolled: volume || !contract.reviews.is_empty(),
         reviews: !contract.reviews.is_empty(),
-    }
-}
-
-/// A `per_enrolment` component's observation at `date`: the children who
-/// started by then.
-fn enrolment_observation(
-    date: usize,
-    treated: &Workspace,
-    entries: &[usize],
-    amount: Option<f64>,
-) -> crate::contract::Observation {
-    let started: u64 = treated
-        .children
-        .iter()
-        .zip(entries)
-        .filter(|(_, &e)| e <= date)
-        .map(|(c, _)| c)
-        .sum();
-    crate::contract::Observation {
-        impact: started as f64,
-        baseline: started as f64,
-        amount,
     }
 }
 
@@ -236,9 +195,6 @@ impl Engine {
         let mut contract_measures = Vec::new();
         let mut review_measures = Vec::new();
         let mut measured: Vec<(usize, usize, usize)> = Vec::new();
-        let window_to = |metric: &crate::model::Metric, date: usize| {
-            (metric.window.0, metric.window.1.min(date + 1).max(metric.window.0))
-        };
         if let Some(contract) = &scenario.contract {
             for (c, component) in contract.components.iter().enumerate() {
                 let Some(m) = component.metric else {
@@ -250,10 +206,7 @@ impl Engine {
                     .at
                     .iter()
                     .map(|&date| {
-                        Evaluate::compile(
-                            Ledger::measure(&scenario, metric, window_to(metric, date)),
-                            &mut entries,
-                        )
+                        Evaluate::compile(Ledger::measure(&scenario, metric, metric.window_to(date)), &mut entries)
                     })
                     .collect();
                 contract_measures.push(measures);
@@ -270,7 +223,7 @@ impl Engine {
                 review_measures.push(review.component.filter(|_| review.below.is_some()).map(|c| {
                     let metric = &scenario.metrics[contract.components[c].metric.unwrap_or(0)];
                     Evaluate::compile(
-                        Ledger::measure(&scenario, metric, window_to(metric, review.at)),
+                        Ledger::measure(&scenario, metric, metric.window_to(review.at)),
                         &mut entries,
                     )
                 }));
@@ -300,7 +253,8 @@ impl Engine {
                 wave.first_child = first_child;
                 first_child += children;
             }
-            control
+            let children = control.waves.iter().map(|w| w.children).collect();
+            (control, children)
         });
         let participants = scenario.contract.as_ref().and_then(|contract| {
             Participants::new(contract, &entry_cycles, &|c, d| match contract_measures[c][d] {
@@ -312,7 +266,7 @@ impl Engine {
         let fund = scenario.fund.clone().unwrap_or_else(Fund::unlimited);
         let reports = reports(&scenario);
         let (statistic_names, event_names) = super::record::output_names(&scenario, &measured, &fund, reports);
-        let per_child_only = !entries.is_empty() || participants.is_some() || terminates(&scenario);
+        let per_child_only = !entries.is_empty() || scenario.contract.as_ref().is_some_and(|c| c.needs_per_child());
         let aggregate = match scenario.run.sampler {
             Sampler::PerChild => false,
             Sampler::Aggregate => !per_child_only,
@@ -367,62 +321,6 @@ impl Engine {
         self.scenario.children()
     }
 
-    /// Adds `amount(wave, cycle, state) × occupancy` to `out[cycle]`, with the
-    /// counting convention (undiscounted).
-    fn per_cycle(&self, occupancy: &[u32], sign: f64, amount: &dyn Fn(usize, usize, usize) -> f64, out: &mut [f64]) {
-        let layout = self.ledger.layout;
-        let parts: &[(usize, f64)] = match self.scenario.counting {
-            Counting::Start => &[(0, 1.0)],
-            Counting::End => &[(1, 1.0)],
-            Counting::HalfCycle => &[(0, 0.5), (1, 0.5)],
-        };
-        for (w, wave) in self.schedule.waves.iter().enumerate() {
-            for (t, cell) in out.iter_mut().enumerate().skip(wave.entry) {
-                for &(offset, share) in parts {
-                    for s in 0..layout.states {
-                        let count = occupancy[layout.index(w, t + offset, s)];
-                        if count != 0 {
-                            *cell += sign * share * amount(w, t, s) * count as f64;
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    /// Programme costs per cycle (undiscounted) in the intervention arm;
-    /// fixed costs while some wave that started (`children`) is enrolled.
-    fn programme_by_cycle(&self, occupancy: &[u32], children: &[u64], out: &mut [f64]) {
-        let iv = &self.scenario.intervention;
-        out.fill(0.0);
-        if iv.cost_per_child_cycle > 0.0 {
-            let waves = &self.scenario.cohort.waves;
-            let amount = |w: usize, t: usize, s: usize| {
-                if in_programme(&self.scenario, waves[w].cycle, t) && !iv.stops_in[s] {
-                    iv.cost_per_child_cycle
-                } else {
-                    0.0
-                }
-            };
-            self.per_cycle(occupancy, 1.0, &amount, out);
-        }
-        for (t, cell) in out.iter_mut().enumerate() {
-            if self.programme_running(children, t) {
-                *cell += iv.fixed_cost_per_cycle;
-            }
-        }
-    }
-
-    /// Whether some wave that started is in the programme during cycle t.
-    fn programme_running(&self, children: &[u64], t: usize) -> bool {
-        self.scenario
-            .cohort
-            .waves
-            .iter()
-            .zip(children)
-            .any(|(w, &c)| c > 0 && in_programme(&self.scenario, w.cycle, t))
-    }
-
     /// One replication.
     pub fn replicate(&self, seed: u64, replication: u64, workspaces: &mut (Workspace, Workspace), record: &mut Record) {
         self.replicate_in(seed, 0, replication, None, workspaces, record, None);
@@ -461,14 +359,6 @@ impl Engine {
         engine.replicate_core(seed, contract, replication, workspaces, record, cancel);
     }
 
-    /// Each wave's enrolled children: as planned, or drawn under volume risk.
-    fn enrolled(&self, seed: u64, contract: u64, replication: u64) -> Vec<u64> {
-        match self.scenario.uncertainty.as_ref().and_then(|u| u.enrolment.as_ref()) {
-            Some(enrolment) => super::reviews::enrolled(enrolment, &self.planned, seed, contract, replication),
-            None => self.planned.clone(),
-        }
-    }
-
     fn replicate_core(
         &self,
         seed: u64,
@@ -479,8 +369,16 @@ impl Engine {
         cancel: Option<&AtomicBool>,
     ) {
         let (treated, control) = workspaces;
-        let enrolled = self.enrolled(seed, contract, replication);
-        self.simulate(seed, contract, replication, &enrolled, treated, control, cancel);
+        // Each wave's enrolled children: as planned, or drawn under volume risk.
+        let drawn;
+        let enrolled = match self.scenario.uncertainty.as_ref().and_then(|u| u.enrolment.as_ref()) {
+            Some(enrolment) => {
+                drawn = super::reviews::enrolled(enrolment, &self.planned, seed, contract, replication);
+                &drawn
+            }
+            None => &self.planned,
+        };
+        self.simulate(seed, contract, replication, enrolled, treated, control, cancel);
         let decisions = self.review(seed, contract, replication, treated, control);
         match decisions.terminated {
             None => self.settle(decisions, treated, control, record),
@@ -490,113 +388,10 @@ impl Engine {
                 let mut scenario = self.scenario.clone();
                 scenario.intervention.ends_at = Some(at + 1);
                 let engine = Engine::compile(scenario, self.shock.clone(), Some(self.baselines.clone()));
-                engine.simulate(seed, contract, replication, &enrolled, treated, control, cancel);
+                engine.simulate(seed, contract, replication, enrolled, treated, control, cancel);
                 engine.cancel_waves(&decisions, treated, control);
                 engine.settle(decisions, treated, control, record);
             }
-        }
-    }
-
-    /// Forgets the waves the reviews cancelled (entering after a cut-off).
-    fn cancel_waves(&self, decisions: &Decisions, treated: &mut Workspace, control: &mut Workspace) {
-        for (w, &entry) in self.entry_cycles.iter().enumerate() {
-            if decisions.cancels(entry) && treated.children[w] + control.children[w] > 0 {
-                treated.drop_wave(self.ledger.layout, w);
-                control.drop_wave(self.ledger.layout, w);
-            }
-        }
-    }
-
-    /// Takes the contract's reviews in time order on the simulated
-    /// children: each acts if its measured relative effect is below `below`
-    /// or by chance; a stop cancels later waves at once (so later reviews
-    /// measure without them); a termination ends the reviews.
-    fn review(
-        &self,
-        seed: u64,
-        contract: u64,
-        replication: u64,
-        treated: &mut Workspace,
-        control: &mut Workspace,
-    ) -> Decisions {
-        let mut decisions = Decisions::default();
-        let Some(terms) = &self.scenario.contract else {
-            return decisions;
-        };
-        if terms.reviews.is_empty() {
-            return decisions;
-        }
-        let chance = super::reviews::chance(terms.reviews.len(), seed, contract, replication);
-        for (k, review) in terms.reviews.iter().enumerate() {
-            let measured = match (&self.review_measures[k], review.component, review.below) {
-                (Some(measure), Some(c), Some(below)) => {
-                    let observation = self.observer(c, measure, &self.baselines.reviews[k], review.at, None);
-                    let effect = observation
-                        .observe(treated, control, &self.entry_cycles, &self.planned)
-                        .relative_effect();
-                    effect < below
-                }
-                _ => false,
-            };
-            if !(measured || chance[k] < review.probability) {
-                continue;
-            }
-            decisions.cut_enrolment(review.at);
-            match review.action {
-                ReviewAction::StopEnrolment => {
-                    decisions.enrolment_stopped = true;
-                    self.cancel_waves(&decisions, treated, control);
-                }
-                ReviewAction::Terminate { payment_share } => {
-                    decisions.terminated = Some((review.at, payment_share));
-                    break;
-                }
-            }
-        }
-        decisions
-    }
-
-    /// How component `c` is observed with `measure` at `date`.
-    fn observer<'a>(
-        &'a self,
-        c: usize,
-        measure: &'a Evaluate,
-        expected: &'a ExpectedBaseline,
-        date: usize,
-        amount: Option<f64>,
-    ) -> super::measure::Observe<'a> {
-        let contract = self
-            .scenario
-            .contract
-            .as_ref()
-            .expect("observed components belong to a contract");
-        let component = &contract.components[c];
-        let stated = match &component.baseline {
-            crate::model::contract::Baseline::Stated(values) => {
-                // Between payment dates (a review), the next date's stated
-                // value, prorated along the central expectation.
-                let d = component
-                    .at
-                    .iter()
-                    .position(|&a| a >= date)
-                    .unwrap_or(component.at.len() - 1);
-                let at_date = &self.baselines.components[c][d].total;
-                Some(if component.at[d] == date || *at_date == 0.0 {
-                    values[d]
-                } else {
-                    values[d] * expected.total / at_date
-                })
-            }
-            _ => None,
-        };
-        super::measure::Observe {
-            component,
-            metric: component.metric.map(|m| &self.scenario.metrics[m]),
-            measure,
-            expected,
-            stated,
-            date,
-            amount,
         }
     }
 
@@ -674,8 +469,9 @@ impl Engine {
         }
     }
 
-    /// Draws the treated children in both arms, and the comparison group if
-    /// the contract has one, each on its own keyed stream.
+    /// Draws the treated children in both arms (`enrolled[w]` in wave w),
+    /// and the comparison group if the contract has one, each on its own
+    /// keyed stream.
     #[allow(clippy::too_many_arguments)]
     fn simulate(
         &self,
@@ -687,40 +483,33 @@ impl Engine {
         control: &mut Workspace,
         cancel: Option<&AtomicBool>,
     ) {
-        let layout = self.ledger.layout;
-        let mut rng = stream_for(seed, contract, replication, Purpose::Trajectories);
-        if self.aggregate {
-            simulate_treated_aggregate(&self.schedule, layout, enrolled, &mut rng, treated, cancel);
-        } else {
-            let participants = self.participants.as_ref();
-            simulate_treated(
-                &self.schedule,
-                layout,
-                &self.entries,
-                participants,
-                enrolled,
-                &mut rng,
-                treated,
-                cancel,
-            );
-        }
-        if let Some(schedule) = &self.control {
-            let children: Vec<u64> = schedule.waves.iter().map(|w| w.children).collect();
-            let mut rng = stream_for(seed, contract, replication, Purpose::ControlGroup);
+        let simulate = |schedule: &Schedule,
+                        participants: Option<&Participants>,
+                        children: &[u64],
+                        purpose: Purpose,
+                        workspace: &mut Workspace| {
+            let layout = self.ledger.layout;
+            let mut rng = stream_for(seed, contract, replication, purpose);
             if self.aggregate {
-                simulate_treated_aggregate(schedule, layout, &children, &mut rng, control, cancel);
+                simulate_treated_aggregate(schedule, layout, children, &mut rng, workspace, cancel);
             } else {
+                let entries = &self.entries;
                 simulate_treated(
                     schedule,
                     layout,
-                    &self.entries,
-                    None,
-                    &children,
+                    entries,
+                    participants,
+                    children,
                     &mut rng,
-                    control,
+                    workspace,
                     cancel,
                 );
             }
+        };
+        let participants = self.participants.as_ref();
+        simulate(&self.schedule, participants, enrolled, Purpose::Trajectories, treated);
+        if let Some((schedule, children)) = &self.control {
+            simulate(schedule, None, children, Purpose::ControlGroup, control);
         }
     }
 
@@ -741,182 +530,6 @@ impl Engine {
                 .zip(&metric_values)
                 .map(|(m, v)| m.improvement(v[BASELINE], v[INTERVENTION])),
         );
-    }
-
-    /// Measures each component at its dates, appends the measured impacts,
-    /// and settles the contract (dates after a termination cancelled).
-    fn settle_contract(
-        &self,
-        treated: &Workspace,
-        control: &Workspace,
-        decisions: &Decisions,
-        values: &mut Vec<f64>,
-    ) -> Paid {
-        let horizon = self.scenario.time.horizon;
-        let Some(contract) = &self.scenario.contract else {
-            return Paid {
-                by_cycle: vec![0.0; horizon],
-                without_impact: false,
-                per_participant: [0.0; 2],
-            };
-        };
-        let slot = |c: usize, d: usize| {
-            let plan = self.participants.as_ref()?;
-            Some(plan.at_slot(&treated.participant, plan.offsets[c]? + d))
-        };
-        let mut observations = Vec::with_capacity(contract.components.len());
-        for (c, component) in contract.components.iter().enumerate() {
-            let mut amount = 0.0;
-            let dates: Vec<_> = (0..component.at.len())
-                .map(|d| {
-                    let due = slot(c, d).map(|[due, _]| {
-                        amount += due;
-                        amount
-                    });
-                    match self.contract_measures[c].get(d) {
-                        Some(measure) => self
-                            .observer(c, measure, &self.baselines.components[c][d], component.at[d], due)
-                            .observe(treated, control, &self.entry_cycles, &self.planned),
-                        None => enrolment_observation(component.at[d], treated, &self.entry_cycles, due),
-                    }
-                })
-                .collect();
-            observations.push(dates);
-        }
-        for &(_, c, d) in &self.measured {
-            values.push(observations[c][d].impact);
-        }
-        let cancelled_after = decisions.terminated.map(|(at, _)| at);
-        let settlement = contract.settle(&observations, horizon, cancelled_after);
-        let mut without_impact = false;
-        for (c, &paid) in settlement.by_component.iter().enumerate() {
-            let (Some(m), Some(last)) = (contract.components[c].metric, self.contract_measures[c].last()) else {
-                continue;
-            };
-            let truth = last.evaluate(treated, &self.entry_cycles);
-            if paid > 0.0 && self.scenario.metrics[m].improvement(truth[BASELINE], truth[INTERVENTION]) <= 0.0 {
-                without_impact = true;
-            }
-        }
-        let per_participant = self.deadweight(&settlement, &slot);
-        Paid {
-            by_cycle: settlement.by_cycle,
-            without_impact,
-            per_participant,
-        }
-    }
-
-    /// Discounted per-participant outcome payments and their deadweight:
-    /// each payment carries the deadweight share of the entitlement still
-    /// outstanding when it is paid (all of it when nothing caps the
-    /// payment), discounted to when it arrives.
-    fn deadweight(
-        &self,
-        settlement: &crate::contract::Settlement,
-        slot: &dyn Fn(usize, usize) -> Option<[f64; 2]>,
-    ) -> [f64; 2] {
-        let Some(contract) = &self.scenario.contract else {
-            return [0.0; 2];
-        };
-        let horizon = self.scenario.time.horizon;
-        let rate = self.scenario.discounting.payer_rate;
-        let step = self.scenario.time.cycle_years;
-        let mut total = [0.0; 2];
-        for (c, component) in contract.components.iter().enumerate() {
-            if !(component.per_participant() && component.pays_outcomes()) {
-                continue;
-            }
-            let (mut owed, mut owed_deadweight) = (0.0, 0.0);
-            for (d, &date) in component.at.iter().enumerate() {
-                let [due, deadweight] = slot(c, d).unwrap_or([0.0; 2]);
-                owed += due;
-                owed_deadweight += deadweight;
-                let paid = settlement.by_date[c][d];
-                let carried = if owed != 0.0 {
-                    paid * owed_deadweight / owed
-                } else {
-                    0.0
-                };
-                owed -= paid;
-                owed_deadweight -= carried;
-                let factor = discount_factor(rate, (contract.paid_in(c, date, horizon) + 1) as f64 * step);
-                total[0] += paid * factor;
-                total[1] += carried * factor;
-            }
-        }
-        total
-    }
-
-    /// The payer's discounted totals: state costs avoided, payments less
-    /// return-cap refunds, and the programme costs it bears.
-    fn payer_totals(&self, treated: &Workspace, payments: &[f64], flows: &FundFlows) -> PayerTotals {
-        let rate = self.scenario.discounting.payer_rate;
-        let step = self.scenario.time.cycle_years;
-        let state_cost =
-            [BASELINE, INTERVENTION].map(|arm| self.ledger.state_cost[arm].of_counts(&treated.occupancy[arm]));
-        let mut paid = 0.0;
-        for (t, p) in payments.iter().enumerate() {
-            paid += p * discount_factor(rate, (t + 1) as f64 * step);
-        }
-        for (k, r) in flows.refunds.iter().enumerate() {
-            paid -= r * discount_factor(rate, k as f64 * step);
-        }
-        let programme = &self.ledger.payer_programme_cost;
-        let mut programme_costs = programme.of_counts(&treated.occupancy[INTERVENTION]);
-        let some_wave_missing = treated
-            .children
-            .iter()
-            .zip(&self.planned)
-            .any(|(&c, &p)| c == 0 && p > 0);
-        if some_wave_missing && programme.constant != 0.0 {
-            // Fixed costs run only while a wave that started is enrolled.
-            programme_costs -= programme.constant;
-            let fixed = self.scenario.intervention.fixed_cost_per_cycle;
-            for t in 0..self.scenario.time.horizon {
-                if self.programme_running(&treated.children, t) {
-                    programme_costs += fixed * discount_factor(rate, t as f64 * step);
-                }
-            }
-        }
-        PayerTotals {
-            true_savings: state_cost[BASELINE] - state_cost[INTERVENTION],
-            payments: paid,
-            programme_costs,
-        }
-    }
-
-    /// Cumulative cash paths at the end of each cycle: the investors' net
-    /// flow, and the payer's undiscounted position (state costs avoided −
-    /// payments + refunds − the programme costs it bears).
-    fn cash_paths(
-        &self,
-        treated: &Workspace,
-        payments: &[f64],
-        programme_by_payer: Option<&[f64]>,
-        flows: &FundFlows,
-        record: &mut Record,
-    ) {
-        let horizon = self.scenario.time.horizon;
-        record.investor_path.clear();
-        let mut cumulative = flows.investor[0];
-        for t in 0..horizon {
-            cumulative += flows.investor[t + 1];
-            record.investor_path.push(cumulative);
-        }
-        let mut payer = vec![0.0; horizon];
-        let costs = &self.scenario.states;
-        let state_amount = |_: usize, _: usize, s: usize| costs[s].cost;
-        self.per_cycle(&treated.occupancy[BASELINE], 1.0, &state_amount, &mut payer);
-        self.per_cycle(&treated.occupancy[INTERVENTION], -1.0, &state_amount, &mut payer);
-        record.payer_path.clear();
-        let mut cumulative = 0.0;
-        for t in 0..horizon {
-            cumulative += payer[t] - payments[t] + flows.refunds[t + 1];
-            if let Some(programme) = programme_by_payer {
-                cumulative -= programme[t];
-            }
-            record.payer_path.push(cumulative);
-        }
     }
 
     /// Runs replications `first .. first + replications` in parallel.

@@ -128,10 +128,11 @@ pub struct Observe<'a> {
     pub component: &'a Component,
     /// Its metric (None for `per_enrolment`).
     pub metric: Option<&'a Metric>,
-    /// The measure over the component's window up to the date.
-    pub measure: &'a Evaluate,
-    /// Its central expectation.
-    pub expected: &'a ExpectedBaseline,
+    /// The measure over the component's window up to the date (None for
+    /// `per_enrolment`, which measures only who started).
+    pub measure: Option<&'a Evaluate>,
+    /// Its central expectation (None for `per_enrolment`).
+    pub expected: Option<&'a ExpectedBaseline>,
     /// The stated baseline at the date (prorated for a review between dates).
     pub stated: Option<f64>,
     /// The date (end of this cycle).
@@ -143,18 +144,14 @@ pub struct Observe<'a> {
 impl Observe<'_> {
     /// The component's observation on the treated children and comparison group.
     pub fn observe(&self, treated: &Workspace, control: &Workspace, entries: &[usize], planned: &[u64]) -> Observation {
-        let started: u64 = treated
-            .children
-            .iter()
-            .zip(entries)
-            .filter(|(_, &e)| e <= self.date)
-            .map(|(c, _)| c)
-            .sum();
+        let started = treated.started_by(self.date, entries);
         let improvement = |baseline: f64, observed: f64| match self.metric {
             Some(m) => m.improvement(baseline, observed),
             None => baseline - observed,
         };
-        let observed = || self.measure.evaluate(treated, entries)[INTERVENTION];
+        let evaluate =
+            |workspace: &Workspace, arm: usize| self.measure.map_or(0.0, |m| m.evaluate(workspace, entries)[arm]);
+        let observed = || evaluate(treated, INTERVENTION);
         let (impact, baseline) = match &self.component.baseline {
             Baseline::ExPost => (observed(), started as f64),
             Baseline::Enrolment => (started as f64, started as f64),
@@ -163,13 +160,15 @@ impl Observe<'_> {
                 (improvement(baseline, observed()), baseline)
             }
             Baseline::Expected => {
-                let baseline = self.expected.for_children(&treated.children, planned);
+                let baseline = self
+                    .expected
+                    .map_or(0.0, |e| e.for_children(&treated.children, planned));
                 (improvement(baseline, observed()), baseline)
             }
             Baseline::FromControl => {
                 let size: u64 = control.children.iter().sum();
                 let treated_children: u64 = treated.children.iter().sum();
-                let control_value = self.measure.evaluate(control, entries)[BASELINE];
+                let control_value = evaluate(control, BASELINE);
                 let baseline = if size > 0 {
                     control_value / size as f64 * treated_children as f64
                 } else {

@@ -132,6 +132,17 @@ impl Workspace {
         total.map(|x| x as f64)
     }
 
+    /// Children who started by the end of cycle `date` (`entries[w]`: wave
+    /// w's entry cycle).
+    pub fn started_by(&self, date: usize, entries: &[usize]) -> u64 {
+        self.children
+            .iter()
+            .zip(entries)
+            .filter(|(_, &e)| e <= date)
+            .map(|(c, _)| c)
+            .sum()
+    }
+
     /// Forgets everything about wave `w` (a wave that never started).
     pub fn drop_wave(&mut self, layout: Layout, w: usize) {
         let cells = layout.index(w, 0, 0)..layout.index(w + 1, 0, 0);

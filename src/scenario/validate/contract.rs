@@ -1,7 +1,7 @@
 //! `[contract]`: how impact is measured and what each payment component pays.
 
 use super::{sane, Ctx, R};
-use crate::model::contract::{Baseline, Component, Contract, Measurement, Rule};
+use crate::model::contract::{Baseline, Component, Contract, Measurement, Review, Rule};
 use crate::model::*;
 use crate::scenario::raw::*;
 use toml::Spanned;
@@ -80,6 +80,14 @@ pub(super) fn contract(
         &components,
         horizon,
     )?;
+    let windows = per_child_windows(metrics, &components, &reviews);
+    if windows > 64 {
+        return Err(ctx.err(
+            span,
+            "contract.payments",
+            format!("the contract measures {windows} distinct per-child windows (`entries` and `never_entered` metrics, each cut at every payment and review date); at most 64 are supported: use fewer dates on those metrics"),
+        ));
+    }
     Ok(Contract {
         measurement,
         control_size,
@@ -91,6 +99,37 @@ pub(super) fn contract(
         max_per_child,
         reviews,
     })
+}
+
+/// The distinct (states, window) pairs the per-child sampler flags for each
+/// child: every per-child metric's own window, and its window cut at each
+/// payment date and reviewed date of a component on it.
+fn per_child_windows(metrics: &[Metric], components: &[Component], reviews: &[Review]) -> usize {
+    fn add<'a>(windows: &mut Vec<(&'a [bool], (usize, usize))>, metric: &'a Metric, window: (usize, usize)) {
+        let key = (metric.states.as_slice(), window);
+        if metric.per_child() && !windows.contains(&key) {
+            windows.push(key);
+        }
+    }
+    let mut windows = Vec::new();
+    for m in metrics {
+        add(&mut windows, m, m.window);
+    }
+    for c in components {
+        if let Some(m) = c.metric {
+            for &date in &c.at {
+                add(&mut windows, &metrics[m], metrics[m].window_to(date));
+            }
+        }
+    }
+    for r in reviews {
+        if let (Some(c), Some(_)) = (r.component, r.below) {
+            if let Some(m) = components[c].metric {
+                add(&mut windows, &metrics[m], metrics[m].window_to(r.at));
+            }
+        }
+    }
+    windows.len()
 }
 
 /// The waves' distinct entry cycles, in time order: the dates of a
@@ -518,6 +557,36 @@ mod tests {
         assert_eq!(c.components[0].rule, Rule::RateCard { price: 100.0 });
         assert_eq!(c.components[0].at, vec![2, 5]);
         assert_eq!(c.components[0].baseline, Baseline::Expected);
+    }
+
+    #[test]
+    fn more_per_child_windows_than_the_sampler_flags_are_refused() {
+        let text = "[contract]\n[[contract.payments]]\nmetric = \"entered\"\nmeasurement = \"ex_post\"\nrule = \"rate_card\"\nprice = 1.0\nat = [0, 1, 2, 3, 4, 5]\n";
+        let doc: Doc = raw(text);
+        let cohort = Cohort {
+            exit: None,
+            waves: vec![Wave {
+                cycle: 0,
+                children: 10,
+                age: 0.0,
+                initial: vec![1.0, 0.0],
+            }],
+        };
+        let metric = |k: usize, window: (usize, usize)| Metric {
+            name: if k == 0 { "entered".to_string() } else { format!("m{k}") },
+            kind: MetricKind::Entries,
+            states: vec![false, true],
+            window,
+            discount_rate: None,
+        };
+        let check = |metrics: &[Metric]| contract(&ctx(text, &["home", "care"]), &doc.contract, metrics, &cohort, 100);
+        // 60 metrics on one window, cut at 6 dates: 6 distinct windows.
+        let same: Vec<Metric> = (0..60).map(|k| metric(k, (0, 6))).collect();
+        assert!(check(&same).is_ok());
+        // 60 distinct windows and 6 cuts of the first: 66.
+        let distinct: Vec<Metric> = (0..60).map(|k| metric(k, (k, 61))).collect();
+        let e = check(&distinct).unwrap_err();
+        assert_eq!(e.key_path, "contract.payments");
     }
 
     #[test]

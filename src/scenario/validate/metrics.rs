@@ -57,15 +57,10 @@ pub(super) fn metrics(
     }
     let entries = metrics.iter().filter(|m| m.per_child()).count();
     if entries > 0 && run.sampler == Sampler::Aggregate {
-        let span = raw_run
-            .as_ref()
-            .and_then(|r| r.sampler.as_ref())
-            .map_or(0..0, |s| s.span());
-        return Err(ctx.err(
-            span,
-            "run.sampler",
-            "\"aggregate\" keeps no per-child history, which `entries` and `never_entered` metrics need; \
-             use \"per_child\" or \"auto\" (which picks per_child here)",
+        return Err(super::aggregate_refused(
+            ctx,
+            raw_run,
+            "`entries` and `never_entered` metrics",
         ));
     }
     if entries > 64 {

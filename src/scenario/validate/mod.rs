@@ -174,6 +174,23 @@ fn currency(ctx: &Ctx, raw: &Option<toml::Spanned<String>>) -> R<String> {
     }
 }
 
+/// The error for `sampler = "aggregate"` with something that `needs` each
+/// child's history.
+fn aggregate_refused(ctx: &Ctx, raw_run: &Option<RawRun>, needs: &str) -> InputError {
+    let span = raw_run
+        .as_ref()
+        .and_then(|r| r.sampler.as_ref())
+        .map_or(0..0, |s| s.span());
+    ctx.err(
+        span,
+        "run.sampler",
+        format!(
+            "\"aggregate\" keeps no per-child history, which {needs} need; \
+             use \"per_child\" or \"auto\" (which picks per_child here)"
+        ),
+    )
+}
+
 /// Validates a parsed scenario.
 pub fn validate(raw: RawScenario, file: &str, text: &str) -> Result<Scenario, InputError> {
     let mut ctx = Ctx {
@@ -209,25 +226,12 @@ pub fn validate(raw: RawScenario, file: &str, text: &str) -> Result<Scenario, In
         Some(c) => Some(contract::contract(&ctx, c, &metrics, &cohort, horizon)?),
         None => None,
     };
-    if let Some(c) = &contract {
-        let terminates = c
-            .reviews
-            .iter()
-            .any(|r| matches!(r.action, crate::model::contract::ReviewAction::Terminate { .. }));
-        if run.sampler == Sampler::Aggregate && (c.per_participant() || terminates) {
-            let span = raw
-                .run
-                .as_ref()
-                .and_then(|r| r.sampler.as_ref())
-                .map_or(0..0, |s| s.span());
-            return Err(ctx.err(
-                span,
-                "run.sampler",
-                "\"aggregate\" keeps no per-child history, which per-participant payments (`ex_post`, \
-                 `per_enrolment`, `max_per_child`) and terminating reviews need; use \"per_child\" or \
-                 \"auto\" (which picks per_child here)",
-            ));
-        }
+    if contract.as_ref().is_some_and(|c| c.needs_per_child()) && run.sampler == Sampler::Aggregate {
+        return Err(aggregate_refused(
+            &ctx,
+            &raw.run,
+            "per-participant payments (`ex_post`, `per_enrolment`, `max_per_child`) and terminating reviews",
+        ));
     }
     let fund = match &raw.fund {
         Some(f) => Some(fund::fund(&ctx, f.get_ref())?),

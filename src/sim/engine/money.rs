@@ -1,0 +1,146 @@
+//! The money side of a replication: programme costs per cycle, the payer's
+//! discounted totals and the cumulative cash paths of payer and investors.
+
+use super::super::record::{PayerTotals, Record};
+use super::super::replication::Workspace;
+use super::Engine;
+use crate::fund::FundFlows;
+use crate::model::discount_factor;
+use crate::model::ledger::{in_programme, BASELINE, INTERVENTION};
+use crate::model::Counting;
+
+impl Engine {
+    /// Adds `amount(wave, cycle, state) × occupancy` to `out[cycle]`, with the
+    /// counting convention (undiscounted).
+    pub(super) fn per_cycle(
+        &self,
+        occupancy: &[u32],
+        sign: f64,
+        amount: &dyn Fn(usize, usize, usize) -> f64,
+        out: &mut [f64],
+    ) {
+        let layout = self.ledger.layout;
+        let parts: &[(usize, f64)] = match self.scenario.counting {
+            Counting::Start => &[(0, 1.0)],
+            Counting::End => &[(1, 1.0)],
+            Counting::HalfCycle => &[(0, 0.5), (1, 0.5)],
+        };
+        for (w, wave) in self.schedule.waves.iter().enumerate() {
+            for (t, cell) in out.iter_mut().enumerate().skip(wave.entry) {
+                for &(offset, share) in parts {
+                    for s in 0..layout.states {
+                        let count = occupancy[layout.index(w, t + offset, s)];
+                        if count != 0 {
+                            *cell += sign * share * amount(w, t, s) * count as f64;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Programme costs per cycle (undiscounted) in the intervention arm;
+    /// fixed costs while some wave that started (`children`) is enrolled.
+    pub(super) fn programme_by_cycle(&self, occupancy: &[u32], children: &[u64], out: &mut [f64]) {
+        let iv = &self.scenario.intervention;
+        out.fill(0.0);
+        if iv.cost_per_child_cycle > 0.0 {
+            let waves = &self.scenario.cohort.waves;
+            let amount = |w: usize, t: usize, s: usize| {
+                if in_programme(&self.scenario, waves[w].cycle, t) && !iv.stops_in[s] {
+                    iv.cost_per_child_cycle
+                } else {
+                    0.0
+                }
+            };
+            self.per_cycle(occupancy, 1.0, &amount, out);
+        }
+        for (t, cell) in out.iter_mut().enumerate() {
+            if self.programme_running(children, t) {
+                *cell += iv.fixed_cost_per_cycle;
+            }
+        }
+    }
+
+    /// Whether some wave that started is in the programme during cycle t.
+    pub(super) fn programme_running(&self, children: &[u64], t: usize) -> bool {
+        self.scenario
+            .cohort
+            .waves
+            .iter()
+            .zip(children)
+            .any(|(w, &c)| c > 0 && in_programme(&self.scenario, w.cycle, t))
+    }
+
+    /// The payer's discounted totals: state costs avoided, payments less
+    /// return-cap refunds, and the programme costs it bears.
+    pub(super) fn payer_totals(&self, treated: &Workspace, payments: &[f64], flows: &FundFlows) -> PayerTotals {
+        let rate = self.scenario.discounting.payer_rate;
+        let step = self.scenario.time.cycle_years;
+        let state_cost =
+            [BASELINE, INTERVENTION].map(|arm| self.ledger.state_cost[arm].of_counts(&treated.occupancy[arm]));
+        let mut paid = 0.0;
+        for (t, p) in payments.iter().enumerate() {
+            paid += p * discount_factor(rate, (t + 1) as f64 * step);
+        }
+        for (k, r) in flows.refunds.iter().enumerate() {
+            paid -= r * discount_factor(rate, k as f64 * step);
+        }
+        let programme = &self.ledger.payer_programme_cost;
+        let mut programme_costs = programme.of_counts(&treated.occupancy[INTERVENTION]);
+        let some_wave_missing = treated
+            .children
+            .iter()
+            .zip(&self.planned)
+            .any(|(&c, &p)| c == 0 && p > 0);
+        if some_wave_missing && programme.constant != 0.0 {
+            // Fixed costs run only while a wave that started is enrolled.
+            programme_costs -= programme.constant;
+            let fixed = self.scenario.intervention.fixed_cost_per_cycle;
+            for t in 0..self.scenario.time.horizon {
+                if self.programme_running(&treated.children, t) {
+                    programme_costs += fixed * discount_factor(rate, t as f64 * step);
+                }
+            }
+        }
+        PayerTotals {
+            true_savings: state_cost[BASELINE] - state_cost[INTERVENTION],
+            payments: paid,
+            programme_costs,
+        }
+    }
+
+    /// Cumulative cash paths at the end of each cycle: the investors' net
+    /// flow, and the payer's undiscounted position (state costs avoided −
+    /// payments + refunds − the programme costs it bears).
+    pub(super) fn cash_paths(
+        &self,
+        treated: &Workspace,
+        payments: &[f64],
+        programme_by_payer: Option<&[f64]>,
+        flows: &FundFlows,
+        record: &mut Record,
+    ) {
+        let horizon = self.scenario.time.horizon;
+        record.investor_path.clear();
+        let mut cumulative = flows.investor[0];
+        for t in 0..horizon {
+            cumulative += flows.investor[t + 1];
+            record.investor_path.push(cumulative);
+        }
+        let mut payer = vec![0.0; horizon];
+        let costs = &self.scenario.states;
+        let state_amount = |_: usize, _: usize, s: usize| costs[s].cost;
+        self.per_cycle(&treated.occupancy[BASELINE], 1.0, &state_amount, &mut payer);
+        self.per_cycle(&treated.occupancy[INTERVENTION], -1.0, &state_amount, &mut payer);
+        record.payer_path.clear();
+        let mut cumulative = 0.0;
+        for t in 0..horizon {
+            cumulative += payer[t] - payments[t] + flows.refunds[t + 1];
+            if let Some(programme) = programme_by_payer {
+                cumulative -= programme[t];
+            }
+            record.payer_path.push(cumulative);
+        }
+    }
+}
