@@ -221,6 +221,36 @@ fn stop_enrolment_cuts_exactly_the_later_waves() {
     assert_eq!(probability(&r, "contract.terminated"), 0.0);
 }
 
+/// Fixed programme costs run only while a wave that started is enrolled,
+/// in the `cost` metric as in the payer's programme costs: stopping
+/// enrolment at cycle 0 leaves the first wave alone in the programme
+/// (cycles 0–3), so cycle 4 carries no fixed cost.
+#[test]
+fn a_cancelled_wave_takes_its_fixed_costs_with_it() {
+    let contract = format!("{EX_POST}\n[[contract.reviews]]\nat = 0\nprobability = 1.0\naction = \"stop_enrolment\"");
+    let spend = "[[metrics]]\nname = \"spend\"\nkind = \"cost\"\ndiscounted = false";
+    let with_fixed = |fixed: f64| {
+        let text = scenario(STAGGERED, WORKS, &contract, spend).replace(
+            "payer = \"fund\"",
+            &format!("payer = \"payer\"\nfixed_cost_per_cycle = {fixed}"),
+        );
+        run_text(&text, 3)
+    };
+    let (with, without) = (with_fixed(1000.0), with_fixed(0.0));
+    close(value(&with, "cohort.enrolled"), 5.0, "the first wave only");
+    close(
+        value(&with, "arm.intervention.spend") - value(&without, "arm.intervention.spend"),
+        4000.0,
+        "four cycles of fixed costs in the metric",
+    );
+    let discounted: f64 = (0..4).map(|t| 1000.0 * 1.1f64.powi(-t)).sum();
+    close(
+        value(&with, "payer.programme_costs") - value(&without, "payer.programme_costs"),
+        discounted,
+        "and in the payer's programme costs",
+    );
+}
+
 #[test]
 fn a_review_acts_on_the_measured_effect() {
     // Ex post, the relative effect is the outcome rate among the children
@@ -444,4 +474,95 @@ fn bad_per_participant_terms_name_their_key() {
     );
     let aggregate = with(EX_POST, "").replace("[cohort]", "[run]\nsampler = \"aggregate\"\n[cohort]");
     assert_eq!(error_path(&aggregate), "run.sampler");
+}
+
+fn summary(dir: &std::path::Path, out: &str) -> serde_json::Value {
+    let text = std::fs::read_to_string(dir.join(out).join("per-participant/summary.json")).expect("summary.json");
+    serde_json::from_str(&text).expect("json")
+}
+
+fn mean(summary: &serde_json::Value, name: &str) -> f64 {
+    summary["statistics"][name]["mean"]
+        .as_f64()
+        .unwrap_or_else(|| panic!("no {name}"))
+}
+
+/// Every new key works through `--set` (tables that do not exist yet are
+/// created) and `--sweep`, with the same meaning as in a file.
+#[test]
+fn the_new_keys_work_through_set_and_sweep() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Stopping enrolment after cycle 2 cancels no wave of STAGGERED.
+    let idle_review = "[[contract.reviews]]\nat = 2\nprobability = 1.0\naction = \"stop_enrolment\"";
+    let text = scenario(
+        STAGGERED,
+        WORKS,
+        &format!("{EX_POST}\n{idle_review}"),
+        "[fund]\ncapital = 100000.0",
+    );
+    common::write(dir.path(), "s.toml", &text);
+    let run = |out: &str, flags: &[&str]| {
+        let mut args = vec!["run", "s.toml", "--replications", "40", "--quiet", "--out", out];
+        args.extend_from_slice(flags);
+        let done = common::run_in(dir.path(), &args);
+        assert!(
+            done.status.success(),
+            "{flags:?}: {}",
+            String::from_utf8_lossy(&done.stderr)
+        );
+    };
+    run(
+        "set",
+        &[
+            "--set",
+            "contract.max_per_child=60",
+            "--set",
+            "contract.lag_cycles=1",
+            "--set",
+            "contract.reviews[0].at=1",
+            "--set",
+            "uncertainty.enrolment.mean=0.5",
+            "--set",
+            "uncertainty.enrolment.sd=0.2",
+        ],
+    );
+    let s = summary(dir.path(), "set");
+    // Stopped at cycle 1: the waves entering at 0 and 1 (11 planned), about half enrolled.
+    assert_eq!(
+        s["probabilities"]["contract.enrolment_stopped"]["p"].as_f64(),
+        Some(1.0)
+    );
+    let enrolled = mean(&s, "cohort.enrolled");
+    assert!(enrolled > 0.0 && enrolled < 11.0, "enrolled {enrolled}");
+    // Every enrolled child is kept home and paid 60 (capped), one cycle late.
+    close(
+        mean(&s, "payer.payments"),
+        60.0 * enrolled * at_end_of(4),
+        "capped and lagged",
+    );
+
+    run(
+        "sweep",
+        &[
+            "--sweep",
+            "contract.max_per_child=25,50",
+            "--sweep",
+            "contract.payments[0].measurement=ex_post",
+        ],
+    );
+    let csv = std::fs::read_to_string(dir.path().join("sweep/per-participant/sweep.csv")).expect("sweep.csv");
+    let header: Vec<&str> = csv.lines().next().expect("header").split(',').collect();
+    let column = header
+        .iter()
+        .position(|h| *h == "payer.payments.mean")
+        .expect("payments column");
+    let paid: Vec<f64> = csv
+        .lines()
+        .skip(1)
+        .map(|row| row.split(',').nth(column).expect("cell").parse().expect("number"))
+        .collect();
+    // 18 children, all kept home, each paid its cap at cycle 3.
+    assert_eq!(paid.len(), 2);
+    close(paid[0], 25.0 * 18.0 * at_end_of(3), "cap 25");
+    close(paid[1], 50.0 * 18.0 * at_end_of(3), "cap 50");
 }

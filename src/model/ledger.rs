@@ -56,8 +56,24 @@ impl Layout {
 pub struct Linear {
     /// One weight per occupancy cell.
     pub weights: Vec<f64>,
-    /// Amounts that do not depend on occupancy (fixed programme costs).
+    /// Amounts that do not depend on occupancy (fixed programme costs),
+    /// when every planned wave starts.
     pub constant: f64,
+    /// The fixed programme costs behind `constant`, cycle by cycle, with
+    /// the cycles each wave is in the programme: fixed costs run only while
+    /// a wave that started is enrolled, so a wave that enrols nobody or is
+    /// cancelled by a review removes the cycles no other wave covers.
+    pub fixed: Option<Box<FixedCosts>>,
+}
+
+/// Fixed programme costs by cycle (discounted as the account is) and the
+/// half-open programme cycles of each wave.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FixedCosts {
+    /// `(cycle, amount)` for each cycle of the window some wave is in the programme.
+    pub by_cycle: Vec<(usize, f64)>,
+    /// Each wave's programme cycles.
+    pub programme: Vec<(usize, usize)>,
 }
 
 impl Linear {
@@ -65,7 +81,34 @@ impl Linear {
         Linear {
             weights: vec![0.0; layout.len()],
             constant: 0.0,
+            fixed: None,
         }
+    }
+
+    /// Value for sampled occupancy counts when wave w enrolled
+    /// `children[w]`: as [`Linear::of_counts`], with fixed costs only for
+    /// the cycles a wave that started is in the programme.
+    pub fn of_run(&self, occupancy: &[u32], children: &[u64]) -> f64 {
+        let Some(fixed) = self.fixed.as_deref().filter(|_| children.contains(&0)) else {
+            return self.of_counts(occupancy);
+        };
+        let mut sum = 0.0;
+        for &(t, amount) in &fixed.by_cycle {
+            let running = fixed
+                .programme
+                .iter()
+                .zip(children)
+                .any(|(&(from, to), &c)| c > 0 && (from..to).contains(&t));
+            if running {
+                sum += amount;
+            }
+        }
+        for (w, &c) in self.weights.iter().zip(occupancy) {
+            if c != 0 {
+                sum += w * c as f64;
+            }
+        }
+        sum
     }
 
     /// Value for sampled occupancy counts; summed in a fixed order.
@@ -202,13 +245,24 @@ pub fn payer_cost(
             );
         }
     }
-    if programme {
+    if programme && iv.fixed_cost_per_cycle != 0.0 {
+        let mut fixed = FixedCosts {
+            by_cycle: Vec::new(),
+            programme: scenario
+                .cohort
+                .waves
+                .iter()
+                .map(|w| (w.cycle, w.cycle + iv.cycles_for(w.cycle)))
+                .collect(),
+        };
         for t in window.0..window.1 {
             if scenario.cohort.waves.iter().any(|w| in_programme(scenario, w.cycle, t)) {
                 let d = rate.map_or(1.0, |r| discount_factor(r, t as f64 * scenario.time.cycle_years));
                 linear.constant += iv.fixed_cost_per_cycle * d;
+                fixed.by_cycle.push((t, iv.fixed_cost_per_cycle * d));
             }
         }
+        linear.fixed = Some(Box::new(fixed));
     }
     linear
 }

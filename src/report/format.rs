@@ -110,6 +110,33 @@ pub fn money(x: f64, currency: &str) -> String {
     format!("{sign}{}{number}", currency_symbol(currency))
 }
 
+/// A standard error of a count or other plain number: two significant
+/// digits below 10 (`0.86`, `0.012`), else as [`table`]; the se of a
+/// mean only says how far to trust its last digits.
+pub fn plain_se(se: f64) -> String {
+    if !se.is_finite() {
+        return "–".to_string();
+    }
+    if se == 0.0 {
+        return "0".to_string();
+    }
+    if se >= 10.0 {
+        return table(se);
+    }
+    let decimals = (1 - se.log10().floor() as i32).clamp(0, 6) as usize;
+    format!("{se:.decimals$}")
+}
+
+/// The standard error of a statistic in `unit`: a rate's in percentage
+/// points, a count's to two significant digits, others as [`value`].
+pub fn se(se: f64, unit: Unit, currency: &str) -> String {
+    match unit {
+        Unit::Rate | Unit::Share => percent(se),
+        Unit::Count => plain_se(se),
+        _ => value(se, unit, currency),
+    }
+}
+
 /// A value in its unit for the terminal and the report: money with its
 /// currency, rates as percentages, multiples with `×`, counts as [`table`].
 pub fn value(x: f64, unit: Unit, currency: &str) -> String {
@@ -135,6 +162,11 @@ mod tests {
         assert_eq!(table(12.345), "12.3");
         assert_eq!(table(0.5), "0.5000");
         assert_eq!(table(f64::NAN), "–");
+        assert_eq!(plain_se(0.8623), "0.86");
+        assert_eq!(plain_se(0.012345), "0.012");
+        assert_eq!(plain_se(5.31), "5.3");
+        assert_eq!(plain_se(0.0), "0");
+        assert_eq!(plain_se(12.7), "12.7");
         assert_eq!(axis(2_500_000.0), "2.5M");
         assert_eq!(axis(45_000.0), "45k");
         assert_eq!(axis(0.0), "0");

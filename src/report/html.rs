@@ -112,11 +112,7 @@ pub fn render(
     for (name, label) in HEADLINE {
         if let Some(s) = report.statistic(name) {
             let unit = names::unit(name);
-            let se = if matches!(unit, names::Unit::Rate | names::Unit::Share) {
-                format::percent(s.se)
-            } else {
-                format::value(s.se, unit, currency)
-            };
+            let se = format::se(s.se, unit, currency);
             rows.push_str(&format!(
                 "<tr><td>{}</td><td class=n>{} ± {}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td><td><code>{}</code></td></tr>\n",
                 escape(label),

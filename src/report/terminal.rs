@@ -25,12 +25,11 @@ pub fn meaning(event: &str) -> &'static str {
 
 /// `mean ± se` in the statistic's unit.
 fn mean_se(mean: f64, se: f64, unit: Unit, currency: &str) -> String {
-    let se = match unit {
-        // A rate's se is in percentage points.
-        Unit::Rate | Unit::Share => format::percent(se),
-        _ => format::value(se, unit, currency),
-    };
-    format!("{} ± {se}", format::value(mean, unit, currency))
+    format!(
+        "{} ± {}",
+        format::value(mean, unit, currency),
+        format::se(se, unit, currency)
+    )
 }
 
 /// The headline table of a run in units, the exact expectation at central

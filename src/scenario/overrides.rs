@@ -112,6 +112,12 @@ pub fn apply(text: &str, file: &str, sets: &[(String, String)]) -> Result<String
                             );
                             break;
                         }
+                        // A missing table on the way is created (`uncertainty.enrolment.mean`
+                        // on a scenario without `[uncertainty]`); a missing list is not, as
+                        // its index would be a guess.
+                        if !t.contains_key(key) && matches!(steps[k + 1], Step::Key(_)) {
+                            t.insert(key.clone(), toml::Value::Table(toml::Table::new()));
+                        }
                         t.get_mut(key).ok_or_else(|| {
                             InputError::new(flag, path, format!("`{done}` does not exist in the scenario"))
                         })?
@@ -207,6 +213,11 @@ mod tests {
         assert_eq!(t["a"].as_str(), Some("x"));
         assert!(apply(text, "f", &[("p[2].price".into(), "1".into())]).is_err());
         assert!(apply(text, "f", &[("a.b".into(), "1".into())]).is_err());
+        // Missing tables on the way are created; a missing list is refused.
+        let made = apply(text, "f", &[("u.e.mean".into(), "0.5".into())]).expect("creates tables");
+        let t: toml::Table = made.parse().expect("toml");
+        assert_eq!(t["u"]["e"]["mean"].as_float(), Some(0.5));
+        assert!(apply(text, "f", &[("q[0].price".into(), "1".into())]).is_err());
         assert!(apply(text, "f", &[("p[x]".into(), "1".into())]).is_err());
     }
 }

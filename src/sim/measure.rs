@@ -57,7 +57,9 @@ impl Evaluate {
     /// wave w's entry cycle.
     pub fn evaluate(&self, workspace: &Workspace, entries: &[usize]) -> [f64; 2] {
         match self {
-            Evaluate::Linear(l) => [BASELINE, INTERVENTION].map(|arm| l[arm].of_counts(&workspace.occupancy[arm])),
+            Evaluate::Linear(l) => {
+                [BASELINE, INTERVENTION].map(|arm| l[arm].of_run(&workspace.occupancy[arm], &workspace.children))
+            }
             Evaluate::Entries { spec, never, end } => workspace.count(*spec, *never, *end, entries),
         }
     }

@@ -86,23 +86,10 @@ impl Engine {
         for (k, r) in flows.refunds.iter().enumerate() {
             paid -= r * discount_factor(rate, k as f64 * step);
         }
-        let programme = &self.ledger.payer_programme_cost;
-        let mut programme_costs = programme.of_counts(&treated.occupancy[INTERVENTION]);
-        let some_wave_missing = treated
-            .children
-            .iter()
-            .zip(&self.planned)
-            .any(|(&c, &p)| c == 0 && p > 0);
-        if some_wave_missing && programme.constant != 0.0 {
-            // Fixed costs run only while a wave that started is enrolled.
-            programme_costs -= programme.constant;
-            let fixed = self.scenario.intervention.fixed_cost_per_cycle;
-            for t in 0..self.scenario.time.horizon {
-                if self.programme_running(&treated.children, t) {
-                    programme_costs += fixed * discount_factor(rate, t as f64 * step);
-                }
-            }
-        }
+        let programme_costs = self
+            .ledger
+            .payer_programme_cost
+            .of_run(&treated.occupancy[INTERVENTION], &treated.children);
         PayerTotals {
             true_savings: state_cost[BASELINE] - state_cost[INTERVENTION],
             payments: paid,
