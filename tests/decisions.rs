@@ -568,3 +568,77 @@ fn tornado_and_voi_run_on_a_portfolio() {
         assert!(dir.path().join("voi/lapset-sib").join(file).exists(), "{file}");
     }
 }
+
+/// DETERMINISTIC with volume risk: each child enrolled saves the payer
+/// exactly 100 (`sibsim expected`: 500 for 10 children at share 0.5).
+fn with_volume_risk(text: &str) -> String {
+    format!("{text}[uncertainty]\n[uncertainty.enrolment]\nmean = 0.5\nsd = 0.2\n")
+}
+
+#[test]
+fn tornado_moves_the_enrolment_share_to_its_beta_percentiles() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = write(dir.path(), "volume.toml", &with_volume_risk(DETERMINISTIC));
+    let replications = 2000.0;
+    let output = run_in(
+        dir.path(),
+        &[
+            "tornado",
+            path.to_str().unwrap(),
+            "--statistic",
+            "payer.true_savings.mean",
+            "--replications",
+            "2000",
+            "--out",
+            "out",
+        ],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let answer = json(&output.stdout);
+    let tornado = &answer["statistics"][0];
+    let bars = tornado["bars"].as_array().unwrap();
+    assert_eq!(bars.len(), 1);
+    let bar = &bars[0];
+    assert_eq!(bar["input"], "enrolment share");
+    let (low, high) = (bar["input_low"].as_f64().unwrap(), bar["input_high"].as_f64().unwrap());
+    // Beta(mean 0.5, sd 0.2) is symmetric: its 10th and 90th percentiles mirror.
+    assert!(
+        (low + high - 1.0).abs() < 1e-6 && low > 0.2 && low < 0.3,
+        "{low} {high}"
+    );
+    // At share v each replication enrols Binomial(10, v) children, each saving
+    // 100: the mean is 1000 v within 5 Monte Carlo se.
+    for (share, got) in [
+        (0.5, tornado["base"].as_f64().unwrap()),
+        (low, bar["at_low"].as_f64().unwrap()),
+        (high, bar["at_high"].as_f64().unwrap()),
+    ] {
+        let se = 100.0 * (10.0 * share * (1.0 - share) / replications).sqrt();
+        assert!((got - 1000.0 * share).abs() < 5.0 * se, "share {share}: {got} ± {se}");
+    }
+}
+
+#[test]
+fn voi_prices_knowing_the_enrolment_when_it_decides_the_investment() {
+    // The fund pays 1000 a child and a fixed 2000; the payer pays 1500 a
+    // child kept home: the investors' NPV is linear in the children
+    // enrolled and changes sign near 6 of 10, so enrolment is all the
+    // uncertainty there is and its EVPPI is the EVPI.
+    let text = DETERMINISTIC
+        .replace(
+            "cost_per_child_cycle = 1000.0",
+            "cost_per_child_cycle = 1000.0\nfixed_cost_per_cycle = 2000.0",
+        )
+        .replace("price = 1000.0", "price = 1500.0");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = write(dir.path(), "volume.toml", &with_volume_risk(&text));
+    let voi = voi_json(dir.path(), &path, &["--replications", "2000"]);
+    let investors = decision(&voi, "investors");
+    let evpi = investors["evpi"]["value"].as_f64().unwrap();
+    let se = investors["evpi"]["se"].as_f64().unwrap();
+    assert!(evpi > 5.0 * se, "{evpi} ± {se}");
+    let enrolment = &investors["evppi"]["enrolment"];
+    let value = enrolment["value"].as_f64().unwrap();
+    assert!((value - evpi).abs() <= 3.0 * se, "enrolment {value} of {evpi}");
+    assert!(voi["notes"].as_array().unwrap().is_empty(), "{}", voi["notes"]);
+}

@@ -71,6 +71,17 @@ pub struct Uncertainty {
 }
 
 impl Uncertainty {
+    /// Volume risk alone: no parameter drawn, no shock.
+    pub fn enrolment_only(enrolment: Enrolment) -> Uncertainty {
+        Uncertainty {
+            transition_concentration: None,
+            effect_sd_log: 0.0,
+            cost_cv: 0.0,
+            shock: None,
+            enrolment: Some(enrolment),
+        }
+    }
+
     /// Whether any model parameter (transitions, effects, costs, shock) is
     /// drawn per replication; enrolment alone redraws none of them.
     pub fn draws_parameters(&self) -> bool {

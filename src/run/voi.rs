@@ -35,6 +35,7 @@ use crate::sim::engine::Engine;
 use crate::sim::parallel::RunOptions;
 use crate::sim::parameters::{draw, shock_path};
 use crate::sim::record::RunResults;
+use crate::sim::reviews::enrolled;
 use crate::stats::information::{evpi, evppi, Worth};
 use serde_json::{json, Value};
 use std::path::PathBuf;
@@ -85,7 +86,7 @@ pub struct Voi {
     pub seed: u64,
     /// Every decision analysed.
     pub decisions: Vec<Decision>,
-    /// Groups with no uncertainty in this scenario, and enrolment.
+    /// What the analysis leaves out (a scenario with no `[uncertainty]`).
     pub notes: Vec<String>,
 }
 
@@ -107,7 +108,25 @@ fn groups_of(s: &Scenario) -> Vec<&'static str> {
     if u.cost_cv > 0.0 {
         groups.push("costs");
     }
+    if u.enrolment.is_some_and(|e| e.mean < 1.0) {
+        groups.push("enrolment");
+    }
     groups
+}
+
+/// Exact expected true savings of `central` for the children each wave
+/// enrolled in one replication (the engine's own draw, same stream).
+fn enrolment_summary(central: &Scenario, seed: u64, contract: u64, replication: u64) -> f64 {
+    let mut s = central.clone();
+    let Some(enrolment) = s.uncertainty.take().and_then(|u| u.enrolment) else {
+        return Engine::new(s).expected().true_savings();
+    };
+    let planned: Vec<u64> = s.cohort.waves.iter().map(|w| w.children).collect();
+    let enrolled = enrolled(&enrolment, &planned, seed, contract, replication);
+    for (wave, children) in s.cohort.waves.iter_mut().zip(enrolled) {
+        wave.children = children;
+    }
+    Engine::new(s).expected().true_savings()
 }
 
 /// Exact expected true savings of `central` with only `group` taken from
@@ -153,7 +172,10 @@ fn group_summaries(
                 // One draw per replication serves every group.
                 let drawn = draw(s, seed, c as u64, r);
                 for (group, values) in &mut groups {
-                    values.push(group_summary(s, group, &drawn));
+                    values.push(match *group {
+                        "enrolment" => enrolment_summary(s, seed, c as u64, r),
+                        _ => group_summary(s, group, &drawn),
+                    });
                 }
             }
         }
@@ -259,7 +281,7 @@ pub fn voi(request: &VoiRequest, cancel: Option<&AtomicBool>) -> Result<Voi> {
             Some(name) => contracts.iter().position(|s| &s.name == name).into_iter().collect(),
             None => (0..contracts.len()).collect(),
         };
-        for group in ["effect", "transitions", "costs"] {
+        for group in ["effect", "transitions", "costs", "enrolment"] {
             let mut sum: Option<Vec<f64>> = None;
             for &c in &own {
                 if let Some((_, values)) = per_contract[c].iter().find(|(g, _)| *g == group) {
@@ -310,8 +332,7 @@ pub fn voi(request: &VoiRequest, cancel: Option<&AtomicBool>) -> Result<Voi> {
             evppi,
         });
     }
-    let mut notes =
-        vec!["enrolment: not an uncertain input of this version (volume risk is not modelled yet)".to_string()];
+    let mut notes = Vec::new();
     if contracts.iter().all(|s| s.uncertainty.is_none()) && !portfolio {
         notes.push(
             "the scenario has no [uncertainty]: only the children's own chance (and measurement) varies".to_string(),
@@ -337,6 +358,7 @@ fn learning(group: &str) -> &'static str {
         "transitions" => "the true transition rates (how often children need care)",
         "costs" => "the true costs of care",
         "shock" => "the coming years' systemic shock",
+        "enrolment" => "how many children will enrol",
         "measurement" => "the true impact behind the measured one (what a comparison-group evaluation would tell)",
         _ => "this input",
     }

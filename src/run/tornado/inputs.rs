@@ -4,7 +4,7 @@
 
 use super::TornadoRequest;
 use crate::error::Result;
-use crate::model::{InterventionArm, Scenario, StochasticMatrix};
+use crate::model::{Enrolment, InterventionArm, Scenario, StochasticMatrix, Uncertainty};
 use crate::run::job::Job;
 use crate::scenario::Loaded;
 use crate::stats::distributions::{beta_quantile, gamma_quantile};
@@ -34,6 +34,9 @@ pub(super) enum Change {
         row: usize,
     },
     Shock,
+    Enrolment {
+        contract: usize,
+    },
     Term {
         key: String,
     },
@@ -48,23 +51,30 @@ pub(super) struct Input {
     pub(super) high: f64,
 }
 
-/// The central model: no draws, no shock.
+/// The central model: no draws, no shock; under volume risk each wave
+/// enrols Binomial(children, mean share).
 pub(super) fn central(loaded: &Loaded) -> Loaded {
     match loaded {
         Loaded::Single(s) => {
             let mut s = s.clone();
-            s.uncertainty = None;
+            centre(&mut s);
             Loaded::Single(s)
         }
         Loaded::Portfolio(p) => {
             let mut p = p.clone();
             for c in &mut p.contracts {
-                c.uncertainty = None;
+                centre(c);
             }
             p.shock = None;
             Loaded::Portfolio(p)
         }
     }
+}
+
+/// One contract at its central parameters.
+fn centre(s: &mut Scenario) {
+    let enrolment = s.uncertainty.as_ref().and_then(|u| u.enrolment);
+    s.uncertainty = enrolment.map(|e| Uncertainty::enrolment_only(Enrolment { mean: e.mean, sd: 0.0 }));
 }
 
 pub(super) fn contract_mut(loaded: &mut Loaded, contract: usize) -> &mut Scenario {
@@ -190,6 +200,14 @@ pub(super) fn inputs(loaded: &Loaded, z: (f64, f64), p: (f64, f64)) -> Vec<Input
                 }
             }
         }
+        if let Some((a, b)) = u.enrolment.and_then(|e| e.beta_parameters()) {
+            out.push(Input {
+                name: format!("{prefix}enrolment share"),
+                change: Change::Enrolment { contract: c },
+                low: beta_quantile(a, b, p.0),
+                high: beta_quantile(a, b, p.1),
+            });
+        }
         if !portfolio {
             if let Some(shock) = &u.shock {
                 out.push(Input {
@@ -251,6 +269,10 @@ pub(super) fn job_with(request: &TornadoRequest, central: &Loaded, change: &Chan
             with_share(matrix, row, &targets, value);
         }
         Change::Shock => fixed_shock = Some(value),
+        Change::Enrolment { contract } => {
+            let share = Enrolment { mean: value, sd: 0.0 };
+            contract_mut(&mut model, contract).uncertainty = Some(Uncertainty::enrolment_only(share));
+        }
         Change::Term { .. } => {}
     }
     Ok(job_of(model, fixed_shock))

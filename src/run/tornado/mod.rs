@@ -23,6 +23,7 @@ use crate::error::{Error, InputError, Result};
 use crate::report::charts::Picture;
 use crate::report::json::finite_or_null as number;
 use crate::report::page::{Page, Table};
+use crate::scenario::Loaded;
 use crate::sim::parallel::RunOptions;
 use crate::stats::distributions::normal_quantile;
 use crate::stats::target::Target;
@@ -108,8 +109,27 @@ pub struct Tornadoes {
     pub replications: u64,
     /// Seed.
     pub seed: u64,
-    /// Inputs left out and why (e.g. enrolment, not modelled yet).
+    /// What the central model holds that is not a bar (e.g. an enrolment
+    /// share with no sd).
     pub notes: Vec<String>,
+}
+
+/// A note for each contract whose enrolment share has no sd: it stays at
+/// its mean, and only the waves' binomial draws vary.
+fn enrolment_notes(loaded: &Loaded) -> Vec<String> {
+    loaded
+        .contracts()
+        .iter()
+        .filter_map(|s| {
+            let e = s.uncertainty.as_ref()?.enrolment?;
+            (e.beta_parameters().is_none() && e.mean < 1.0).then(|| {
+                format!(
+                    "{}: the enrolment share has no sd, so it is no bar: every run enrols Binomial(children, {})",
+                    s.name, e.mean
+                )
+            })
+        })
+        .collect()
 }
 
 /// Checks the request's percentiles and terms.
@@ -236,9 +256,7 @@ pub fn tornado(request: &TornadoRequest, cancel: Option<&AtomicBool>) -> Result<
         tornadoes,
         replications,
         seed,
-        notes: vec![
-            "enrolment is not an uncertain input of this version (volume risk is not modelled yet)".to_string(),
-        ],
+        notes: enrolment_notes(&loaded),
     })
 }
 
