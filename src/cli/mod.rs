@@ -56,7 +56,7 @@ pub fn main() -> Result<()> {
                 say!("{}", commands::validate(path)?);
             }
         }
-        Command::Expected { scenario } => say!("{}", pretty(&commands::expected(&scenario)?)?),
+        Command::Expected { scenario } => say!("{}", pretty(&commands::expected(&scenario, &[])?)?),
         Command::Run {
             scenarios,
             replications,

@@ -30,12 +30,13 @@ pub fn validate(path: &Path) -> Result<String> {
 }
 
 /// `expected`: the exact expectation from the central parameters, as
-/// `{"scenario": name, "expected": {statistic: value}}`.
+/// `{"scenario": name, "expected": {statistic: value}}`, with `--set`-style
+/// overrides.
 ///
 /// # Errors
 /// The file's first input error.
-pub fn expected(path: &Path) -> Result<Value> {
-    let job = Job::load(path, &[])?;
+pub fn expected(path: &Path, sets: &[(String, String)]) -> Result<Value> {
+    let job = Job::load(path, sets)?;
     let mut map = Map::new();
     for (name, v) in job.expected() {
         map.insert(name, json!(v));
