@@ -159,3 +159,43 @@ fn a_portfolio_override_reaches_the_named_contract_only() {
         "{err}"
     );
 }
+
+/// An override's error names the flag as typed; an error elsewhere in the
+/// changed file points at the user's own line and says which overrides
+/// were applied (the file keeps its layout: toml_edit, not re-serialised).
+#[test]
+fn override_errors_point_at_the_flag_or_the_users_own_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let text = format!("{}{CONTRACT}", common::BASE);
+    std::fs::write(dir.path().join("s.toml"), &text).expect("write");
+    let stderr = |flags: &[&str]| {
+        let mut args = vec!["run", "s.toml", "--quiet", "--out", "out"];
+        args.extend_from_slice(flags);
+        let out = common::run_in(dir.path(), &args);
+        assert_eq!(out.status.code(), Some(2), "{flags:?}");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let own = stderr(&["--set", "contract.payments[0].price=-5"]);
+    assert!(
+        own.starts_with("error: --set contract.payments[0].price=-5: contract.payments[0].price: "),
+        "{own}"
+    );
+    let swept = stderr(&["--sweep", "contract.payments[0].price=5,-5"]);
+    assert!(
+        swept.starts_with("error: --sweep contract.payments[0].price=-5: contract.payments[0].price: "),
+        "{swept}"
+    );
+    // A horizon of 3 leaves the payment at cycle 5 outside it: the error is
+    // at the file's own `at = [2, 5]` line.
+    let line = text
+        .lines()
+        .position(|l| l.starts_with("at = [2, 5]"))
+        .expect("the dates")
+        + 1;
+    let elsewhere = stderr(&["--set", "time.horizon=3"]);
+    assert!(
+        elsewhere.starts_with(&format!("error: s.toml:{line}:")),
+        "line {line}: {elsewhere}"
+    );
+    assert!(elsewhere.contains("(with --set time.horizon=3)"), "{elsewhere}");
+}

@@ -63,6 +63,12 @@ pub fn load_any(path: &Path) -> Result<Loaded, InputError> {
 /// # Errors
 /// As for [`load`]; an override with a wrong path or value names `--set`.
 pub fn load_any_with(path: &Path, sets: &[(String, String)]) -> Result<Loaded, InputError> {
+    load_labelled(path, sets, "")
+}
+
+/// [`load_any_with`], where the overrides were given as `--set
+/// {prefix}KEY=VALUE` (a portfolio's `contracts.<name>.`).
+pub(crate) fn load_labelled(path: &Path, sets: &[(String, String)], prefix: &str) -> Result<Loaded, InputError> {
     let (file, text) = read_text(path)?;
     // In a portfolio, `contracts.<name>.<key>` addresses a key of the
     // contract named <name>; every other key is the portfolio file's.
@@ -85,30 +91,22 @@ pub fn load_any_with(path: &Path, sets: &[(String, String)]) -> Result<Loaded, I
             }
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let sets = sets.as_slice();
-    let (file, text) = if sets.is_empty() {
-        (file, text)
-    } else {
-        let changed = overrides::apply(&text, &file, sets)?;
-        let shown: Vec<String> = sets.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        (format!("{file} with --set {}", shown.join(" --set ")), changed)
-    };
-    if !is_portfolio(&text) {
-        return Ok(Loaded::Single(Box::new(parse(&text, &file)?)));
+    // Errors in the changed text point at the user's file, or at the flag.
+    let changed = overrides::apply_mapped(&text, &file, &sets, prefix)?;
+    let text = &changed.text;
+    let relocate = |e: InputError| changed.relocate(e);
+    if !is_portfolio(text) {
+        return Ok(Loaded::Single(Box::new(parse(text, &file).map_err(relocate)?)));
     }
-    let deserializer = toml::Deserializer::parse(&text).map_err(|e| toml_error(&e, &file, &text, ""))?;
+    let deserializer = toml::Deserializer::parse(text).map_err(|e| relocate(toml_error(&e, &file, text, "")))?;
     let raw: raw::RawPortfolioFile = serde_path_to_error::deserialize(deserializer).map_err(|e| {
         let key = clean_path(&e.path().to_string());
-        toml_error(e.inner(), &file, &text, &key)
+        relocate(toml_error(e.inner(), &file, text, &key))
     })?;
     let base = path.parent().unwrap_or(Path::new("."));
-    Ok(Loaded::Portfolio(Box::new(validate::validate_portfolio(
-        raw,
-        &file,
-        &text,
-        base,
-        &contract_sets,
-    )?)))
+    Ok(Loaded::Portfolio(Box::new(
+        validate::validate_portfolio(raw, &file, text, base, &contract_sets).map_err(relocate)?,
+    )))
 }
 
 /// The value of `key` in a scenario file as written (with `sets` applied

@@ -3,6 +3,7 @@
 //! wrong value is the same clear error as in a file.
 
 use crate::error::InputError;
+use toml_edit::{DocumentMut, Item, Table, TableLike, Value};
 
 /// One path step: a table key or an array index.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,10 +49,17 @@ fn parse_path(path: &str, flag: &str) -> Result<Vec<Step>, InputError> {
 /// table); anything else is taken as a string, except text that looks like
 /// a number but is not one (an integer too large for 64 bits, `1e`),
 /// which is an error rather than a surprising string.
-fn parse_value(value: &str) -> Result<toml::Value, String> {
-    match format!("v = {value}").parse::<toml::Table>() {
-        Ok(mut t) => Ok(t.remove("v").unwrap_or_else(|| toml::Value::String(value.to_string()))),
-        Err(_) => {
+fn parse_value(value: &str) -> Result<Value, String> {
+    let parsed = format!("v = {value}")
+        .parse::<DocumentMut>()
+        .ok()
+        .and_then(|d| d.get("v").and_then(|v| v.as_value()).cloned());
+    match parsed {
+        Some(mut v) => {
+            v.decor_mut().clear();
+            Ok(v)
+        }
+        None => {
             let body = value.strip_prefix(['+', '-']).unwrap_or(value);
             let numeric = body.starts_with(|c: char| c.is_ascii_digit())
                 && body.chars().all(|c| c.is_ascii_digit() || "_.eE+-".contains(c));
@@ -62,7 +70,7 @@ fn parse_value(value: &str) -> Result<toml::Value, String> {
             } else if numeric {
                 Err(format!("`{value}` is not a number (overflow or a malformed exponent)"))
             } else {
-                Ok(toml::Value::String(value.to_string()))
+                Ok(Value::from(value))
             }
         }
     }
@@ -83,75 +91,247 @@ pub fn split(assignment: &str, flag: &str) -> Result<(String, String), InputErro
     Ok((k.trim().to_string(), v.trim().to_string()))
 }
 
+/// Scenario text with overrides applied, and where each of its lines came
+/// from, so that an error in it can point at the user's file or flag.
+#[derive(Debug, Clone)]
+pub struct Overridden {
+    /// The changed text (the file's own formatting and comments kept).
+    pub text: String,
+    /// For each line of `text`, its line in the original file (0-based), or
+    /// None for a line an override wrote.
+    origin: Vec<Option<usize>>,
+    /// `file` as given, and each override as `--set KEY=VALUE`.
+    file: String,
+    flags: Vec<(String, String)>,
+}
+
+impl Overridden {
+    /// An error found in the changed text, pointed at what the user wrote:
+    /// an error at a key an override set names that `--set` (and its
+    /// text); one elsewhere names the file, at its own line, and says the
+    /// file was checked as changed by the overrides.
+    pub fn relocate(&self, mut error: InputError) -> InputError {
+        if error.file != self.file || self.flags.is_empty() {
+            return error;
+        }
+        let by_flag = self.flags.iter().find(|(path, _)| {
+            !error.key_path.is_empty()
+                && (error.key_path == *path
+                    || error.key_path.starts_with(&format!("{path}."))
+                    || error.key_path.starts_with(&format!("{path}[")))
+        });
+        let line = error
+            .position
+            .map(|(line, column)| (self.origin.get(line.saturating_sub(1)).copied().flatten(), column));
+        // The flag behind it: the one whose key the error names, or the only
+        // one when the error sits on a line an override wrote.
+        let flag = by_flag.map(|(_, f)| f).or(match line {
+            Some((None, _)) if self.flags.len() == 1 => Some(&self.flags[0].1),
+            _ => None,
+        });
+        if let Some(flag) = flag {
+            error.file = flag.clone();
+            error.position = None;
+            return error;
+        }
+        error.position = match line {
+            Some((Some(line), column)) => Some((line + 1, column)),
+            _ => None,
+        };
+        error.message = format!("{} (with {})", error.message, self.shown());
+        error
+    }
+
+    fn shown(&self) -> String {
+        self.flags.iter().map(|(_, f)| f.as_str()).collect::<Vec<_>>().join(" ")
+    }
+}
+
+/// Where the node a path leads to lives in the document.
+enum Node<'a> {
+    Item(&'a mut Item),
+    Table(&'a mut Table),
+    Value(&'a mut Value),
+}
+
+impl<'a> Node<'a> {
+    fn table_like(self) -> Option<&'a mut dyn TableLike> {
+        match self {
+            Node::Item(item) => item.as_table_like_mut(),
+            Node::Table(table) => Some(table),
+            Node::Value(Value::InlineTable(table)) => Some(table),
+            Node::Value(_) => None,
+        }
+    }
+
+    /// The `index`-th entry of a list: Err(None) when this is not a list,
+    /// Err(Some(len)) when the index is out of range.
+    fn entry(self, index: usize) -> Result<Node<'a>, Option<usize>> {
+        match self {
+            Node::Item(Item::ArrayOfTables(tables)) => {
+                let len = tables.len();
+                tables.get_mut(index).map(Node::Table).ok_or(Some(len))
+            }
+            Node::Item(Item::Value(Value::Array(values))) | Node::Value(Value::Array(values)) => {
+                let len = values.len();
+                values.get_mut(index).map(Node::Value).ok_or(Some(len))
+            }
+            _ => Err(None),
+        }
+    }
+}
+
+/// Puts `value` where `old` was, keeping `old`'s comments.
+fn replace(old: &mut Value, mut value: Value) {
+    *value.decor_mut() = old.decor().clone();
+    *old = value;
+}
+
+/// Sets one key path of a document.
+fn set_one(document: &mut DocumentMut, steps: &[Step], path: &str, value: Value, flag: &str) -> Result<(), InputError> {
+    let mut here = Node::Table(document.as_table_mut());
+    for (k, step) in steps.iter().enumerate() {
+        let last = k + 1 == steps.len();
+        let done = path_prefix(&steps[..=k]);
+        let above = path_prefix(&steps[..k]);
+        here = match step {
+            Step::Key(key) => {
+                let table = here
+                    .table_like()
+                    .ok_or_else(|| InputError::new(flag, path, format!("`{above}` is not a table")))?;
+                if last {
+                    match table.get_mut(key) {
+                        Some(Item::Value(old)) => replace(old, value),
+                        Some(Item::Table(_) | Item::ArrayOfTables(_)) => {
+                            return Err(InputError::new(
+                                flag,
+                                path,
+                                format!("`{done}` is a table; set one of its keys"),
+                            ))
+                        }
+                        _ => {
+                            table.insert(key, Item::Value(value));
+                        }
+                    }
+                    return Ok(());
+                }
+                // A missing table on the way is created (`uncertainty.enrolment.mean`
+                // on a scenario without `[uncertainty]`); a missing list is not, as
+                // its index would be a guess.
+                if table.get(key).is_none() && matches!(steps[k + 1], Step::Key(_)) {
+                    let mut created = Table::new();
+                    created.set_implicit(true);
+                    table.insert(key, Item::Table(created));
+                }
+                let item = table
+                    .get_mut(key)
+                    .ok_or_else(|| InputError::new(flag, path, format!("`{done}` does not exist in the scenario")))?;
+                Node::Item(item)
+            }
+            Step::Index(index) => {
+                let node = here.entry(*index).map_err(|len| match len {
+                    Some(len) => InputError::new(flag, path, format!("`{done}` is out of range: there are {len}")),
+                    None => InputError::new(flag, path, format!("`{above}` is not a list")),
+                })?;
+                if last {
+                    match node {
+                        Node::Value(old) => replace(old, value),
+                        _ => {
+                            return Err(InputError::new(
+                                flag,
+                                path,
+                                format!("`{done}` is a table; set one of its keys"),
+                            ))
+                        }
+                    }
+                    return Ok(());
+                }
+                node
+            }
+        };
+    }
+    Ok(())
+}
+
+/// For each line of `new`, its line in `old`, or None for a line that is
+/// not there: overrides replace a value in place or add lines, so the old
+/// lines appear in order, and a run of new lines that differ ends where
+/// the old text picks up again.
+fn line_origins(old: &str, new: &str) -> Vec<Option<usize>> {
+    let old: Vec<&str> = old.lines().collect();
+    let new: Vec<&str> = new.lines().collect();
+    let mut origin = Vec::with_capacity(new.len());
+    let mut i = 0;
+    for (j, line) in new.iter().enumerate() {
+        if old.get(i) == Some(line) {
+            origin.push(Some(i));
+            i += 1;
+            continue;
+        }
+        origin.push(None);
+        // Skip the old lines a changed value replaced, up to where the
+        // next new line is found again (an added line skips nothing).
+        if let Some(next) = new.get(j + 1) {
+            if old.get(i) != Some(next) {
+                if let Some(found) = old[i.min(old.len())..].iter().position(|l| l == next) {
+                    i += found;
+                }
+            }
+        }
+    }
+    origin
+}
+
 /// Applies `(path, value)` overrides to scenario text and returns new text.
 ///
 /// # Errors
 /// An [`InputError`] naming `--set` and the path when a step does not exist.
 pub fn apply(text: &str, file: &str, sets: &[(String, String)]) -> Result<String, InputError> {
+    Ok(apply_mapped(text, file, sets, "")?.text)
+}
+
+/// As [`apply`], keeping the file's formatting and comments and where each
+/// line came from, for [`Overridden::relocate`]; the overrides were given
+/// as `--set {prefix}KEY=VALUE`.
+///
+/// # Errors
+/// As for [`apply`].
+pub fn apply_mapped(text: &str, file: &str, sets: &[(String, String)], prefix: &str) -> Result<Overridden, InputError> {
+    let flags = sets
+        .iter()
+        .map(|(k, v)| (k.clone(), format!("--set {prefix}{k}={v}")))
+        .collect();
     if sets.is_empty() {
-        return Ok(text.to_string());
+        return Ok(Overridden {
+            text: text.to_string(),
+            origin: (0..text.lines().count()).map(Some).collect(),
+            file: file.to_string(),
+            flags,
+        });
     }
-    let root: toml::Table = text
+    let mut document: DocumentMut = text
         .parse()
-        .map_err(|e: toml::de::Error| InputError::new(file, "", e.message().to_string()))?;
-    let mut document = toml::Value::Table(root);
+        .map_err(|e: toml_edit::TomlError| InputError::new(file, "", e.message().to_string()))?;
     for (path, value) in sets {
         let flag = "--set";
-        let steps = parse_path(path, flag)?;
-        {
-            let mut here = &mut document;
-            for (k, step) in steps.iter().enumerate() {
-                let last = k + 1 == steps.len();
-                let done = path_prefix(&steps[..=k]);
-                here = match (step, here) {
-                    (Step::Key(key), toml::Value::Table(t)) => {
-                        if last {
-                            t.insert(
-                                key.clone(),
-                                parse_value(value).map_err(|m| InputError::new(flag, path, m))?,
-                            );
-                            break;
-                        }
-                        // A missing table on the way is created (`uncertainty.enrolment.mean`
-                        // on a scenario without `[uncertainty]`); a missing list is not, as
-                        // its index would be a guess.
-                        if !t.contains_key(key) && matches!(steps[k + 1], Step::Key(_)) {
-                            t.insert(key.clone(), toml::Value::Table(toml::Table::new()));
-                        }
-                        t.get_mut(key).ok_or_else(|| {
-                            InputError::new(flag, path, format!("`{done}` does not exist in the scenario"))
-                        })?
-                    }
-                    (Step::Index(i), toml::Value::Array(a)) => {
-                        let len = a.len();
-                        let slot = a.get_mut(*i).ok_or_else(|| {
-                            InputError::new(flag, path, format!("`{done}` is out of range: there are {len}"))
-                        })?;
-                        if last {
-                            *slot = parse_value(value).map_err(|m| InputError::new(flag, path, m))?;
-                            break;
-                        }
-                        slot
-                    }
-                    (Step::Key(_), _) => {
-                        return Err(InputError::new(
-                            flag,
-                            path,
-                            format!("`{}` is not a table", path_prefix(&steps[..k])),
-                        ))
-                    }
-                    (Step::Index(_), _) => {
-                        return Err(InputError::new(
-                            flag,
-                            path,
-                            format!("`{}` is not a list", path_prefix(&steps[..k])),
-                        ))
-                    }
-                };
-            }
-        }
+        let shown = format!("{prefix}{path}");
+        let steps = parse_path(path, flag).map_err(|e| InputError {
+            key_path: shown.clone(),
+            ..e
+        })?;
+        let value = parse_value(value).map_err(|m| InputError::new(flag, &shown, m))?;
+        set_one(&mut document, &steps, path, value, flag).map_err(|e| InputError {
+            key_path: shown.clone(),
+            ..e
+        })?;
     }
-    toml::to_string(&document).map_err(|e| InputError::new(file, "", format!("cannot apply --set: {e}")))
+    let changed = document.to_string();
+    Ok(Overridden {
+        origin: line_origins(text, &changed),
+        text: changed,
+        file: file.to_string(),
+        flags,
+    })
 }
 
 /// The value at a key path of scenario text, or None where the path does

@@ -159,7 +159,8 @@ fn load_contracts(
             .map(|(_, key, value)| (key.clone(), value.clone()))
             .collect();
         if !sets.is_empty() {
-            contract = match crate::scenario::load_any_with(&path, &sets).map_err(note)? {
+            let prefix = format!("contracts.{}.", contract.name);
+            contract = match crate::scenario::load_labelled(&path, &sets, &prefix).map_err(note)? {
                 crate::scenario::Loaded::Single(s) => *s,
                 crate::scenario::Loaded::Portfolio(_) => {
                     return Err(ctx.err(
