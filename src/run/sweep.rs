@@ -181,14 +181,9 @@ impl<'a> Sweep<'a> {
     /// cancelled.
     pub fn run(&self, done: &dyn Fn(&str) -> Result<()>) -> Result<SweepFiles> {
         let axes = self.axes;
-        let mut csv = axes.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>().join(",");
-        for s in names::HEADLINE_STATISTICS {
-            csv.push_str(&format!(",{s}.mean,{s}.se,{s}.p05,{s}.p25,{s}.p50,{s}.p75,{s}.p95"));
-        }
-        for p in names::HEADLINE_EVENTS {
-            csv.push_str(&format!(",P({p}),P({p}).se"));
-        }
-        csv.push('\n');
+        let mut csv = String::new();
+        // Pooled (or the contract's own) columns, then a portfolio's per contract.
+        let mut prefixes = vec![String::new()];
         let mut bands: Vec<Vec<[f64; 5]>> = vec![Vec::new(); names::HEADLINE_STATISTICS.len()];
         let mut sides: Vec<Sides> = Vec::new();
         let mut files = Vec::new();
@@ -204,6 +199,12 @@ impl<'a> Sweep<'a> {
                     self.options.replications.unwrap_or(default_replications),
                 )
             };
+            if index == 0 {
+                if let Job::Portfolio(p) = &job {
+                    prefixes.extend(p.portfolio.contracts.iter().map(|c| names::contract(&c.name, "")));
+                }
+                csv = header(axes, &prefixes);
+            }
             let results = job.run(&options)?;
             let report = RunSummary::new(&results, &job.expected());
             sides.push(Sides::of(&results, &report));
@@ -216,25 +217,11 @@ impl<'a> Sweep<'a> {
             }
             csv.push_str(&point.join(","));
             for (k, s) in names::HEADLINE_STATISTICS.iter().enumerate() {
-                match report.statistic(s) {
-                    Some(x) => {
-                        csv.push_str(&format!(
-                            ",{},{},{},{},{},{},{}",
-                            x.mean, x.se, x.p05, x.p25, x.p50, x.p75, x.p95
-                        ));
-                        bands[k].push([x.p05, x.p25, x.p50, x.p75, x.p95]);
-                    }
-                    None => {
-                        csv.push_str(",,,,,,,");
-                        bands[k].push([f64::NAN; 5]);
-                    }
-                }
+                let x = report.statistic(s);
+                bands[k].push(x.map_or([f64::NAN; 5], |x| [x.p05, x.p25, x.p50, x.p75, x.p95]));
             }
-            for p in names::HEADLINE_EVENTS {
-                match report.probability(p) {
-                    Some(x) => csv.push_str(&format!(",{},{}", x.p, x.se)),
-                    None => csv.push_str(",,"),
-                }
+            for prefix in &prefixes {
+                row_cells(&report, prefix, &mut csv);
             }
             csv.push('\n');
             let label: Vec<String> = point.iter().zip(axes).map(|(v, (k, _))| format!("{k}={v}")).collect();
@@ -267,6 +254,46 @@ impl<'a> Sweep<'a> {
         }
         files.push(("report.html".to_string(), self.page(&sides, pictures).into_bytes()));
         Ok(SweepFiles { files })
+    }
+}
+
+/// The header of `sweep.csv`: the swept keys, then for each prefix (empty
+/// for the pooled or only contract, `contracts.<name>.` for each contract
+/// of a portfolio) each headline statistic's mean, se and quantiles and
+/// each headline event's probability and se.
+fn header(axes: &[Axis], prefixes: &[String]) -> String {
+    let mut csv = axes.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>().join(",");
+    for prefix in prefixes {
+        for s in names::HEADLINE_STATISTICS {
+            csv.push_str(&format!(
+                ",{prefix}{s}.mean,{prefix}{s}.se,{prefix}{s}.p05,{prefix}{s}.p25,{prefix}{s}.p50,{prefix}{s}.p75,{prefix}{s}.p95"
+            ));
+        }
+        for p in names::HEADLINE_EVENTS {
+            csv.push_str(&format!(",P({prefix}{p}),P({prefix}{p}).se"));
+        }
+    }
+    csv.push('\n');
+    csv
+}
+
+/// One point's cells for the statistics under `prefix` (empty where a
+/// statistic is not reported).
+fn row_cells(report: &RunSummary, prefix: &str, csv: &mut String) {
+    for s in names::HEADLINE_STATISTICS {
+        match report.statistic(&format!("{prefix}{s}")) {
+            Some(x) => csv.push_str(&format!(
+                ",{},{},{},{},{},{},{}",
+                x.mean, x.se, x.p05, x.p25, x.p50, x.p75, x.p95
+            )),
+            None => csv.push_str(",,,,,,,"),
+        }
+    }
+    for p in names::HEADLINE_EVENTS {
+        match report.probability(&format!("{prefix}{p}")) {
+            Some(x) => csv.push_str(&format!(",{},{}", x.p, x.se)),
+            None => csv.push_str(",,"),
+        }
     }
 }
 
