@@ -224,13 +224,25 @@ fn a_portfolio_sweep_has_per_contract_columns() {
     let csv = std::fs::read_to_string(dir.path().join("out/lapset-sib/sweep.csv")).expect("sweep.csv");
     let rows: Vec<Vec<&str>> = csv.lines().map(|l| l.split(',').collect()).collect();
     let column = |name: &str| {
-        let k = rows[0].iter().position(|h| *h == name).unwrap_or_else(|| panic!("no column {name}"));
-        rows[1..].iter().map(|r| r[k].parse::<f64>().expect("number")).collect::<Vec<_>>()
+        let k = rows[0]
+            .iter()
+            .position(|h| *h == name)
+            .unwrap_or_else(|| panic!("no column {name}"));
+        rows[1..]
+            .iter()
+            .map(|r| r[k].parse::<f64>().expect("number"))
+            .collect::<Vec<_>>()
     };
     let helsinki = column("contracts.helsinki.payer.payments.mean");
     assert!(helsinki[1] > helsinki[0], "{helsinki:?}");
     let lohja = column("contracts.lohja.payer.payments.mean");
-    assert_eq!(lohja[0].to_bits(), lohja[1].to_bits(), "another contract's payments stay");
-    assert!(column("P(contracts.lohja.investor.loss)").iter().all(|p| (0.0..=1.0).contains(p)));
+    assert_eq!(
+        lohja[0].to_bits(),
+        lohja[1].to_bits(),
+        "another contract's payments stay"
+    );
+    assert!(column("P(contracts.lohja.investor.loss)")
+        .iter()
+        .all(|p| (0.0..=1.0).contains(p)));
     assert!(rows.iter().all(|r| r.len() == rows[0].len()));
 }

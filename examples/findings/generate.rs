@@ -7,7 +7,7 @@
 
 use sibsim::error::{Error, InputError, Result};
 use sibsim::model::names;
-use sibsim::report::format::{money_compact as money, percent};
+use sibsim::report::format::{money_compact as money, percent, Ticks};
 use sibsim::report::plot;
 use sibsim::run::job::Job;
 use sibsim::sim::parallel::RunOptions;
@@ -190,27 +190,29 @@ pub fn generate(root: &Path, options: &FindingsOptions) -> Result<Findings> {
         percent(probability(&pooled, names::PAID_WITHOUT_IMPACT)?),
     ));
     // One interval chart per statistic, contracts side by side.
-    for (statistic, file, title, y_label, alt) in [
+    for (statistic, file, title, y_label, alt, ticks) in [
         (
             names::MULTIPLE,
             "contracts_multiple.svg",
             "Investor multiple by contract, each alone (p05, p50, p95)",
             "distributions / contributions",
             "investor multiple by contract",
+            Ticks::Multiple,
         ),
         (
             names::NET_SAVINGS,
             "contracts_net_savings.svg",
             "Payer net savings by contract, each alone (p05, p50, p95)",
-            "net savings, discounted (EUR)",
+            "net savings, discounted",
             "payer net savings by contract",
+            Ticks::Money("EUR"),
         ),
     ] {
         let rows: Vec<(String, f64, f64, f64)> = contract_reports
             .iter()
             .filter_map(|(n, r)| r.statistic(statistic).map(|s| (short(n), s.p05, s.p50, s.p95)))
             .collect();
-        if let Some(svg) = plot::interval_chart(&rows, title, y_label) {
+        if let Some(svg) = plot::interval_chart(&rows, title, y_label, ticks) {
             pictures.push((file.into(), svg.into_bytes()));
         }
         md.push_str(&format!("![{alt}](docs/findings/{file})\n"));
@@ -242,7 +244,7 @@ pub fn generate(root: &Path, options: &FindingsOptions) -> Result<Findings> {
             chance(&report, names::INVESTOR_LOSS)?,
             shortfall.map_or("–".to_string(), |v| format!("{v:.2}")),
         ));
-        bands.push([irr.p05, irr.p25, irr.p50, irr.p75, irr.p95].map(|x| x * 100.0));
+        bands.push([irr.p05, irr.p25, irr.p50, irr.p75, irr.p95]);
         shock_rows.push((sd, irr.p05, irr.p50, probability(&report, names::INVESTOR_LOSS)?));
     }
     if let Some(svg) = plot::band_chart(
@@ -250,7 +252,7 @@ pub fn generate(root: &Path, options: &FindingsOptions) -> Result<Findings> {
         &bands,
         "Pooled investor IRR against the shared shock's size",
         "shock sd (log-odds of entering a costly state, per year)",
-        "IRR (%)",
+        ("pooled investor IRR", Ticks::Percent),
     ) {
         pictures.push(("shock_sweep_irr.svg".into(), svg.into_bytes()));
     }
@@ -321,7 +323,7 @@ pub fn generate(root: &Path, options: &FindingsOptions) -> Result<Findings> {
         &bands,
         "Hämeenlinna's net savings against the price per placement year",
         "price per placement year avoided (EUR)",
-        "payer net savings, discounted (EUR)",
+        ("payer net savings, discounted", Ticks::Money("EUR")),
     ) {
         pictures.push(("price_sweep_net_savings.svg".into(), svg.into_bytes()));
     }

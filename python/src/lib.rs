@@ -152,14 +152,7 @@ fn run(
         };
         let results = job.run(&options)?;
         let summary = RunSummary::new(&results, &job.expected());
-        let files = sibsim::report::result_files(
-            &summary,
-            &results,
-            job.description(),
-            &job.terms(),
-            job.currency(),
-            keep_replications,
-        );
+        let files = sibsim::report::result_files(&summary, &results, &job.about(), keep_replications);
         Ok((job.name().to_string(), files))
     })?;
     Ok((name, as_bytes(py, files)))

@@ -100,6 +100,9 @@ pub struct ShardMeta {
     /// The currency of every amount (shards written before it existed: EUR).
     #[serde(default = "default_currency")]
     pub currency: String,
+    /// The investors' discount rate (absent in shards written before it was kept).
+    #[serde(default)]
+    pub investor_rate: Option<f64>,
     /// Key terms, for the report.
     pub terms: Vec<(String, String)>,
     /// SHA-256 of `shard.bin`, lower-case hex.

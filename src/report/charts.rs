@@ -2,6 +2,7 @@
 //! and for portfolios the per-contract interval charts. Written as SVG
 //! files and embedded in `report.html`.
 
+use super::format::Ticks;
 use super::{plot, Exporter, RunOutput};
 use crate::model::names;
 use crate::sim::record::RunResults;
@@ -30,8 +31,14 @@ impl Exporter for Charts {
     }
 }
 
-/// Draws the pictures of a run (those whose data exist).
-pub fn pictures(summary: &RunSummary, results: &RunResults, currency: &str) -> Vec<Picture> {
+/// Draws the pictures of a run (those whose data exist); the IRR histogram
+/// marks `investor_rate`, the rate the investors discount at.
+pub fn pictures(
+    summary: &RunSummary,
+    results: &RunResults,
+    currency: &str,
+    investor_rate: Option<f64>,
+) -> Vec<Picture> {
     let mut pictures = Vec::new();
     let mut add = |file: &str, caption: &str, svg: Option<String>| {
         if let Some(svg) = svg {
@@ -43,11 +50,16 @@ pub fn pictures(summary: &RunSummary, results: &RunResults, currency: &str) -> V
         }
     };
     if let Some(irr) = results.column(names::IRR) {
-        let (percent, caption) = irr_focus(irr);
+        let (shown, caption) = irr_focus(irr);
+        let marks: Vec<(f64, String)> = investor_rate
+            .filter(|r| r.is_finite())
+            .map(|r| (r, format!("investors' rate {}", super::format::percent(r))))
+            .into_iter()
+            .collect();
         add(
             "irr_histogram.svg",
             &caption,
-            plot::histogram(&percent, "Investor IRR", "annual IRR (%)", 40),
+            plot::histogram(&shown, "Investor IRR", "annual IRR", Ticks::Percent, 40, &marks),
         );
     }
     if let Some(net) = results.column(names::NET_SAVINGS) {
@@ -57,8 +69,10 @@ pub fn pictures(summary: &RunSummary, results: &RunResults, currency: &str) -> V
             plot::histogram(
                 net,
                 "Payer net savings",
-                &format!("net savings, discounted ({currency})"),
+                "net savings, discounted",
+                Ticks::Money(currency),
                 40,
+                &[],
             ),
         );
     }
@@ -72,7 +86,8 @@ pub fn pictures(summary: &RunSummary, results: &RunResults, currency: &str) -> V
             &years,
             &investor,
             "Investors: cumulative cash flow",
-            &format!("{currency} (undiscounted)"),
+            "undiscounted",
+            Ticks::Money(currency),
         ),
     );
     add(
@@ -82,17 +97,14 @@ pub fn pictures(summary: &RunSummary, results: &RunResults, currency: &str) -> V
             &years,
             &payer,
             "Payer: cumulative net position",
-            &format!("{currency} (undiscounted)"),
+            "undiscounted",
+            Ticks::Money(currency),
         ),
     );
     if let Some((contracts, _)) = &summary.payment_correlation {
         for (statistic, label, unit) in [
-            (
-                names::NET_SAVINGS,
-                "Payer net savings by contract",
-                format!("{currency}, discounted"),
-            ),
-            (names::MULTIPLE, "Investor multiple by contract", "multiple".to_string()),
+            (names::NET_SAVINGS, "Payer net savings by contract", "discounted"),
+            (names::MULTIPLE, "Investor multiple by contract", "multiple"),
         ] {
             let rows: Vec<(String, f64, f64, f64)> = contracts
                 .iter()
@@ -106,14 +118,14 @@ pub fn pictures(summary: &RunSummary, results: &RunResults, currency: &str) -> V
             add(
                 &file,
                 &format!("{label}: p05–p95 box, median line"),
-                plot::interval_chart(&rows, label, &unit),
+                plot::interval_chart(&rows, label, unit, Ticks::of(names::unit(statistic), currency)),
             );
         }
     }
     pictures
 }
 
-/// The IRRs (in %) a histogram should show: total losses (−100 %) and the
+/// The IRRs a histogram should show: total losses (−100 %) and the
 /// tails beyond the 1st and 99th percentiles left out, so the mass is
 /// readable; the caption says how many were left out.
 fn irr_focus(irr: &[f64]) -> (Vec<f64>, String) {
@@ -129,12 +141,7 @@ fn irr_focus(irr: &[f64]) -> (Vec<f64>, String) {
         ),
         _ => (f64::NAN, f64::NAN),
     };
-    let shown: Vec<f64> = rest
-        .iter()
-        .copied()
-        .filter(|&x| x >= low && x <= high)
-        .map(|x| x * 100.0)
-        .collect();
+    let shown: Vec<f64> = rest.iter().copied().filter(|&x| x >= low && x <= high).collect();
     let share = |k: usize| 100.0 * k as f64 / irr.len().max(1) as f64;
     let mut caption = format!(
         "Investor IRR across replications, from its 1st to its 99th percentile ({} of {} shown)",

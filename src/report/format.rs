@@ -45,6 +45,66 @@ pub fn axis(x: f64) -> String {
     }
 }
 
+/// How a chart axis labels its ticks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ticks<'a> {
+    /// Plain numbers: `1.2M`, `45k`, `300`, `0.25`.
+    Plain,
+    /// Money in a currency, compact: `€2.1M`, `−$45k`.
+    Money(&'a str),
+    /// Fractions as percentages: `5 %`, `−12.5 %`.
+    Percent,
+    /// Multiples: `1.2×`.
+    Multiple,
+}
+
+impl<'a> Ticks<'a> {
+    /// The ticks for a statistic's unit.
+    pub fn of(unit: Unit, currency: &'a str) -> Ticks<'a> {
+        match unit {
+            Unit::Money => Ticks::Money(currency),
+            Unit::Rate | Unit::Share => Ticks::Percent,
+            Unit::Multiple => Ticks::Multiple,
+            Unit::Count => Ticks::Plain,
+        }
+    }
+
+    /// The ticks for a statistic with its field (`investor.irr.p50`,
+    /// `payer.net_loss.p`: a probability).
+    pub fn of_target(target: &str, currency: &'a str) -> Ticks<'a> {
+        match target.rsplit_once('.') {
+            Some((_, "p")) => Ticks::Percent,
+            Some((name, _)) => Ticks::of(crate::model::names::unit(name), currency),
+            None => Ticks::Plain,
+        }
+    }
+
+    /// The label of one tick.
+    pub fn label(self, x: f64) -> String {
+        let signed = |text: String| {
+            if x < 0.0 && text.chars().any(|c| c.is_ascii_digit() && c != '0') {
+                format!("{MINUS}{text}")
+            } else {
+                text
+            }
+        };
+        match self {
+            Ticks::Plain => axis(x).replacen('-', &MINUS.to_string(), 1),
+            Ticks::Money(currency) => signed(format!("{}{}", currency_symbol(currency), axis(x.abs()))),
+            Ticks::Percent => {
+                let p = x.abs() * 100.0;
+                let digits = if p == 0.0 || p >= 10.0 || (p - p.round()).abs() < 1e-9 {
+                    0
+                } else {
+                    1
+                };
+                signed(format!("{p:.digits$} %"))
+            }
+            Ticks::Multiple => signed(format!("{}×", axis(x.abs()))),
+        }
+    }
+}
+
 /// Money in a sentence, in thousands or millions: `1.23M`, `456k`, `−12k`.
 pub fn money_compact(x: f64) -> String {
     let sign = if x < 0.0 { MINUS.to_string() } else { String::new() };
@@ -127,6 +187,16 @@ pub fn plain_se(se: f64) -> String {
     format!("{se:.decimals$}")
 }
 
+/// A value of a statistic with its field (`investor.irr.p50`,
+/// `payer.net_loss.p`: a probability) in its unit.
+pub fn target_value(x: f64, target: &str, currency: &str) -> String {
+    match target.rsplit_once('.') {
+        Some((_, "p")) => percent(x),
+        Some((name, _)) => value(x, crate::model::names::unit(name), currency),
+        None => table(x),
+    }
+}
+
 /// The standard error of a statistic in `unit`: a rate's in percentage
 /// points, a count's to two significant digits, others as [`value`].
 pub fn se(se: f64, unit: Unit, currency: &str) -> String {
@@ -162,6 +232,13 @@ mod tests {
         assert_eq!(table(12.345), "12.3");
         assert_eq!(table(0.5), "0.5000");
         assert_eq!(table(f64::NAN), "–");
+        assert_eq!(Ticks::Money("EUR").label(2_100_000.0), "€2.1M");
+        assert_eq!(Ticks::Money("USD").label(-45_000.0), "\u{2212}$45k");
+        assert_eq!(Ticks::Percent.label(0.05), "5 %");
+        assert_eq!(Ticks::Percent.label(-0.15), "\u{2212}15 %");
+        assert_eq!(Ticks::Percent.label(0.025), "2.5 %");
+        assert_eq!(Ticks::Multiple.label(1.5), "1.50×");
+        assert_eq!(Ticks::Plain.label(-3.0), "\u{2212}3.00");
         assert_eq!(plain_se(0.8623), "0.86");
         assert_eq!(plain_se(0.012345), "0.012");
         assert_eq!(plain_se(5.31), "5.3");

@@ -26,6 +26,20 @@ use charts::Picture;
 /// The engine version written into every result.
 pub const ENGINE_VERSION: &str = env!("CARGO_PKG_VERSION");
 
+/// What a run is about, for the files people read: its description, key
+/// terms, currency and the investors' discount rate.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct About {
+    /// The scenario's one-line description.
+    pub description: String,
+    /// The key terms, in words.
+    pub terms: Vec<(String, String)>,
+    /// The currency of every amount.
+    pub currency: String,
+    /// The investors' annual discount rate (the IRR histogram marks it).
+    pub investor_rate: Option<f64>,
+}
+
 /// A finished run as every exporter sees it.
 pub struct RunOutput<'a> {
     /// The numbers.
@@ -38,6 +52,8 @@ pub struct RunOutput<'a> {
     pub terms: &'a [(String, String)],
     /// The currency of every amount.
     pub currency: &'a str,
+    /// The investors' annual discount rate.
+    pub investor_rate: Option<f64>,
     /// The pictures, drawn once and shared by the SVG files and the report.
     pub pictures: &'a [Picture],
 }
@@ -71,18 +87,17 @@ pub fn exporters(keep_replications: bool) -> Vec<Box<dyn Exporter>> {
 pub fn result_files(
     summary: &RunSummary,
     results: &RunResults,
-    description: &str,
-    terms: &[(String, String)],
-    currency: &str,
+    about: &About,
     keep_replications: bool,
 ) -> Vec<(String, Vec<u8>)> {
-    let pictures = charts::pictures(summary, results, currency);
+    let pictures = charts::pictures(summary, results, &about.currency, about.investor_rate);
     let run = RunOutput {
         summary,
         results,
-        description,
-        terms,
-        currency,
+        description: &about.description,
+        terms: &about.terms,
+        currency: &about.currency,
+        investor_rate: about.investor_rate,
         pictures: &pictures,
     };
     exporters(keep_replications)

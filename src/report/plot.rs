@@ -1,6 +1,6 @@
 //! Pictures as SVG text (plotters' SVG backend: no system libraries).
 
-use super::format;
+use super::format::{self, Ticks};
 use plotters::prelude::*;
 
 /// Size of every picture, in pixels.
@@ -28,9 +28,17 @@ fn finite(values: &[f64]) -> Vec<f64> {
     values.iter().copied().filter(|v| v.is_finite()).collect()
 }
 
-/// A histogram of `values` (NaN and infinities left out) with `bins` bars.
-/// Returns `None` when there is nothing to draw.
-pub fn histogram(values: &[f64], title: &str, x_label: &str, bins: usize) -> Option<String> {
+/// A histogram of `values` (NaN and infinities left out) with `bins` bars,
+/// and a dashed vertical line at each of `marks` (value, legend) inside the
+/// range. Returns `None` when there is nothing to draw.
+pub fn histogram(
+    values: &[f64],
+    title: &str,
+    x_label: &str,
+    x_ticks: Ticks,
+    bins: usize,
+    marks: &[(f64, String)],
+) -> Option<String> {
     let data = finite(values);
     if data.is_empty() {
         return None;
@@ -66,7 +74,7 @@ pub fn histogram(values: &[f64], title: &str, x_label: &str, bins: usize) -> Opt
             .configure_mesh()
             .x_desc(x_label)
             .y_desc("share of replications")
-            .x_label_formatter(&|x| format::axis(*x))
+            .x_label_formatter(&|x| x_ticks.label(*x))
             .y_label_formatter(&|y| format!("{:.0} %", y * 100.0))
             .draw()
             .ok()?;
@@ -77,6 +85,30 @@ pub fn histogram(values: &[f64], title: &str, x_label: &str, bins: usize) -> Opt
                 Rectangle::new([(x0, 0.0), (x0 + width, c as f64 / n)], RGBColor(70, 110, 170).filled())
             }))
             .ok()?;
+        let mut legend = false;
+        for (x, label) in marks.iter().filter(|(x, _)| *x >= lo && *x <= hi) {
+            let colour = RGBColor(190, 60, 40);
+            chart
+                .draw_series(DashedLineSeries::new(
+                    vec![(*x, 0.0), (*x, top * 1.08)],
+                    6,
+                    4,
+                    colour.stroke_width(2),
+                ))
+                .ok()?
+                .label(label.as_str())
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2)));
+            legend = true;
+        }
+        if legend {
+            chart
+                .configure_series_labels()
+                .position(SeriesLabelPosition::UpperLeft)
+                .background_style(WHITE.mix(0.85))
+                .border_style(BLACK.mix(0.3))
+                .draw()
+                .ok()?;
+        }
         root.present().ok()?;
     }
     Some(svg)
@@ -84,11 +116,23 @@ pub fn histogram(values: &[f64], title: &str, x_label: &str, bins: usize) -> Opt
 
 /// A fan chart: median line and p25–p75, p05–p95 bands against calendar
 /// year. `bands[t]` holds (p05, p25, p50, p75, p95) at `years[t]`.
-pub fn fan_chart(years: &[f64], bands: &[[f64; 5]], title: &str, y_label: &str) -> Option<String> {
-    fan_chart_with(years, bands, title, "year (end of cycle)", y_label)
+pub fn fan_chart(years: &[f64], bands: &[[f64; 5]], title: &str, y_label: &str, y_ticks: Ticks) -> Option<String> {
+    fan_chart_with(
+        years,
+        bands,
+        title,
+        ("year (end of cycle)", Ticks::Plain),
+        (y_label, y_ticks),
+    )
 }
 
-fn fan_chart_with(years: &[f64], bands: &[[f64; 5]], title: &str, x_label: &str, y_label: &str) -> Option<String> {
+fn fan_chart_with(
+    years: &[f64],
+    bands: &[[f64; 5]],
+    title: &str,
+    (x_label, x_ticks): (&str, Ticks),
+    (y_label, y_ticks): (&str, Ticks),
+) -> Option<String> {
     if years.is_empty() || bands.len() != years.len() {
         return None;
     }
@@ -129,8 +173,14 @@ fn fan_chart_with(years: &[f64], bands: &[[f64; 5]], title: &str, x_label: &str,
             .configure_mesh()
             .x_desc(x_label)
             .y_desc(y_label)
-            .x_label_formatter(&|x| format::axis(*x))
-            .y_label_formatter(&|y| format::axis(*y))
+            .x_label_formatter(&|x| {
+                if x_label.starts_with("year") {
+                    format!("{x:.0}")
+                } else {
+                    x_ticks.label(*x)
+                }
+            })
+            .y_label_formatter(&|y| y_ticks.label(*y))
             .draw()
             .ok()?;
         let band = |low: usize, high: usize| -> Vec<(f64, f64)> {
@@ -168,54 +218,80 @@ fn fan_chart_with(years: &[f64], bands: &[[f64; 5]], title: &str, x_label: &str,
 }
 
 /// Median line and p25–p75, p05–p95 bands of a statistic against a swept value.
-pub fn band_chart(xs: &[f64], bands: &[[f64; 5]], title: &str, x_label: &str, y_label: &str) -> Option<String> {
-    fan_chart_with(xs, bands, title, x_label, y_label)
+pub fn band_chart(
+    xs: &[f64],
+    bands: &[[f64; 5]],
+    title: &str,
+    x_label: &str,
+    (y_label, y_ticks): (&str, Ticks),
+) -> Option<String> {
+    fan_chart_with(xs, bands, title, (x_label, Ticks::Plain), (y_label, y_ticks))
 }
 
-/// Grouped bars of (label, p05, p50, p95) — for comparing contracts.
-pub fn interval_chart(rows: &[(String, f64, f64, f64)], title: &str, y_label: &str) -> Option<String> {
+/// One horizontal bar per row of (label, p05, p50, p95), the median
+/// marked, rows top to bottom in the order given, labels at the left (so
+/// long contract names never overlap) — for comparing contracts.
+pub fn interval_chart(rows: &[(String, f64, f64, f64)], title: &str, x_label: &str, x_ticks: Ticks) -> Option<String> {
+    let rows: Vec<&(String, f64, f64, f64)> = rows
+        .iter()
+        .filter(|r| r.1.is_finite() && r.2.is_finite() && r.3.is_finite())
+        .collect();
     if rows.is_empty() {
         return None;
     }
     let lo = rows.iter().map(|r| r.1).fold(0.0, f64::min);
     let hi = rows.iter().map(|r| r.3).fold(0.0, f64::max);
-    let pad = ((hi - lo) * 0.05).max(1e-9);
-    let (y0, y1) = safe_range(lo - pad, hi + pad)?;
+    let pad = ((hi - lo) * 0.05).max(lo.abs().max(hi.abs()) * 1e-6).max(1e-9);
+    let (x0, x1) = safe_range(lo - pad, hi + pad)?;
+    let n = rows.len() as f64;
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+        let height = SIZE.1.max(100 + 36 * rows.len() as u32);
+        let longest = rows.iter().map(|r| r.0.chars().count()).max().unwrap_or(0) as u32;
+        let label_area = (7 * longest + 16).clamp(80, 400);
+        let root = SVGBackend::with_string(&mut svg, (560 + label_area, height)).into_drawing_area();
         root.fill(&WHITE).ok()?;
-        let n = rows.len() as f64;
         let mut chart = ChartBuilder::on(&root)
             .caption(title, ("sans-serif", 18))
             .margin(12)
             .x_label_area_size(40)
-            .y_label_area_size(70)
-            .build_cartesian_2d(-0.5..(n - 0.5), y0..y1)
+            .y_label_area_size(label_area)
+            .build_cartesian_2d(x0..x1, -0.5..(n - 0.5))
             .ok()?;
         chart
             .configure_mesh()
-            .x_labels(rows.len())
-            .x_label_formatter(&|x| rows.get(x.round() as usize).map_or(String::new(), |r| r.0.clone()))
-            .y_desc(y_label)
-            .y_label_formatter(&|y| format::axis(*y))
+            .disable_y_mesh()
+            .y_labels(rows.len())
+            // The first row on top: row k is drawn at n − 1 − k.
+            .y_label_formatter(&|y| {
+                let k = (n - 1.0 - y.round()) as usize;
+                rows.get(k).map_or(String::new(), |r| r.0.clone())
+            })
+            .x_desc(x_label)
+            .x_label_formatter(&|x| x_ticks.label(*x))
             .draw()
             .ok()?;
-        for (i, r) in rows.iter().enumerate() {
-            let x = i as f64;
+        for (k, r) in rows.iter().enumerate() {
+            let y = n - 1.0 - k as f64;
             chart
                 .draw_series(std::iter::once(Rectangle::new(
-                    [(x - 0.2, r.1), (x + 0.2, r.3)],
+                    [(r.1, y - 0.25), (r.3, y + 0.25)],
                     RGBColor(70, 110, 170).mix(0.35).filled(),
                 )))
                 .ok()?;
             chart
                 .draw_series(std::iter::once(PathElement::new(
-                    vec![(x - 0.25, r.2), (x + 0.25, r.2)],
+                    vec![(r.2, y - 0.32), (r.2, y + 0.32)],
                     RGBColor(20, 50, 110).stroke_width(3),
                 )))
                 .ok()?;
         }
+        chart
+            .draw_series(std::iter::once(PathElement::new(
+                vec![(0.0, -0.5), (0.0, n - 0.5)],
+                BLACK.mix(0.4),
+            )))
+            .ok()?;
         root.present().ok()?;
     }
     Some(svg)
@@ -230,7 +306,7 @@ pub fn solve_chart(
     answer: Option<(f64, f64)>,
     title: &str,
     x_label: &str,
-    y_label: &str,
+    (y_label, y_ticks): (&str, Ticks),
 ) -> Option<String> {
     let points: Vec<(f64, f64)> = points
         .iter()
@@ -273,7 +349,7 @@ pub fn solve_chart(
             .x_desc(x_label)
             .y_desc(y_label)
             .x_label_formatter(&|x| format::axis(*x))
-            .y_label_formatter(&|y| format::axis(*y))
+            .y_label_formatter(&|y| y_ticks.label(*y))
             .draw()
             .ok()?;
         chart
@@ -316,7 +392,13 @@ pub fn solve_chart(
 /// A tornado: one horizontal bar per input from its value at the low to its
 /// value at the high percentile, rows in the order given (widest first),
 /// with the base value as a vertical line.
-pub fn tornado_chart(rows: &[(String, f64, f64)], base: f64, title: &str, x_label: &str) -> Option<String> {
+pub fn tornado_chart(
+    rows: &[(String, f64, f64)],
+    base: f64,
+    title: &str,
+    x_label: &str,
+    x_ticks: Ticks,
+) -> Option<String> {
     let rows: Vec<&(String, f64, f64)> = rows.iter().filter(|r| r.1.is_finite() && r.2.is_finite()).collect();
     if rows.is_empty() || !base.is_finite() {
         return None;
@@ -354,7 +436,7 @@ pub fn tornado_chart(rows: &[(String, f64, f64)], base: f64, title: &str, x_labe
                 rows.get(k).map_or(String::new(), |r| r.0.clone())
             })
             .x_desc(x_label)
-            .x_label_formatter(&|x| format::axis(*x))
+            .x_label_formatter(&|x| x_ticks.label(*x))
             .draw()
             .ok()?;
         for (k, r) in rows.iter().enumerate() {
@@ -393,7 +475,7 @@ pub fn lines_chart(
     series: &[(String, Vec<f64>)],
     title: &str,
     x_label: &str,
-    y_label: &str,
+    (y_label, y_ticks): (&str, Ticks),
     y_range: Option<(f64, f64)>,
 ) -> Option<String> {
     let finite = |v: &[f64]| v.iter().copied().filter(|x| x.is_finite()).collect::<Vec<_>>();
@@ -433,7 +515,7 @@ pub fn lines_chart(
             .x_desc(x_label)
             .y_desc(y_label)
             .x_label_formatter(&|x| format::axis(*x))
-            .y_label_formatter(&|y| format::axis(*y))
+            .y_label_formatter(&|y| y_ticks.label(*y))
             .draw()
             .ok()?;
         for (k, (label, ys)) in series.iter().enumerate() {
@@ -467,7 +549,12 @@ pub fn lines_chart(
 
 /// Points joined in the order given, each labelled (a negotiation frontier:
 /// one point per contract value).
-pub fn labelled_path(points: &[(f64, f64, String)], title: &str, x_label: &str, y_label: &str) -> Option<String> {
+pub fn labelled_path(
+    points: &[(f64, f64, String)],
+    title: &str,
+    (x_label, x_ticks): (&str, Ticks),
+    (y_label, y_ticks): (&str, Ticks),
+) -> Option<String> {
     let points: Vec<&(f64, f64, String)> = points.iter().filter(|p| p.0.is_finite() && p.1.is_finite()).collect();
     if points.is_empty() {
         return None;
@@ -495,8 +582,8 @@ pub fn labelled_path(points: &[(f64, f64, String)], title: &str, x_label: &str, 
             .configure_mesh()
             .x_desc(x_label)
             .y_desc(y_label)
-            .x_label_formatter(&|x| format::axis(*x))
-            .y_label_formatter(&|y| format::axis(*y))
+            .x_label_formatter(&|x| x_ticks.label(*x))
+            .y_label_formatter(&|y| y_ticks.label(*y))
             .draw()
             .ok()?;
         let line: Vec<(f64, f64)> = points.iter().map(|p| (p.0, p.1)).collect();
@@ -524,56 +611,182 @@ pub fn labelled_path(points: &[(f64, f64, String)], title: &str, x_label: &str, 
     Some(svg)
 }
 
+/// A grid of values as coloured cells with each value written in its cell:
+/// `values[i][j]` at column `xs[i]` and row `ys[j]` (a 2-D sweep). Colour
+/// runs from light (the smallest) to dark blue (the largest); a missing
+/// value is a grey cell marked `–`.
+pub fn heat_map(
+    xs: &[String],
+    ys: &[String],
+    values: &[Vec<f64>],
+    title: &str,
+    (x_label, y_label): (&str, &str),
+    ticks: Ticks,
+) -> Option<String> {
+    if xs.is_empty() || ys.is_empty() || values.len() != xs.len() || values.iter().any(|c| c.len() != ys.len()) {
+        return None;
+    }
+    let finite: Vec<f64> = values.iter().flatten().copied().filter(|v| v.is_finite()).collect();
+    let lo = finite.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = finite.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let shade = |v: f64| -> RGBColor {
+        if !v.is_finite() {
+            return RGBColor(225, 225, 225);
+        }
+        let t = if hi > lo {
+            ((v - lo) / (hi - lo)).clamp(0.0, 1.0)
+        } else {
+            0.5
+        };
+        let mix = |a: f64, b: f64| (a + (b - a) * t).round() as u8;
+        RGBColor(mix(235.0, 30.0), mix(242.0, 70.0), mix(250.0, 140.0))
+    };
+    let (nx, ny) = (xs.len() as f64, ys.len() as f64);
+    let longest = ys.iter().map(|y| y.chars().count()).max().unwrap_or(0) as u32;
+    let label_area = (7 * longest + 24).clamp(60, 300);
+    let mut svg = String::new();
+    {
+        let width = (label_area + 90 * xs.len() as u32 + 40).max(SIZE.0);
+        let height = (120 + 40 * ys.len() as u32).max(260);
+        let root = SVGBackend::with_string(&mut svg, (width, height)).into_drawing_area();
+        root.fill(&WHITE).ok()?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 18))
+            .margin(12)
+            .x_label_area_size(44)
+            .y_label_area_size(label_area)
+            .build_cartesian_2d(-0.5..(nx - 0.5), -0.5..(ny - 0.5))
+            .ok()?;
+        chart
+            .configure_mesh()
+            .disable_mesh()
+            .x_labels(xs.len())
+            .y_labels(ys.len())
+            .x_label_formatter(&|x| xs.get(x.round() as usize).cloned().unwrap_or_default())
+            .y_label_formatter(&|y| ys.get(y.round() as usize).cloned().unwrap_or_default())
+            .x_desc(x_label)
+            .y_desc(y_label)
+            .draw()
+            .ok()?;
+        for (i, column) in values.iter().enumerate() {
+            for (j, &v) in column.iter().enumerate() {
+                let (x, y) = (i as f64, j as f64);
+                chart
+                    .draw_series(std::iter::once(Rectangle::new(
+                        [(x - 0.5, y - 0.5), (x + 0.5, y + 0.5)],
+                        shade(v).filled(),
+                    )))
+                    .ok()?;
+                let dark = v.is_finite() && hi > lo && (v - lo) / (hi - lo) > 0.55;
+                let text = if v.is_finite() {
+                    ticks.label(v)
+                } else {
+                    "–".to_string()
+                };
+                let style = ("sans-serif", 13)
+                    .into_font()
+                    .color(if dark { &WHITE } else { &BLACK })
+                    .pos(plotters::style::text_anchor::Pos::new(
+                        plotters::style::text_anchor::HPos::Center,
+                        plotters::style::text_anchor::VPos::Center,
+                    ));
+                chart
+                    .draw_series(std::iter::once(Text::new(text, (x, y), style)))
+                    .ok()?;
+            }
+        }
+        root.present().ok()?;
+    }
+    Some(svg)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn pictures_are_svg_with_labels() {
-        let svg = histogram(&[1.0, 2.0, 2.5, f64::NAN, 3.0], "IRR", "annual IRR", 10).expect("svg");
-        assert!(svg.starts_with("<svg") && svg.contains("annual IRR"));
+        let marks = [(2.0, "investors' rate".to_string())];
+        let svg = histogram(
+            &[1.0, 2.0, 2.5, f64::NAN, 3.0],
+            "IRR",
+            "annual IRR",
+            Ticks::Plain,
+            10,
+            &marks,
+        )
+        .expect("svg");
+        assert!(
+            svg.starts_with("<svg") && svg.contains("annual IRR") && svg.contains("investors&apos; rate")
+                || svg.contains("investors' rate")
+        );
         let fan = fan_chart(
             &[2019.0, 2020.0],
             &[[-2.0, -1.0, 0.0, 1.0, 2.0], [-1.0, 0.0, 1.0, 2.0, 3.0]],
             "cash",
             "EUR",
+            Ticks::Money("EUR"),
         )
         .expect("svg");
-        assert!(fan.contains("year (end of cycle)"));
-        assert!(histogram(&[f64::NAN], "x", "y", 5).is_none());
+        assert!(fan.contains("year (end of cycle)") && fan.contains("€"));
+        assert!(histogram(&[f64::NAN], "x", "y", Ticks::Plain, 5, &[]).is_none());
+        let rows = [("a-long-contract-name".to_string(), -1.0, 0.5, 2.0)];
+        let intervals = interval_chart(&rows, "t", "x", Ticks::Percent).expect("svg");
+        assert!(intervals.contains("a-long-contract-name") && intervals.contains(" %"));
+        let heat = heat_map(
+            &["1".to_string(), "2".to_string()],
+            &["a".to_string(), "b".to_string(), "c".to_string()],
+            &[vec![0.1, 0.2, f64::NAN], vec![0.3, 0.4, 0.5]],
+            "t",
+            ("x", "y"),
+            Ticks::Percent,
+        )
+        .expect("svg");
+        assert!(heat.contains("50 %") && heat.contains("–"));
     }
 
     #[test]
     fn degenerate_and_huge_ranges_are_drawn_or_skipped() {
         // Each of these looped inside plotters' tick placement before.
-        assert!(histogram(&[1e300, 1e300], "x", "y", 5).is_none());
-        assert!(histogram(&[1e12, 1e12 + 1e-4], "x", "y", 5).is_some());
-        let fan = fan_chart(&[2019.0, 1e308], &[[0.0; 5], [1e150; 5]], "cash", "EUR");
+        assert!(histogram(&[1e300, 1e300], "x", "y", Ticks::Plain, 5, &[]).is_none());
+        assert!(histogram(&[1e12, 1e12 + 1e-4], "x", "y", Ticks::Plain, 5, &[]).is_some());
+        let fan = fan_chart(&[2019.0, 1e308], &[[0.0; 5], [1e150; 5]], "cash", "EUR", Ticks::Plain);
         assert!(fan.is_none());
-        let flat = band_chart(&[1.0, 1.0], &[[5e10; 5], [5e10; 5]], "t", "x", "y");
+        let flat = band_chart(&[1.0, 1.0], &[[5e10; 5], [5e10; 5]], "t", "x", ("y", Ticks::Plain));
         assert!(flat.is_some());
-        assert!(solve_chart(&[(1.0, 2.0), (1.0, 2.0)], 2.0, Some((1.0, 2.0)), "t", "x", "y").is_some());
-        assert!(solve_chart(&[(f64::NAN, 1.0)], 0.0, None, "t", "x", "y").is_none());
+        let y = ("y", Ticks::Plain);
+        assert!(solve_chart(&[(1.0, 2.0), (1.0, 2.0)], 2.0, Some((1.0, 2.0)), "t", "x", y).is_some());
+        assert!(solve_chart(&[(f64::NAN, 1.0)], 0.0, None, "t", "x", y).is_none());
         let bars = [("effect".to_string(), 1.0, 3.0), ("cost".to_string(), 2.0, 2.5)];
-        let tornado = tornado_chart(&bars, 2.0, "t", "x").expect("svg");
+        let tornado = tornado_chart(&bars, 2.0, "t", "x", Ticks::Plain).expect("svg");
         assert!(tornado.contains("effect") && tornado.contains("cost"));
-        assert!(tornado_chart(&bars, f64::NAN, "t", "x").is_none());
+        assert!(tornado_chart(&bars, f64::NAN, "t", "x", Ticks::Plain).is_none());
         let lines = lines_chart(
             &[1.0, 2.0],
             &[("probability of a".to_string(), vec![0.2, 0.4])],
             "t",
             "x",
-            "y",
+            ("y", Ticks::Percent),
             Some((0.0, 1.0)),
         );
         assert!(lines.expect("svg").contains("probability of a"));
         let path = labelled_path(
             &[(0.1, 0.05, "30000".to_string()), (0.2, 0.07, "45000".to_string())],
             "t",
-            "x",
-            "y",
+            ("x", Ticks::Percent),
+            y,
         );
         assert!(path.expect("svg").contains("45000"));
-        assert!(labelled_path(&[], "t", "x", "y").is_none());
+        assert!(labelled_path(&[], "t", ("x", Ticks::Plain), y).is_none());
+        assert!(heat_map(&[], &[], &[], "t", ("x", "y"), Ticks::Plain).is_none());
+        let huge = heat_map(
+            &["1".to_string()],
+            &["a".to_string()],
+            &[vec![1e300]],
+            "t",
+            ("x", "y"),
+            Ticks::Plain,
+        );
+        assert!(huge.is_some());
     }
 }

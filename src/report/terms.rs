@@ -1,20 +1,52 @@
 //! The key terms of a contract, in words, for the report: what a reader
 //! checks first (the cohort, the programme, each payment rule, the fund).
 
+use super::format::{money, percent};
 use crate::model::contract::{Baseline, Contract, Measurement, Rule};
 use crate::model::fund::{Distribute, Fund};
 use crate::model::{ProgrammePayer, Scenario};
+
+/// The calendar time at the end of cycle `t`: `2022`, or `2022.5`.
+fn end_of(scenario: &Scenario, t: usize) -> String {
+    let year = scenario.time.start_year + (t + 1) as f64 * scenario.time.cycle_years;
+    if (year - year.round()).abs() < 1e-9 {
+        format!("{year:.0}")
+    } else {
+        format!("{year:.2}").trim_end_matches('0').to_string()
+    }
+}
+
+/// "the end of 2022, 2025 and 2028 (cycles 3, 6, 9)".
+fn dates(scenario: &Scenario, at: &[usize]) -> String {
+    let years: Vec<String> = at.iter().map(|&t| end_of(scenario, t)).collect();
+    let listed = match years.as_slice() {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    };
+    let cycles: Vec<String> = at.iter().map(|t| t.to_string()).collect();
+    let word = if at.len() == 1 { "cycle" } else { "cycles" };
+    format!("the end of {listed} ({word} {})", cycles.join(", "))
+}
 
 /// The scenario's key terms, for the report.
 pub fn key_terms(scenario: &Scenario) -> Vec<(String, String)> {
     let mut terms = Vec::new();
     let mut add = |k: &str, v: String| terms.push((k.to_string(), v));
     let time = &scenario.time;
+    let cash = |x: f64| money(x, &scenario.currency);
+    let cycle = if time.cycle_years == 1.0 {
+        "yearly cycles".to_string()
+    } else {
+        format!("cycles of {} years", time.cycle_years)
+    };
     add(
         "time",
         format!(
-            "{} cycles of {} years from {}",
-            time.horizon, time.cycle_years, time.start_year
+            "{} {cycle}, from {} to the end of {}",
+            time.horizon,
+            time.start_year,
+            end_of(scenario, time.horizon.saturating_sub(1))
         ),
     );
     add(
@@ -30,7 +62,7 @@ pub fn key_terms(scenario: &Scenario) -> Vec<(String, String)> {
         scenario
             .states
             .iter()
-            .map(|s| format!("{} ({}/cycle)", s.name, s.cost))
+            .map(|s| format!("{} ({} a cycle)", s.name, cash(s.cost)))
             .collect::<Vec<_>>()
             .join(", "),
     );
@@ -40,8 +72,8 @@ pub fn key_terms(scenario: &Scenario) -> Vec<(String, String)> {
         format!(
             "{} cycles per child, {} per child per cycle, {} fixed per cycle, paid by the {}",
             iv.duration,
-            iv.cost_per_child_cycle,
-            iv.fixed_cost_per_cycle,
+            cash(iv.cost_per_child_cycle),
+            cash(iv.fixed_cost_per_cycle),
             if iv.payer == ProgrammePayer::Fund {
                 "fund"
             } else {
@@ -52,16 +84,16 @@ pub fn key_terms(scenario: &Scenario) -> Vec<(String, String)> {
     add(
         "discounting",
         format!(
-            "payer {} %, investors {} % a year",
-            scenario.discounting.payer_rate * 100.0,
-            scenario.discounting.investor_rate * 100.0
+            "payer {}, investors {} a year",
+            percent(scenario.discounting.payer_rate),
+            percent(scenario.discounting.investor_rate)
         ),
     );
     if let Some(c) = &scenario.contract {
         contract_terms(scenario, c, &mut add);
     }
     if let Some(f) = &scenario.fund {
-        fund_terms(f, &mut add);
+        fund_terms(f, &scenario.currency, &mut add);
     }
     terms
 }
@@ -76,47 +108,89 @@ fn contract_terms(scenario: &Scenario, c: &Contract, add: &mut impl FnMut(&str, 
             Measurement::ExPost => "ex post: outcomes counted in the programme group, no counterfactual".to_string(),
         },
     );
+    let cash = |x: f64| money(x, &scenario.currency);
     for (i, p) in c.components.iter().enumerate() {
         let rule = match &p.rule {
-            Rule::RateCard { price } => format!("rate card, {price} per unit of impact"),
-            Rule::SavingsShare { share } => format!("{} % of measured savings", share * 100.0),
-            Rule::Tiers { points, linear } => {
-                format!("tiers {:?} ({})", points, if *linear { "linear" } else { "step" })
+            Rule::RateCard { price } if p.baseline == Baseline::ExPost => {
+                format!("{} per child counted with the outcome", cash(*price))
             }
-            Rule::PerEnrolment { price } => format!("{price} per child who starts the programme"),
+            Rule::RateCard { price } => format!("{} per unit of impact", cash(*price)),
+            Rule::SavingsShare { share } => format!("{} of the measured savings", percent(*share)),
+            Rule::Tiers { points, linear } => {
+                let steps: Vec<String> = points
+                    .iter()
+                    .map(|(effect, amount)| {
+                        format!(
+                            "{} in all from a relative effect of {}",
+                            cash(*amount),
+                            percent(*effect)
+                        )
+                    })
+                    .collect();
+                let shape = if *linear {
+                    "linear between the points"
+                } else {
+                    "in steps"
+                };
+                format!("tiers ({shape}): {}", steps.join("; "))
+            }
+            Rule::PerEnrolment { price } => format!("{} per child who starts the programme", cash(*price)),
         };
         let baseline = match &p.baseline {
-            Baseline::Stated(v) => format!("baseline {v:?}"),
-            Baseline::Expected => "baseline = exact expectation".to_string(),
-            Baseline::FromControl => "baseline from the comparison group".to_string(),
-            Baseline::ExPost => "per outcome counted in the programme group (ex post, no counterfactual)".to_string(),
+            Baseline::Stated(v) => {
+                let values: Vec<String> = v.iter().map(|x| format!("{x}")).collect();
+                format!("against a stated baseline of {}", values.join(", "))
+            }
+            Baseline::Expected => "against the exact expected baseline".to_string(),
+            Baseline::FromControl => "against the comparison group".to_string(),
+            Baseline::ExPost => "in the programme group (ex post, no counterfactual)".to_string(),
             Baseline::Enrolment => "paid at the end of each wave's entry cycle".to_string(),
+        };
+        let paid = match c.lag_cycles {
+            0 => " and paid then".to_string(),
+            lag => format!(", paid {lag} cycle(s) later"),
         };
         let mut text = match p.metric {
             Some(m) => format!(
-                "on `{}`: {rule}; {baseline}; paid at the end of cycles {:?}",
-                scenario.metrics[m].name, p.at
+                "on `{}`: {rule}, {baseline}; measured to {}{paid}",
+                scenario.metrics[m].name,
+                dates(scenario, &p.at)
             ),
-            None => format!("{rule}; {baseline} (cycles {:?})", p.at),
+            None => format!("{rule}, {baseline}"),
         };
         if let Some(t) = p.threshold {
-            text.push_str(&format!("; threshold {} %", t * 100.0));
+            text.push_str(&format!("; nothing below a relative effect of {}", percent(t)));
         }
         if let Some(cap) = p.cap {
-            text.push_str(&format!("; cap {cap}"));
+            text.push_str(&format!("; at most {} in all", cash(cap)));
         }
         if let Some(cap) = p.cap_per_date {
-            text.push_str(&format!("; cap per date {cap}"));
+            text.push_str(&format!("; at most {} a date", cash(cap)));
         }
         add(&format!("payment {}", i + 1), text);
     }
+    // The payments by date: what is measured and paid at the end of each cycle.
+    let mut by_date: std::collections::BTreeMap<usize, Vec<String>> = std::collections::BTreeMap::new();
+    for (i, p) in c.components.iter().enumerate() {
+        for &t in p.at.iter().filter(|_| p.metric.is_some()) {
+            let paid_at = (t + c.lag_cycles).min(scenario.time.horizon.saturating_sub(1));
+            by_date.entry(paid_at).or_default().push(format!("payment {}", i + 1));
+        }
+    }
+    if !by_date.is_empty() {
+        let lines: Vec<String> = by_date
+            .iter()
+            .map(|(&t, which)| format!("end of {}: {}", end_of(scenario, t), which.join(", ")))
+            .collect();
+        add("payment schedule", lines.join("; "));
+    }
     if let Some(m) = c.max_total {
-        add("total cap", format!("{m}"));
+        add("total cap", cash(m));
     }
     if let Some(m) = c.max_per_child {
         add(
             "cap per child",
-            format!("{m} on all per-participant payments for one child"),
+            format!("{} on all per-participant payments for one child", cash(m)),
         );
     }
     if c.lag_cycles > 0 {
@@ -133,36 +207,42 @@ fn contract_terms(scenario: &Scenario, c: &Contract, add: &mut impl FnMut(&str, 
                 .metric
                 .map_or("", |m| scenario.metrics[m].name.as_str());
             when.push(format!(
-                "if the measured relative effect on `{metric}` is below {below}"
+                "if the measured relative effect on `{metric}` is below {}",
+                percent(below)
             ));
         }
         if r.probability > 0.0 {
-            when.push(format!("with probability {} anyway", r.probability));
+            when.push(format!("with probability {} anyway", percent(r.probability)));
         }
         let action = match r.action {
             crate::model::contract::ReviewAction::StopEnrolment => {
                 "stop enrolling (later waves never start)".to_string()
             }
             crate::model::contract::ReviewAction::Terminate { payment_share } => format!(
-                "terminate (the payer pays {} % of the capital called to date)",
-                payment_share * 100.0
+                "terminate (the payer pays {} of the capital called to date)",
+                percent(payment_share)
             ),
         };
         add(
             &format!("review {}", i + 1),
-            format!("at the end of cycle {}: {action} {}", r.at, when.join(", or ")),
+            format!(
+                "at the end of {} (cycle {}): {action} {}",
+                end_of(scenario, r.at),
+                r.at,
+                when.join(", or ")
+            ),
         );
     }
 }
 
 /// Capital, fees, distribution, tranches, guarantee and return cap.
-fn fund_terms(f: &Fund, add: &mut impl FnMut(&str, String)) {
+fn fund_terms(f: &Fund, currency: &str, add: &mut impl FnMut(&str, String)) {
     add(
         "fund",
         format!(
-            "capital {}, fee {} % a year, distributed {}",
-            f.capital,
-            f.management_fee * 100.0,
+            "capital {}, fee {} a year, distributed {}",
+            money(f.capital, currency),
+            percent(f.management_fee),
             if f.distribute == Distribute::AtEnd {
                 "at the end"
             } else {
@@ -175,7 +255,7 @@ fn fund_terms(f: &Fund, add: &mut impl FnMut(&str, String)) {
             "tranches",
             f.tranches
                 .iter()
-                .map(|t| format!("{} {} % (coupon {} %)", t.name, t.share * 100.0, t.coupon * 100.0))
+                .map(|t| format!("{} {} (coupon {})", t.name, percent(t.share), percent(t.coupon)))
                 .collect::<Vec<_>>()
                 .join(", "),
         );
@@ -183,10 +263,10 @@ fn fund_terms(f: &Fund, add: &mut impl FnMut(&str, String)) {
     if let Some(g) = f.first_loss {
         add(
             "guarantee",
-            format!("first loss {} % of junior capital loss", g * 100.0),
+            format!("first loss: covers {} of the junior capital lost", percent(g)),
         );
     }
     if let Some(m) = f.return_cap_multiple {
-        add("return cap", format!("{m} x capital"));
+        add("return cap", format!("{m}× capital"));
     }
 }

@@ -74,14 +74,13 @@ pub fn merge(shards: &[PathBuf], out: &Path) -> Result<Merged> {
     let merged = shard::merge(read)?;
     let meta = &merged.meta;
     let report = RunSummary::new(&merged.results, &meta.expected);
-    let files = result_files(
-        &report,
-        &merged.results,
-        &meta.description,
-        &meta.terms,
-        &meta.currency,
-        meta.keep_replications,
-    );
+    let about = crate::report::About {
+        description: meta.description.clone(),
+        terms: meta.terms.clone(),
+        currency: meta.currency.clone(),
+        investor_rate: meta.investor_rate,
+    };
+    let files = result_files(&report, &merged.results, &about, meta.keep_replications);
     Ok(Merged {
         folder: write_folder(out, &meta.scenario, &files)?,
         scenario: meta.scenario.clone(),

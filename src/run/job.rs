@@ -68,6 +68,19 @@ impl Job {
         }
     }
 
+    /// What the run is about, for the files people read.
+    pub fn about(&self) -> crate::report::About {
+        crate::report::About {
+            description: self.description().to_string(),
+            terms: self.terms(),
+            currency: self.currency().to_string(),
+            investor_rate: Some(match self {
+                Job::Single(e) => e.scenario.discounting.investor_rate,
+                Job::Portfolio(p) => p.portfolio.investor_rate,
+            }),
+        }
+    }
+
     /// The currency of every amount.
     pub fn currency(&self) -> &str {
         match self {
@@ -133,7 +146,11 @@ impl Job {
                 let f = &p.portfolio.fund;
                 terms.push((
                     "pooled fund".to_string(),
-                    format!("capital {}, fee {} % a year", f.capital, f.management_fee * 100.0),
+                    format!(
+                        "capital {}, fee {} a year",
+                        crate::report::format::money(f.capital, &p.portfolio.currency),
+                        crate::report::format::percent(f.management_fee)
+                    ),
                 ));
                 if let Some(s) = &p.portfolio.shock {
                     terms.push((

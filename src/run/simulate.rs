@@ -197,14 +197,7 @@ impl Plan {
             None => {
                 let report = RunSummary::new(&results, &planned.job.expected());
                 let job = &planned.job;
-                let files = result_files(
-                    &report,
-                    &results,
-                    job.description(),
-                    &job.terms(),
-                    job.currency(),
-                    request.keep_replications,
-                );
+                let files = result_files(&report, &results, &job.about(), request.keep_replications);
                 Written::Results {
                     folder: write_folder(&request.out, job.name(), &files)?,
                     report: Box::new(report),
@@ -243,6 +236,7 @@ impl Plan {
             sets: self.request.sets.clone(),
             description: job.description().to_string(),
             currency: job.currency().to_string(),
+            investor_rate: job.about().investor_rate,
             terms: job.terms(),
             digest: String::new(),
         }

@@ -85,6 +85,8 @@ pub struct Solution {
     pub replications: u64,
     /// Seed.
     pub seed: u64,
+    /// The currency of money statistics.
+    pub currency: String,
 }
 
 /// The search: loads and runs the file at a value of the key.
@@ -349,6 +351,7 @@ pub fn solve(request: &SolveRequest, cancel: Option<&AtomicBool>) -> Result<Solu
         points,
         replications: search.replications,
         seed: search.seed,
+        currency: base.currency().to_string(),
     })
 }
 
@@ -421,7 +424,10 @@ impl Solution {
             Some((self.value, self.achieved.value)),
             &format!("{} against {}", self.statistic, self.key),
             &self.key,
-            &self.statistic,
+            (
+                &self.statistic,
+                crate::report::format::Ticks::of_target(&self.statistic, &self.currency),
+            ),
         );
         let mut pictures = Vec::new();
         if let Some(svg) = chart {
@@ -442,8 +448,8 @@ impl Solution {
                 .map(|p| {
                     vec![
                         p.value.to_string(),
-                        crate::report::format::table(p.statistic.value),
-                        crate::report::format::table(p.statistic.se),
+                        crate::report::format::target_value(p.statistic.value, &self.statistic, &self.currency),
+                        crate::report::format::target_value(p.statistic.se, &self.statistic, &self.currency),
                     ]
                 })
                 .collect(),

@@ -7,6 +7,7 @@
 use crate::error::{Error, InputError, Result};
 use crate::model::names;
 use crate::report::charts::Picture;
+use crate::report::format::Ticks;
 use crate::report::page::{Page, Table};
 use crate::run::estimate::{Estimate, SWEEP_POINT_LIMIT};
 use crate::run::job::Job;
@@ -64,6 +65,8 @@ pub struct Sweep<'a> {
     pub name: String,
     /// Number of grid points.
     pub points: u64,
+    /// The currency of money statistics.
+    pub currency: String,
     /// What the whole sweep will cost.
     pub estimate: Estimate,
 }
@@ -111,6 +114,7 @@ impl<'a> Sweep<'a> {
             axes,
             options,
             name: String::new(),
+            currency: String::new(),
             points,
             estimate: Estimate {
                 pairs: 0.0,
@@ -140,6 +144,7 @@ impl<'a> Sweep<'a> {
             .estimate
             .check(&file, crate::run::estimate::available_memory(), options.force)?;
         sweep.name = first.name().to_string();
+        sweep.currency = first.currency().to_string();
         Ok(sweep)
     }
 
@@ -238,7 +243,7 @@ impl<'a> Sweep<'a> {
                     &bands[k],
                     &format!("{s} against {}", axes[0].0),
                     &axes[0].0,
-                    s,
+                    (s, Ticks::of(names::unit(s), &self.currency)),
                 ) {
                     files.push((format!("sweep_{s}.svg"), svg.clone().into_bytes()));
                     pictures.push(Picture {
@@ -248,9 +253,36 @@ impl<'a> Sweep<'a> {
                     });
                 }
             }
-            let (more_files, more_pictures) = negotiation(&axes[0].0, &axes[0].1, &xs, &sides);
+            let (more_files, more_pictures) = negotiation(&axes[0].0, &axes[0].1, &xs, &sides, &self.currency);
             files.extend(more_files);
             pictures.extend(more_pictures);
+        }
+        if axes.len() == 2 {
+            // A grid: one heat map per headline statistic's median, the
+            // first key across and the second down.
+            let (across, down) = (axes[0].1.len(), axes[1].1.len());
+            for (k, s) in names::HEADLINE_STATISTICS.iter().enumerate() {
+                let grid: Vec<Vec<f64>> = (0..across)
+                    .map(|i| (0..down).map(|j| bands[k][i * down + j][2]).collect())
+                    .collect();
+                let svg = crate::report::plot::heat_map(
+                    &axes[0].1,
+                    &axes[1].1,
+                    &grid,
+                    &format!("median {s}"),
+                    (&axes[0].0, &axes[1].0),
+                    Ticks::of(names::unit(s), &self.currency),
+                );
+                if let Some(svg) = svg {
+                    let file = format!("sweep_heat_{s}.svg");
+                    files.push((file.clone(), svg.clone().into_bytes()));
+                    pictures.push(Picture {
+                        file,
+                        caption: format!("{s}: median at each point of the grid"),
+                        svg,
+                    });
+                }
+            }
         }
         files.push(("report.html".to_string(), self.page(&sides, pictures).into_bytes()));
         Ok(SweepFiles { files })
@@ -342,7 +374,13 @@ impl Sides {
 /// negotiation frontier (the investors' median IRR against the payer's
 /// P(net loss) and against its median net savings, one labelled point per
 /// value).
-fn negotiation(key: &str, labels: &[String], xs: &[f64], sides: &[Sides]) -> (Vec<(String, Vec<u8>)>, Vec<Picture>) {
+fn negotiation(
+    key: &str,
+    labels: &[String],
+    xs: &[f64],
+    sides: &[Sides],
+    currency: &str,
+) -> (Vec<(String, Vec<u8>)>, Vec<Picture>) {
     let header = [
         key,
         "p_payer_net_savings_positive",
@@ -399,7 +437,7 @@ fn negotiation(key: &str, labels: &[String], xs: &[f64], sides: &[Sides]) -> (Ve
             &series,
             &format!("Acceptability against {key}"),
             key,
-            "probability",
+            ("probability", Ticks::Percent),
             Some((0.0, 1.0)),
         ),
     );
@@ -416,14 +454,19 @@ fn negotiation(key: &str, labels: &[String], xs: &[f64], sides: &[Sides]) -> (Ve
         crate::report::plot::labelled_path(
             &labelled(&|s| s.payer_net_loss),
             "Negotiation frontier",
-            "payer: P(net loss)",
-            "investors: median IRR",
+            ("payer: P(net loss)", Ticks::Percent),
+            ("investors: median IRR", Ticks::Percent),
         ),
     );
     add(
         "frontier_savings.svg",
         format!("Negotiation frontier: the investors' median IRR against the payer's median net savings, one point per {key}"),
-        crate::report::plot::labelled_path(&labelled(&|s| s.net_savings_p50), "Negotiation frontier", "payer: median net savings", "investors: median IRR"),
+        crate::report::plot::labelled_path(
+            &labelled(&|s| s.net_savings_p50),
+            "Negotiation frontier",
+            ("payer: median net savings", Ticks::Money(currency)),
+            ("investors: median IRR", Ticks::Percent),
+        ),
     );
     (files, pictures)
 }

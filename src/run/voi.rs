@@ -86,6 +86,8 @@ pub struct Voi {
     pub seed: u64,
     /// Every decision analysed.
     pub decisions: Vec<Decision>,
+    /// The currency of every figure.
+    pub currency: String,
     /// What the analysis leaves out (a scenario with no `[uncertainty]`).
     pub notes: Vec<String>,
 }
@@ -344,6 +346,7 @@ pub fn voi(request: &VoiRequest, cancel: Option<&AtomicBool>) -> Result<Voi> {
         seed,
         decisions,
         notes,
+        currency: job.currency().to_string(),
     })
 }
 
@@ -430,25 +433,25 @@ impl Voi {
 
     /// What each figure means, in words (pooled decisions first).
     pub fn sentences(&self) -> Vec<String> {
-        use crate::report::format::table;
+        let money = |x: f64| crate::report::format::money(x, &self.currency);
         let mut out = Vec::new();
         for d in self.decisions.iter().filter(|d| d.contract.is_none()) {
             out.push(format!(
                 "For {}: on average the better choice is to {} (expected {}). Knowing everything uncertain before deciding is worth {} ± {} (EVPI).",
                 d.whom(),
                 if d.act { "go ahead" } else { "decline" },
-                table(d.expected),
-                table(d.evpi.value),
-                table(d.evpi.se)
+                money(d.expected),
+                money(d.evpi.value),
+                money(d.evpi.se)
             ));
             for (group, w) in &d.evppi {
                 out.push(format!(
                     "Knowing {} before deciding is worth {} ± {} to {} (EVPPI; binning bias about {}).",
                     learning(group),
-                    table(w.value),
-                    table(w.se),
+                    money(w.value),
+                    money(w.se),
                     d.whom(),
-                    table(w.bias)
+                    money(w.bias)
                 ));
             }
         }
@@ -458,7 +461,7 @@ impl Voi {
     /// The files `voi` writes: `voi.json`, `voi.csv`, `voi_payer.svg`,
     /// `voi_investors.svg` and `report.html`.
     pub fn files(&self) -> Vec<(String, Vec<u8>)> {
-        use crate::report::format::table;
+        let money = |x: f64| crate::report::format::money(x, &self.currency);
         let json = serde_json::to_string_pretty(&self.to_json()).unwrap_or_default() + "\n";
         let rows = self
             .decisions
@@ -471,9 +474,9 @@ impl Voi {
                             d.who.clone(),
                             d.contract.clone().unwrap_or_else(|| "all".to_string()),
                             group,
-                            table(w.value),
-                            table(w.se),
-                            table(w.bias),
+                            money(w.value),
+                            money(w.se),
+                            money(w.bias),
                         ]
                     })
             })
@@ -492,7 +495,12 @@ impl Voi {
                 .map(|(group, w)| (group, w.value - 2.0 * w.se, w.value, w.value + 2.0 * w.se))
                 .collect();
             let title = format!("Value of information: {}", d.whom());
-            let Some(svg) = crate::report::plot::interval_chart(&bars, &title, "money, discounted") else {
+            let Some(svg) = crate::report::plot::interval_chart(
+                &bars,
+                &title,
+                "discounted",
+                crate::report::format::Ticks::Money(&self.currency),
+            ) else {
                 continue;
             };
             let file = format!("voi_{}.svg", d.who);

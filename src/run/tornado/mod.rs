@@ -109,6 +109,8 @@ pub struct Tornadoes {
     pub replications: u64,
     /// Seed.
     pub seed: u64,
+    /// The currency of money statistics.
+    pub currency: String,
     /// What the central model holds that is not a bar (e.g. an enrolment
     /// share with no sd).
     pub notes: Vec<String>,
@@ -256,6 +258,7 @@ pub fn tornado(request: &TornadoRequest, cancel: Option<&AtomicBool>) -> Result<
         tornadoes,
         replications,
         seed,
+        currency: base_job.currency().to_string(),
         notes: enrolment_notes(&loaded),
     })
 }
@@ -314,6 +317,11 @@ impl Tornadoes {
         crate::report::csv::write_rows(rows)
     }
 
+    /// A value of `statistic` in its unit.
+    fn value(&self, x: f64, statistic: &str) -> String {
+        crate::report::format::target_value(x, statistic, &self.currency)
+    }
+
     /// A sentence per statistic: its widest input.
     pub fn sentences(&self) -> Vec<String> {
         self.tornadoes
@@ -323,11 +331,11 @@ impl Tornadoes {
                     "{}: the widest input is {} — from {} at its {} % value to {} at its {} % value, around a central {}.",
                     t.statistic,
                     b.input,
-                    crate::report::format::table(b.at_low),
+                    self.value(b.at_low, &t.statistic),
                     self.percentiles.0,
-                    crate::report::format::table(b.at_high),
+                    self.value(b.at_high, &t.statistic),
                     self.percentiles.1,
-                    crate::report::format::table(t.base)
+                    self.value(t.base, &t.statistic)
                 ),
                 None => format!("{}: the scenario has no uncertain input to move.", t.statistic),
             })
@@ -356,7 +364,13 @@ impl Tornadoes {
                 "{}: each input at its p{} and p{}",
                 t.statistic, self.percentiles.0, self.percentiles.1
             );
-            let Some(svg) = crate::report::plot::tornado_chart(&rows, t.base, &title, &t.statistic) else {
+            let Some(svg) = crate::report::plot::tornado_chart(
+                &rows,
+                t.base,
+                &title,
+                &t.statistic,
+                crate::report::format::Ticks::of_target(&t.statistic, &self.currency),
+            ) else {
                 continue;
             };
             let file = format!("tornado_{}.svg", t.statistic.replace('.', "_"));
@@ -397,9 +411,9 @@ impl Tornadoes {
                             b.input.clone(),
                             crate::report::format::table(b.input_low),
                             crate::report::format::table(b.input_high),
-                            crate::report::format::table(b.at_low),
-                            crate::report::format::table(b.at_high),
-                            crate::report::format::table(b.swing()),
+                            self.value(b.at_low, &t.statistic),
+                            self.value(b.at_high, &t.statistic),
+                            self.value(b.swing(), &t.statistic),
                         ]
                     })
                     .collect(),
