@@ -71,19 +71,42 @@ pub enum Command {
         #[arg(long, default_value = "results")]
         out: PathBuf,
     },
-    /// Observed panel (child,cycle,age,state) -> a [baseline] table of transition counts.
+    /// A [baseline] table: transition counts from an observed panel (child,cycle,age,state), or, with
+    /// --targets, a Bayesian fit of a scenario's baseline to published aggregate figures.
     Calibrate {
-        /// The panel CSV.
-        panel: PathBuf,
-        /// State names, in scenario order.
-        #[arg(long, value_delimiter = ',', required = true)]
+        /// The panel CSV (not with --targets).
+        #[arg(required_unless_present = "targets", conflicts_with = "targets")]
+        panel: Option<PathBuf>,
+        /// State names, in scenario order (with a panel).
+        #[arg(long, value_delimiter = ',', required_unless_present = "targets")]
         states: Vec<String>,
         /// Age band boundaries, e.g. 0,7,13,18 (bands [0,7), [7,13), [13,18)).
         #[arg(long, value_delimiter = ',')]
         age_bands: Vec<f64>,
-        /// Prior added to every count.
+        /// Prior added to every count (with a panel).
         #[arg(long, default_value_t = 1.0)]
         prior: f64,
+        /// Targets CSV: kind,states,age_from,age_to,value,se (kind: prevalence, ever, mean_cycles).
+        #[arg(long, requires = "scenario")]
+        targets: Option<PathBuf>,
+        /// The scenario whose [baseline] is fitted to --targets.
+        #[arg(long, requires = "targets")]
+        scenario: Option<PathBuf>,
+        /// Posterior draws kept (with --targets).
+        #[arg(long, default_value_t = 1000)]
+        draws: usize,
+        /// Seed of the sampler (with --targets).
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Prior weight of the file's baseline rows: Dirichlet(concentration × row) (with --targets).
+        #[arg(long, default_value_t = 50.0)]
+        concentration: f64,
+        /// --set KEY=VALUE on the scenario (with --targets).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
+        /// Folder that receives <scenario name>-fit/ (with --targets).
+        #[arg(long, default_value = "results")]
+        out: PathBuf,
     },
     /// Write (and with --submit, submit) Slurm scripts: a shard job array and a merge job after it.
     Slurm {

@@ -136,13 +136,36 @@ pub fn main() -> Result<()> {
             states,
             age_bands,
             prior,
-        } => {
-            let calibrated = commands::calibrate(&panel, &states, &age_bands, prior)?;
-            for warning in &calibrated.warnings {
-                eprintln!("warning: {warning}");
+            targets,
+            scenario,
+            draws,
+            seed,
+            concentration,
+            set,
+            out,
+        } => match (panel, targets, scenario) {
+            (_, Some(targets), Some(scenario)) => {
+                let sets = set
+                    .iter()
+                    .map(|s| overrides::split(s, "--set"))
+                    .collect::<std::result::Result<Vec<_>, _>>()?;
+                let options = sibsim::stats::fit::FitOptions {
+                    concentration,
+                    ..sibsim::stats::fit::FitOptions::new(draws, seed)
+                };
+                fit_command(targets, scenario, sets, options, &out)?;
             }
-            emit(format_args!("{}", calibrated.calibration.to_toml()))?;
-        }
+            (Some(panel), _, _) => {
+                let calibrated = commands::calibrate(&panel, &states, &age_bands, prior)?;
+                for warning in &calibrated.warnings {
+                    eprintln!("warning: {warning}");
+                }
+                emit(format_args!("{}", calibrated.calibration.to_toml()))?;
+            }
+            _ => {
+                return Err(InputError::new("calibrate", "", "give a panel CSV, or --targets and --scenario").into());
+            }
+        },
         Command::Slurm {
             scenario,
             shards,
@@ -172,6 +195,52 @@ pub fn main() -> Result<()> {
 }
 
 /// `slurm`: writes (and submits) the scripts and says what it did.
+/// `calibrate --targets`: the fitted [baseline] on stdout, the fit's files
+/// under `<out>/<name>-fit/`, the diagnostics and the fit table on stderr.
+fn fit_command(
+    targets: std::path::PathBuf,
+    scenario: std::path::PathBuf,
+    sets: Vec<(String, String)>,
+    options: sibsim::stats::fit::FitOptions,
+    out: &Path,
+) -> Result<()> {
+    let request = sibsim::run::fit::FitRequest {
+        targets,
+        scenario,
+        sets,
+        options,
+    };
+    let loaded = sibsim::scenario::load_any_with(&request.scenario, &request.sets)?;
+    let states: Vec<String> = match &loaded {
+        sibsim::scenario::Loaded::Single(s) => s.states.iter().map(|x| x.name.clone()).collect(),
+        sibsim::scenario::Loaded::Portfolio(_) => Vec::new(),
+    };
+    if let sibsim::scenario::Loaded::Single(s) = &loaded {
+        check_target(out, &format!("{}-fit", s.name))?;
+    }
+    let fitted = sibsim::run::fit::fit_targets(&request)?;
+    let folder = write_folder(out, &format!("{}-fit", fitted.name), &fitted.files(&states))?;
+    emit(format_args!("{}", fitted.toml))?;
+    eprintln!("{}", fitted.diagnostics());
+    for f in &fitted.fits {
+        eprintln!(
+            "  {:<48} target {:>9.4} ± {:<7.4} fitted {:>9.4} [{:.4}, {:.4}]  z {:+.2}",
+            f.label(),
+            f.target.value,
+            f.target.se,
+            f.fitted.0,
+            f.fitted.1,
+            f.fitted.2,
+            f.z()
+        );
+    }
+    for warning in &fitted.warnings {
+        eprintln!("warning: {warning}");
+    }
+    eprintln!("wrote {}", folder.display());
+    Ok(())
+}
+
 fn slurm(request: &SlurmRequest) -> Result<()> {
     let done = commands::slurm(request)?;
     say!(

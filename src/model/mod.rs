@@ -11,6 +11,7 @@ pub mod ledger;
 pub mod names;
 pub mod portfolio;
 pub mod schedule;
+pub mod targets;
 
 /// A checked scenario: states, cohort, both arms, counting, discounting, metrics.
 #[derive(Debug, Clone)]

@@ -5,6 +5,7 @@
 pub mod bench;
 pub mod commands;
 pub mod estimate;
+pub mod fit;
 pub mod job;
 pub mod simulate;
 pub mod solve;

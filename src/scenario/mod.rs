@@ -5,6 +5,7 @@ pub mod calibrate;
 pub mod overrides;
 pub mod plausible;
 pub mod raw;
+pub mod targets;
 pub mod validate;
 
 use crate::error::InputError;

@@ -36,6 +36,8 @@ pub enum Purpose {
     Enrolment = 8,
     /// Reviews that act by chance (policy change, payer default).
     Reviews = 9,
+    /// The sampler of `calibrate --targets` (never in a simulation).
+    Calibration = 10,
 }
 
 /// The stream for (seed, replication, purpose) of a single scenario.
