@@ -312,3 +312,87 @@ fn ages_outside_the_cohort_are_not_covered() {
     let half = chain("[[0.9, 0.1], [0.0, 1.0]]", 0.5, 10);
     assert_eq!(coverage(&half, (1.0, 3.0)), vec![(0, 2, 6)]);
 }
+
+// `[uncertainty] baseline_posterior`: each replication takes one draw.
+
+/// A posterior of one draw is that matrix in every replication: a run
+/// equals, bit for bit, the run of a file whose baseline is that draw.
+#[test]
+fn a_one_draw_posterior_is_that_baseline_in_every_replication() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let guess = scenario(GUESS_DEFAULT, GUESS_YOUNG)
+        + "[[metrics]]\nname = \"care_years\"\nkind = \"state_cycles\"\nstates = [\"care\"]\n";
+    let truth = scenario(TRUE_DEFAULT, TRUE_YOUNG)
+        + "[[metrics]]\nname = \"care_years\"\nkind = \"state_cycles\"\nstates = [\"care\"]\n";
+    common::write(
+        dir.path(),
+        "posterior.csv",
+        "default/home/home,default/home/care,default/home/left,default/care/home,default/care/care,default/care/left,band0/home/home,band0/home/care,band0/care/home,band0/care/care\n\
+         0.95,0.04,0.01,0.3,0.65,0.05,0.97,0.03,0.4,0.6\n",
+    );
+    let with_posterior = common::write(
+        dir.path(),
+        "posterior.toml",
+        &format!("{guess}[uncertainty]\nbaseline_posterior = \"posterior.csv\"\n"),
+    );
+    let plain = common::write(dir.path(), "truth.toml", &truth);
+    let run = |path: &Path, threads: usize| {
+        let sibsim::scenario::Loaded::Single(s) = sibsim::scenario::load_any(path).expect("valid") else {
+            panic!("single")
+        };
+        let options = sibsim::sim::parallel::RunOptions {
+            threads: Some(threads),
+            ..sibsim::sim::parallel::RunOptions::new(5, 60)
+        };
+        sibsim::sim::engine::Engine::new(*s).run(&options).expect("runs")
+    };
+    let (a, b) = (run(&with_posterior, 1), run(&plain, 1));
+    let column = |r: &sibsim::sim::record::RunResults| -> Vec<u64> {
+        r.column("arm.baseline.care_years")
+            .expect("metric")
+            .iter()
+            .map(|x| x.to_bits())
+            .collect()
+    };
+    assert_eq!(column(&a), column(&b));
+    assert_eq!(column(&a), column(&run(&with_posterior, 3)), "any number of threads");
+}
+
+#[test]
+fn a_missing_or_mismatched_posterior_is_a_clear_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let guess = scenario(GUESS_DEFAULT, GUESS_YOUNG);
+    common::write(
+        dir.path(),
+        "s.toml",
+        &format!("{guess}[uncertainty]\nbaseline_posterior = \"posterior.csv\"\n"),
+    );
+    let check = |words: &str| {
+        let out = common::run_in(dir.path(), &["validate", "s.toml"]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains(words), "{words}: {stderr}");
+    };
+    check("uncertainty.baseline_posterior");
+    common::write(dir.path(), "posterior.csv", "default/home/prison\n1.0\n");
+    check("does not match this scenario");
+    common::write(
+        dir.path(),
+        "posterior.csv",
+        "band3/home/home,band3/home/care\n0.5,0.5\n",
+    );
+    check("does not match this scenario");
+    common::write(
+        dir.path(),
+        "posterior.csv",
+        "default/home/home,default/home/care\n0.9,0.1\n0.9,0.3\n",
+    );
+    check("line 3");
+    common::write(
+        dir.path(),
+        "posterior.csv",
+        "default/home/home,default/home/care\n0.9,0.1\n",
+    );
+    let out = common::run_in(dir.path(), &["validate", "s.toml"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}

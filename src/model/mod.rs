@@ -69,6 +69,31 @@ pub struct Uncertainty {
     pub shock: Option<Shock>,
     /// Volume risk (`[uncertainty.enrolment]`).
     pub enrolment: Option<Enrolment>,
+    /// Baseline rows drawn from a fitted posterior (`baseline_posterior`).
+    pub baseline_posterior: Option<std::sync::Arc<BaselinePosterior>>,
+}
+
+/// A posterior sample of baseline rows (`calibrate --targets`'s
+/// `posterior.csv`): each replication takes one draw, replacing those rows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BaselinePosterior {
+    /// The file it was read from.
+    pub source: String,
+    /// Number of draws.
+    pub draws: usize,
+    /// The rows it sets.
+    pub rows: Vec<PosteriorRow>,
+}
+
+/// One baseline row's draws.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PosteriorRow {
+    /// The band (None: the default matrix).
+    pub band: Option<usize>,
+    /// The from-state.
+    pub from: usize,
+    /// Draw k's full row is `values[k * n..(k + 1) * n]` (n states).
+    pub values: Vec<f64>,
 }
 
 impl Uncertainty {
@@ -80,16 +105,19 @@ impl Uncertainty {
             cost_cv: 0.0,
             shock: None,
             enrolment: Some(enrolment),
+            baseline_posterior: None,
         }
     }
 
-    /// Whether any model parameter (transitions, effects, costs, shock) is
+    /// Whether any model parameter (transitions, effects, costs, shock, a
+    /// baseline posterior) is
     /// drawn per replication; enrolment alone redraws none of them.
     pub fn draws_parameters(&self) -> bool {
         self.transition_concentration.is_some()
             || self.effect_sd_log > 0.0
             || self.cost_cv > 0.0
             || self.shock.is_some()
+            || self.baseline_posterior.is_some()
     }
 }
 

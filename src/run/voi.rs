@@ -102,6 +102,7 @@ fn groups_of(s: &Scenario) -> Vec<&'static str> {
         groups.push("effect");
     }
     let uncertain_rows = u.transition_concentration.is_some()
+        || u.baseline_posterior.is_some()
         || s.baseline.default.counts().is_some()
         || s.baseline.bands.iter().any(|b| b.matrix.counts().is_some());
     if uncertain_rows {

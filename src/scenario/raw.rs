@@ -462,6 +462,9 @@ pub struct RawUncertainty {
     pub shock: Option<Spanned<RawShock>>,
     /// `[uncertainty.enrolment]`.
     pub enrolment: Option<Spanned<RawEnrolment>>,
+    /// `baseline_posterior`: a `posterior.csv` from `calibrate --targets`
+    /// (relative to the scenario file); each replication draws one row.
+    pub baseline_posterior: Option<Spanned<String>>,
 }
 
 /// `[uncertainty.enrolment]`: volume risk.

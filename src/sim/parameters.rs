@@ -80,6 +80,21 @@ pub fn draw(central: &Scenario, seed: u64, contract: u64, replication: u64) -> S
     if let InterventionArm::Transitions(t) = &mut s.intervention.arm {
         draw_transitions(&mut rng, t, u.transition_concentration, &absorbing);
     }
+    if let Some(posterior) = &u.baseline_posterior {
+        // One draw of the fitted posterior replaces its rows (after, and
+        // instead of, their Dirichlet draw).
+        let mut rng = stream_for(seed, contract, replication, Purpose::Posterior);
+        let k = rng.random_range(0..posterior.draws.max(1));
+        let n = s.state_count();
+        for row in &posterior.rows {
+            let matrix = match row.band {
+                Some(b) => &mut s.baseline.bands[b].matrix,
+                None => &mut s.baseline.default,
+            };
+            // Checked at load; a row that failed would keep its value.
+            let _ = matrix.set_row(row.from, &row.values[k * n..(k + 1) * n]);
+        }
+    }
     if u.effect_sd_log > 0.0 {
         let mut rng = stream_for(seed, contract, replication, Purpose::Effects);
         if let InterventionArm::Effects(effects) = &mut s.intervention.arm {

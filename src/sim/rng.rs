@@ -38,6 +38,8 @@ pub enum Purpose {
     Reviews = 9,
     /// The sampler of `calibrate --targets` (never in a simulation).
     Calibration = 10,
+    /// Which draw of a fitted baseline posterior a replication takes.
+    Posterior = 11,
 }
 
 /// The stream for (seed, replication, purpose) of a single scenario.

@@ -91,7 +91,12 @@ pub fn validate_portfolio(
         None => None,
         Some(u) => {
             let ru = u.get_ref();
-            if ru.transition_concentration.is_some() || ru.effect_sd_log.is_some() || ru.cost_cv.is_some() {
+            if ru.transition_concentration.is_some()
+                || ru.effect_sd_log.is_some()
+                || ru.cost_cv.is_some()
+                || ru.enrolment.is_some()
+                || ru.baseline_posterior.is_some()
+            {
                 return Err(ctx.err(u.span(), "uncertainty", "a portfolio file takes only [uncertainty.shock]; parameter uncertainty belongs in each contract's file"));
             }
             if let Some(s) = &ru.shock {
@@ -99,7 +104,13 @@ pub fn validate_portfolio(
                     return Err(ctx.err(t.span(), "uncertainty.shock.targets", "the shared shock's targets are each contract's own (its [uncertainty.shock] targets, or its costly states)"));
                 }
             }
-            uncertainty(&ctx, ru, &[])?.shock
+            // Only the shock is read here: no states, no baseline.
+            let none = crate::model::Transitions {
+                default: crate::model::StochasticMatrix::new(1, vec![1.0], None)
+                    .map_err(|e| InputError::new(file, "uncertainty", e.to_string()))?,
+                bands: Vec::new(),
+            };
+            uncertainty(&ctx, ru, &[], &none)?.shock
         }
     };
     let investor_rate = match raw.discounting.as_ref() {

@@ -2,10 +2,11 @@
 //! effects, cost spread) and the systemic shock.
 
 use super::{Ctx, R};
+use crate::error::InputError;
 use crate::model::*;
 use crate::scenario::raw::*;
 
-pub(super) fn uncertainty(ctx: &Ctx, raw: &RawUncertainty, states: &[State]) -> R<Uncertainty> {
+pub(super) fn uncertainty(ctx: &Ctx, raw: &RawUncertainty, states: &[State], baseline: &Transitions) -> R<Uncertainty> {
     let transition_concentration = raw
         .transition_concentration
         .as_ref()
@@ -61,12 +62,141 @@ pub(super) fn uncertainty(ctx: &Ctx, raw: &RawUncertainty, states: &[State]) -> 
         Some(e) => Some(enrolment(ctx, e.get_ref())?),
         None => None,
     };
+    let baseline_posterior = match &raw.baseline_posterior {
+        Some(path) => Some(std::sync::Arc::new(posterior(ctx, path, states, baseline)?)),
+        None => None,
+    };
     Ok(Uncertainty {
         transition_concentration,
         effect_sd_log,
         cost_cv,
         shock,
         enrolment,
+        baseline_posterior,
+    })
+}
+
+/// `baseline_posterior`: a `posterior.csv` of `calibrate --targets`, read
+/// relative to the scenario file. Its columns (`default/<from>/<to>` or
+/// `band<k>/<from>/<to>`) must name this scenario's states and bands, and
+/// each row's entries of one from-state must be a distribution.
+fn posterior(
+    ctx: &Ctx,
+    path: &toml::Spanned<String>,
+    states: &[State],
+    baseline: &Transitions,
+) -> R<BaselinePosterior> {
+    let key = "uncertainty.baseline_posterior";
+    let base = std::path::Path::new(ctx.file)
+        .parent()
+        .unwrap_or(std::path::Path::new(""));
+    let file = base.join(path.get_ref());
+    let shown = file.display().to_string();
+    let bytes = crate::files::read_regular(&file, crate::files::PANEL_LIMIT, "posterior")
+        .map_err(|e| ctx.err(path.span(), key, format!("{}: {}", shown, e.message)))?;
+    let text = String::from_utf8(bytes).map_err(|_| ctx.err(path.span(), key, format!("{shown} is not UTF-8 text")))?;
+    let n = states.len();
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_reader(text.as_bytes());
+    let header = reader
+        .headers()
+        .map_err(|e| InputError::new(&shown, "line 1", format!("cannot read the header: {e}")))?
+        .clone();
+    // Each column: (row group, to-state).
+    let mut groups: Vec<(Option<usize>, usize)> = Vec::new();
+    let mut columns: Vec<(usize, usize)> = Vec::new();
+    for name in header.iter() {
+        let parts: Vec<&str> = name.split('/').collect();
+        let state = |s: &str| states.iter().position(|x| x.name == s);
+        let band = match parts.first() {
+            Some(&"default") => Some(None),
+            Some(b) => b
+                .strip_prefix("band")
+                .and_then(|k| k.parse::<usize>().ok())
+                .filter(|&k| k < baseline.bands.len())
+                .map(Some),
+            None => None,
+        };
+        let (Some(band), 3, Some(from), Some(to)) = (
+            band,
+            parts.len(),
+            parts.get(1).and_then(|s| state(s)),
+            parts.get(2).and_then(|s| state(s)),
+        ) else {
+            return Err(InputError::new(
+                &shown,
+                "line 1",
+                format!(
+                    "column `{name}` does not match this scenario: expected default/<from>/<to> or band<k>/<from>/<to> with its states ({}) and its {} band(s); was the posterior fitted to another scenario?",
+                    states.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(", "),
+                    baseline.bands.len()
+                ),
+            ));
+        };
+        let group = groups.iter().position(|g| *g == (band, from)).unwrap_or_else(|| {
+            groups.push((band, from));
+            groups.len() - 1
+        });
+        columns.push((group, to));
+    }
+    let mut rows: Vec<PosteriorRow> = groups
+        .iter()
+        .map(|&(band, from)| PosteriorRow {
+            band,
+            from,
+            values: Vec::new(),
+        })
+        .collect();
+    let mut draws = 0;
+    for record in reader.records() {
+        let record = record.map_err(|e| InputError::new(&shown, "", format!("not a CSV row: {e}")))?;
+        let line = record.position().map_or(0, |p| p.line());
+        let at = format!("line {line}");
+        for row in &mut rows {
+            row.values.extend(std::iter::repeat_n(0.0, n));
+        }
+        for (k, (&(group, to), cell)) in columns.iter().zip(record.iter()).enumerate() {
+            let p: f64 = cell
+                .parse()
+                .ok()
+                .filter(|p: &f64| (0.0..=1.0).contains(p))
+                .ok_or_else(|| {
+                    InputError::new(
+                        &shown,
+                        &at,
+                        format!("`{cell}` in column {} is not a probability", k + 1),
+                    )
+                })?;
+            rows[group].values[draws * n + to] = p;
+        }
+        for row in &rows {
+            let sum: f64 = row.values[draws * n..].iter().sum();
+            if (sum - 1.0).abs() > 1e-6 {
+                return Err(InputError::new(
+                    &shown,
+                    &at,
+                    format!("the row from `{}` sums to {sum}, not 1", states[row.from].name),
+                ));
+            }
+        }
+        draws += 1;
+    }
+    if draws == 0 {
+        return Err(ctx.err(path.span(), key, format!("{shown} has no draws")));
+    }
+    // Draws from a simplex sum to 1 up to rounding; make them exact rows.
+    for row in &mut rows {
+        for k in 0..draws {
+            let cells = &mut row.values[k * n..(k + 1) * n];
+            let sum: f64 = cells.iter().sum();
+            cells.iter_mut().for_each(|p| *p /= sum);
+        }
+    }
+    Ok(BaselinePosterior {
+        source: shown,
+        draws,
+        rows,
     })
 }
 
@@ -115,7 +245,11 @@ mod tests {
             cost,
             absorbing: false,
         });
-        uncertainty(&ctx(text, &["home", "care"]), &doc.uncertainty, &states)
+        let baseline = Transitions {
+            default: StochasticMatrix::new(2, vec![1.0, 0.0, 0.0, 1.0], None).expect("matrix"),
+            bands: Vec::new(),
+        };
+        uncertainty(&ctx(text, &["home", "care"]), &doc.uncertainty, &states, &baseline)
     }
 
     #[test]
