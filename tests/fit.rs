@@ -396,3 +396,23 @@ fn a_missing_or_mismatched_posterior_is_a_clear_error() {
     let out = common::run_in(dir.path(), &["validate", "s.toml"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+/// The shipped Finnish targets fit the shipped national scenario: every
+/// target within 2 se and an effective sample size of at least 200.
+#[test]
+fn the_shipped_finnish_targets_fit_the_national_scenario() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let request = FitRequest {
+        targets: root.join("data/finland-targets.csv"),
+        scenario: root.join("scenarios/finland-national.toml"),
+        sets: Vec::new(),
+        options: FitOptions::new(1000, 1),
+    };
+    let fitted = fit_targets(&request).expect("fits");
+    assert_eq!(fitted.fits.len(), 6);
+    for f in &fitted.fits {
+        assert!(f.z().abs() < 2.0, "{}: z {}", f.label(), f.z());
+    }
+    assert!(fitted.posterior.ess >= 200.0, "ess {}", fitted.posterior.ess);
+    assert!(fitted.warnings.is_empty(), "{:?}", fitted.warnings);
+}

@@ -47,15 +47,29 @@ pub struct FitOptions {
 }
 
 impl FitOptions {
-    /// The defaults for `draws` draws: prior weight 50, thinning 20, burn-in 5,000.
+    /// The defaults for `draws` draws: prior weight 50; burn-in and
+    /// thinning chosen per parameter count by [`FitOptions::for_parameters`].
     pub fn new(draws: usize, seed: u64) -> FitOptions {
         FitOptions {
             draws,
             seed,
             concentration: 50.0,
-            thin: 20,
-            burn_in: 5000,
+            thin: 0,
+            burn_in: 0,
         }
+    }
+
+    /// Burn-in and thinning for `d` parameters where not set: a random walk
+    /// needs of the order of d iterations to forget where it was, so keep
+    /// every max(20, 10 d)-th and adapt for max(5,000, 300 d).
+    pub fn for_parameters(mut self, d: usize) -> FitOptions {
+        if self.thin == 0 {
+            self.thin = (10 * d).max(20);
+        }
+        if self.burn_in == 0 {
+            self.burn_in = (300 * d).max(5000);
+        }
+        self
     }
 }
 
@@ -226,31 +240,6 @@ fn cholesky(a: &[f64], d: usize) -> Option<Vec<f64>> {
     Some(l)
 }
 
-/// Empirical covariance of `chain` (rows of d values).
-fn covariance(chain: &[Vec<f64>], d: usize) -> Vec<f64> {
-    let n = chain.len() as f64;
-    let mut mean = vec![0.0; d];
-    for x in chain {
-        for (m, v) in mean.iter_mut().zip(x) {
-            *m += v / n;
-        }
-    }
-    let mut cov = vec![0.0; d * d];
-    for x in chain {
-        for i in 0..d {
-            for j in 0..=i {
-                cov[i * d + j] += (x[i] - mean[i]) * (x[j] - mean[j]) / (n - 1.0).max(1.0);
-            }
-        }
-    }
-    for i in 0..d {
-        for j in 0..i {
-            cov[j * d + i] = cov[i * d + j];
-        }
-    }
-    cov
-}
-
 /// Geyer's initial positive sequence estimate of the effective sample size.
 pub fn effective_sample_size(x: &[f64]) -> f64 {
     let n = x.len();
@@ -291,6 +280,8 @@ pub fn effective_sample_size(x: &[f64]) -> f64 {
 /// Samples the posterior of the baseline's free rows given the targets.
 pub fn fit(scenario: &Scenario, targets: &[AggregateTarget], options: &FitOptions) -> Posterior {
     let rows = free_rows(scenario, options.concentration);
+    let parameters: usize = rows.iter().map(|r| r.columns.len() - 1).sum();
+    let options = &options.for_parameters(parameters);
     let model = Model {
         scenario,
         targets,
@@ -309,8 +300,9 @@ pub fn fit(scenario: &Scenario, targets: &[AggregateTarget], options: &FitOption
     let d = y.len();
     let mut rng = stream(options.seed, 0, Purpose::Calibration);
     let (mut current, mut current_predicted) = model.log_density(&y);
-    let mut history: Vec<Vec<f64>> = Vec::new();
-    // Start with a small independent proposal; adapt during burn-in.
+    // The chain's running mean and co-moments (Welford), for the proposal.
+    let (mut mean, mut comoment, mut seen) = (vec![0.0; d], vec![0.0; d * d], 0usize);
+    // Start with a small independent proposal; adapt as the chain runs.
     let mut factor: Vec<f64> = (0..d * d).map(|k| if k % (d + 1) == 0 { 0.1 } else { 0.0 }).collect();
     let scale = 2.38 / (d.max(1) as f64).sqrt();
     let total = options.burn_in + options.draws * options.thin.max(1);
@@ -325,13 +317,15 @@ pub fn fit(scenario: &Scenario, targets: &[AggregateTarget], options: &FitOption
     let mut z = vec![0.0; d];
     for iteration in 0..total {
         let burning = iteration < options.burn_in;
-        if burning && iteration >= 500 && iteration.is_multiple_of(250) {
-            let mut cov = covariance(&history, d);
+        if iteration >= 1000 && iteration.is_multiple_of(500) {
+            let mut cov = vec![0.0; d * d];
             for i in 0..d {
-                cov[i * d + i] += 1e-6;
-            }
-            for c in cov.iter_mut() {
-                *c *= scale * scale;
+                for j in 0..=i {
+                    let c = comoment[i * d + j] / (seen - 1) as f64;
+                    cov[i * d + j] = c * scale * scale;
+                    cov[j * d + i] = c * scale * scale;
+                }
+                cov[i * d + i] += 1e-8;
             }
             if let Some(l) = cholesky(&cov, d) {
                 factor = l;
@@ -357,9 +351,17 @@ pub fn fit(scenario: &Scenario, targets: &[AggregateTarget], options: &FitOption
                 accepted += 1;
             }
         }
-        if burning {
-            history.push(y.clone());
-        } else if (iteration - options.burn_in + 1).is_multiple_of(options.thin.max(1)) {
+        seen += 1;
+        let delta: Vec<f64> = y.iter().zip(&mean).map(|(v, m)| v - m).collect();
+        for (m, dv) in mean.iter_mut().zip(&delta) {
+            *m += dv / seen as f64;
+        }
+        for i in 0..d {
+            for j in 0..=i {
+                comoment[i * d + j] += delta[i] * (y[j] - mean[j]);
+            }
+        }
+        if !burning && (iteration - options.burn_in + 1).is_multiple_of(options.thin.max(1)) {
             posterior.draws.push(model.theta(&y));
             posterior.predicted.push(current_predicted.clone());
         }
