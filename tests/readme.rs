@@ -5,7 +5,7 @@
 //! Slurm script generation.
 //!
 //! Each line runs through bash in a scratch folder that sees the
-//! repository's `scenarios/` and `examples/`, with `sibsim` on PATH.
+//! repository's `scenarios/`, `examples/` and `data/`, with `sibsim` on PATH.
 //! Two changes keep it quick, and neither changes what a command means:
 //! replications are cut to 300 (the files ask for 10,000), and the Slurm
 //! example writes its scripts under the scratch folder without `--submit`
@@ -108,7 +108,7 @@ fn every_readme_command_runs_in_a_fresh_folder() {
     let bin = dir.path().join("bin");
     std::fs::create_dir(&bin).expect("bin");
     std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_sibsim"), bin.join("sibsim")).expect("link sibsim");
-    for folder in ["scenarios", "examples"] {
+    for folder in ["scenarios", "examples", "data"] {
         std::os::unix::fs::symlink(Path::new(ROOT).join(folder), dir.path().join(folder)).expect("link");
     }
     let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
