@@ -318,12 +318,23 @@ impl Ledger {
 
     /// Builds every account of a scenario.
     pub fn new(scenario: &Scenario) -> Ledger {
+        Ledger::reusing(scenario, None)
+    }
+
+    /// [`Ledger::new`], taking the measures that do not depend on drawn
+    /// parameters (every metric but `cost`) from `central`, a ledger of
+    /// the same scenario's structure.
+    pub fn reusing(scenario: &Scenario, central: Option<&Ledger>) -> Ledger {
         let layout = Layout::new(scenario);
         let horizon = scenario.time.horizon;
         let metrics = scenario
             .metrics
             .iter()
-            .map(|m| Ledger::measure(scenario, m, m.window))
+            .enumerate()
+            .map(|(k, m)| match central {
+                Some(central) if m.kind != MetricKind::Cost => central.metrics[k].clone(),
+                _ => Ledger::measure(scenario, m, m.window),
+            })
             .collect();
         let rate = Some(scenario.discounting.payer_rate);
         Ledger {

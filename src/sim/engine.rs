@@ -71,10 +71,11 @@ pub struct Engine {
     measured: Vec<(usize, usize, usize)>,
     /// Which optional statistics and events this contract reports.
     reports: Reports,
-    /// Names of the per-replication statistics, in record order.
-    pub statistic_names: Vec<String>,
+    /// Names of the per-replication statistics, in record order (shared
+    /// with the engines a replication compiles).
+    pub statistic_names: std::sync::Arc<Vec<String>>,
     /// Names of the per-replication events (probabilities), in record order.
-    pub event_names: Vec<String>,
+    pub event_names: std::sync::Arc<Vec<String>>,
 }
 
 /// The central expectations a replication's `"expected"` baselines come from.
@@ -157,6 +158,13 @@ impl Engine {
         Engine::compile(scenario, None, None)
     }
 
+    /// Whether metric `m`'s measures depend on drawn parameters: only a
+    /// `cost` metric's do (drawn costs, a terminated programme); the others
+    /// are reused from the central engine in every replication.
+    fn drawn_measure(scenario: &Scenario, m: usize) -> bool {
+        scenario.metrics[m].kind == crate::model::MetricKind::Cost
+    }
+
     /// The states a systemic shock pushes children into.
     pub fn shock_targets(&self) -> Vec<bool> {
         match self.scenario.uncertainty.as_ref().and_then(|u| u.shock.as_ref()) {
@@ -171,9 +179,11 @@ impl Engine {
     }
 
     /// Compiles a scenario whose matrices are shocked by `shock` (z_t, targets),
-    /// reusing `central` baselines (the contract's fixed "expected" baselines
-    /// come from the central parameters, whatever this replication drew).
-    fn compile(scenario: Scenario, shock: Option<(Vec<f64>, Vec<bool>)>, central: Option<Baselines>) -> Engine {
+    /// reusing from `central` (an engine of the same scenario's structure)
+    /// its baselines (the contract's fixed "expected" baselines come from
+    /// the central parameters, whatever this replication drew), the
+    /// measures that do not depend on drawn parameters, and the names.
+    fn compile(scenario: Scenario, shock: Option<(Vec<f64>, Vec<bool>)>, central: Option<&Engine>) -> Engine {
         let schedule = Schedule::with_parameters(
             &scenario,
             &crate::model::schedule::Parameters {
@@ -184,13 +194,16 @@ impl Engine {
                     .map(|(path, targets)| (path.as_slice(), targets.as_slice())),
             },
         );
-        let ledger = Ledger::new(&scenario);
-        let mut entries: Vec<EntriesSpec> = Vec::new();
+        let ledger = Ledger::reusing(&scenario, central.map(|c| &c.ledger));
+        let mut entries: Vec<EntriesSpec> = central.map_or_else(Vec::new, |c| c.entries.clone());
         let metrics: Vec<Evaluate> = ledger
             .metrics
             .iter()
-            .cloned()
-            .map(|m| Evaluate::compile(m, &mut entries))
+            .enumerate()
+            .map(|(k, m)| match central {
+                Some(c) if !Engine::drawn_measure(&scenario, k) => c.metrics[k].clone(),
+                _ => Evaluate::compile(m.clone(), &mut entries),
+            })
             .collect();
         let mut contract_measures = Vec::new();
         let mut review_measures = Vec::new();
@@ -202,13 +215,16 @@ impl Engine {
                     continue;
                 };
                 let metric = &scenario.metrics[m];
-                let measures: Vec<Evaluate> = component
-                    .at
-                    .iter()
-                    .map(|&date| {
-                        Evaluate::compile(Ledger::measure(&scenario, metric, metric.window_to(date)), &mut entries)
-                    })
-                    .collect();
+                let measures: Vec<Evaluate> = match central {
+                    Some(central) if !Engine::drawn_measure(&scenario, m) => central.contract_measures[c].clone(),
+                    _ => component
+                        .at
+                        .iter()
+                        .map(|&date| {
+                            Evaluate::compile(Ledger::measure(&scenario, metric, metric.window_to(date)), &mut entries)
+                        })
+                        .collect(),
+                };
                 contract_measures.push(measures);
                 let last = component.at.len() - 1;
                 match measured.iter_mut().find(|(known, _, _)| *known == m) {
@@ -219,17 +235,23 @@ impl Engine {
                     None => measured.push((m, c, last)),
                 }
             }
-            for review in &contract.reviews {
+            for (k, review) in contract.reviews.iter().enumerate() {
                 review_measures.push(review.component.filter(|_| review.below.is_some()).map(|c| {
-                    let metric = &scenario.metrics[contract.components[c].metric.unwrap_or(0)];
-                    Evaluate::compile(
-                        Ledger::measure(&scenario, metric, metric.window_to(review.at)),
-                        &mut entries,
-                    )
+                    let m = contract.components[c].metric.unwrap_or(0);
+                    match central.and_then(|central| central.review_measures[k].as_ref()) {
+                        Some(reused) if !Engine::drawn_measure(&scenario, m) => reused.clone(),
+                        _ => {
+                            let metric = &scenario.metrics[m];
+                            Evaluate::compile(
+                                Ledger::measure(&scenario, metric, metric.window_to(review.at)),
+                                &mut entries,
+                            )
+                        }
+                    }
                 }));
             }
         }
-        let baselines = central.unwrap_or_else(|| {
+        let baselines = central.map(|c| c.baselines.clone()).unwrap_or_else(|| {
             let occupancy = expected_occupancy(&schedule, ledger.layout);
             let expect = |m: &Evaluate| expected_baseline(m, &schedule, &ledger, &occupancy[BASELINE], &entries);
             Baselines {
@@ -265,7 +287,13 @@ impl Engine {
         });
         let fund = scenario.fund.clone().unwrap_or_else(Fund::unlimited);
         let reports = reports(&scenario);
-        let (statistic_names, event_names) = super::record::output_names(&scenario, &measured, &fund, reports);
+        let (statistic_names, event_names) = match central {
+            Some(c) => (c.statistic_names.clone(), c.event_names.clone()),
+            None => {
+                let (statistics, events) = super::record::output_names(&scenario, &measured, &fund, reports);
+                (std::sync::Arc::new(statistics), std::sync::Arc::new(events))
+            }
+        };
         let per_child_only = !entries.is_empty() || scenario.contract.as_ref().is_some_and(|c| c.needs_per_child());
         let aggregate = match scenario.run.sampler {
             Sampler::PerChild => false,
@@ -355,7 +383,7 @@ impl Engine {
         };
         let targets = self.shock_targets();
         let drawn = parameters::draw(&self.scenario, seed, contract, replication);
-        let engine = Engine::compile(drawn, path.map(|p| (p, targets)), Some(self.baselines.clone()));
+        let engine = Engine::compile(drawn, path.map(|p| (p, targets)), Some(self));
         engine.replicate_core(seed, contract, replication, workspaces, record, cancel);
     }
 
@@ -387,7 +415,7 @@ impl Engine {
                 // draws, transitions from then on as after the programme.
                 let mut scenario = self.scenario.clone();
                 scenario.intervention.ends_at = Some(at + 1);
-                let engine = Engine::compile(scenario, self.shock.clone(), Some(self.baselines.clone()));
+                let engine = Engine::compile(scenario, self.shock.clone(), Some(self));
                 engine.simulate(seed, contract, replication, enrolled, treated, control, cancel);
                 engine.cancel_waves(&decisions, treated, control);
                 engine.settle(decisions, treated, control, record);
@@ -547,8 +575,8 @@ impl Engine {
             &records,
             &self.scenario.name,
             options,
-            self.statistic_names.clone(),
-            self.event_names.clone(),
+            self.statistic_names.to_vec(),
+            self.event_names.to_vec(),
             self.scenario.time.horizon,
             self.scenario.time.start_year,
             self.scenario.time.cycle_years,
