@@ -162,20 +162,25 @@ pub struct Ledger {
     pub payer_programme_cost: Linear,
 }
 
+/// Discount factors at the start of each slot 0 ..= horizon + 1 (`rate`
+/// None: all 1): computed once per account rather than once per wave and
+/// cycle, the same values `discount_factor` gives.
+fn discount_table(rate: Option<f64>, cycle_years: f64, horizon: usize) -> Vec<f64> {
+    (0..horizon + 2)
+        .map(|slot| rate.map_or(1.0, |r| discount_factor(r, slot as f64 * cycle_years)))
+        .collect()
+}
+
 /// Adds `amount(state)` for cycle `t` of `wave` to `linear`, with the
-/// counting convention and discounting at `rate` (None = undiscounted).
-#[allow(clippy::too_many_arguments)]
+/// counting convention and the discount factors of [`discount_table`].
 fn add_cycle(
     linear: &mut Linear,
     layout: Layout,
     counting: Counting,
-    cycle_years: f64,
-    rate: Option<f64>,
-    wave: usize,
-    t: usize,
+    discount: &[f64],
+    (wave, t): (usize, usize),
     amount: &dyn Fn(usize) -> f64,
 ) {
-    let factor = |years: f64| rate.map_or(1.0, |r| discount_factor(r, years));
     let parts: &[(usize, f64)] = match counting {
         Counting::Start => &[(0, 1.0)],
         Counting::End => &[(1, 1.0)],
@@ -183,7 +188,7 @@ fn add_cycle(
     };
     for &(offset, share) in parts {
         let slot = t + offset;
-        let d = factor(slot as f64 * cycle_years) * share;
+        let d = discount[slot] * share;
         for s in 0..layout.states {
             linear.weights[layout.index(wave, slot, s)] += amount(s) * d;
         }
@@ -219,6 +224,7 @@ pub fn payer_cost(
 ) -> Linear {
     let layout = Layout::new(scenario);
     let mut linear = Linear::zero(layout);
+    let discount = discount_table(rate, scenario.time.cycle_years, scenario.time.horizon);
     let programme =
         parts != CostParts::States && arm == INTERVENTION && scenario.intervention.payer == ProgrammePayer::Payer;
     let states = if parts == CostParts::Programme { 0.0 } else { 1.0 };
@@ -233,16 +239,7 @@ pub fn payer_cost(
                 }
                 a
             };
-            add_cycle(
-                &mut linear,
-                layout,
-                scenario.counting,
-                scenario.time.cycle_years,
-                rate,
-                w,
-                t,
-                &amount,
-            );
+            add_cycle(&mut linear, layout, scenario.counting, &discount, (w, t), &amount);
         }
     }
     if programme && iv.fixed_cost_per_cycle != 0.0 {
@@ -255,9 +252,8 @@ pub fn payer_cost(
                 .map(|w| (w.cycle, w.cycle + iv.cycles_for(w.cycle)))
                 .collect(),
         };
-        for t in window.0..window.1 {
+        for (t, &d) in discount.iter().enumerate().take(window.1).skip(window.0) {
             if scenario.cohort.waves.iter().any(|w| in_programme(scenario, w.cycle, t)) {
-                let d = rate.map_or(1.0, |r| discount_factor(r, t as f64 * scenario.time.cycle_years));
                 linear.constant += iv.fixed_cost_per_cycle * d;
                 fixed.by_cycle.push((t, iv.fixed_cost_per_cycle * d));
             }
@@ -283,19 +279,11 @@ impl Ledger {
             ),
             MetricKind::StateCycles => {
                 let mut linear = Linear::zero(layout);
+                let discount = discount_table(m.discount_rate, scenario.time.cycle_years, scenario.time.horizon);
                 for (w, wave) in scenario.cohort.waves.iter().enumerate() {
                     for t in window.0.max(wave.cycle)..window.1 {
                         let amount = |s: usize| if m.states[s] { 1.0 } else { 0.0 };
-                        add_cycle(
-                            &mut linear,
-                            layout,
-                            scenario.counting,
-                            scenario.time.cycle_years,
-                            m.discount_rate,
-                            w,
-                            t,
-                            &amount,
-                        );
+                        add_cycle(&mut linear, layout, scenario.counting, &discount, (w, t), &amount);
                     }
                 }
                 Measure::Linear([linear.clone(), linear])

@@ -7,7 +7,6 @@
 //! computes it.
 
 use super::{Effect, InterventionArm, Scenario, Transitions};
-use std::collections::HashMap;
 
 /// 2^31: a draw takes the top 31 bits of a uniform `u32` and compares them
 /// with cumulative probabilities scaled by this, one integer comparison per
@@ -136,7 +135,7 @@ impl Schedule {
             n,
             parameters,
             matrices: Vec::new(),
-            index: HashMap::new(),
+            index: Vec::new(),
         };
         let max_waning = match parameters.arm {
             InterventionArm::Effects(effects) => effects.iter().map(|e| e.waning_cycles).max().unwrap_or(0),
@@ -212,13 +211,25 @@ struct Builder<'a> {
     n: usize,
     parameters: &'a Parameters<'a>,
     matrices: Vec<Vec<f64>>,
-    index: HashMap<(Source, Option<usize>), u32>,
+    /// Per source (a handful), the matrix index for each shocked cycle t at
+    /// slot t + 1 and unshocked at slot 0 (`u32::MAX`: not built yet): a
+    /// compile looks matrices up per wave and cycle, and hashing the key
+    /// cost more than the lookup (callgrind).
+    index: Vec<(Source, Vec<u32>)>,
 }
 
 impl Builder<'_> {
     /// The matrix index for a source, shocked at cycle `shocked` if given.
     fn get(&mut self, key: (Source, Option<usize>)) -> u32 {
-        if let Some(&i) = self.index.get(&key) {
+        let slot = key.1.map_or(0, |t| t + 1);
+        let source = match self.index.iter().position(|(source, _)| *source == key.0) {
+            Some(k) => k,
+            None => {
+                self.index.push((key.0, Vec::new()));
+                self.index.len() - 1
+            }
+        };
+        if let Some(&i) = self.index[source].1.get(slot).filter(|&&i| i != u32::MAX) {
             return i;
         }
         let mut matrix = self.build(key.0);
@@ -227,7 +238,11 @@ impl Builder<'_> {
         }
         let i = self.matrices.len() as u32;
         self.matrices.push(matrix);
-        self.index.insert(key, i);
+        let slots = &mut self.index[source].1;
+        if slots.len() <= slot {
+            slots.resize(slot + 1, u32::MAX);
+        }
+        slots[slot] = i;
         i
     }
 
