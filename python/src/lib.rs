@@ -19,7 +19,7 @@ use sibsim::run::voi::{voi as voi_job, VoiRequest};
 use sibsim::sim::parallel::RunOptions;
 use sibsim::stats::target::Target;
 use sibsim::stats::RunSummary;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
@@ -239,15 +239,15 @@ fn solve(
         seed,
         threads,
     };
-    let (json, files) = cancellable(py, |cancel| {
+    let (name, json, files) = cancellable(py, |cancel| {
         let solution = solve_job(&request, Some(cancel))?;
-        Ok((solution.to_json().to_string(), solution.files()))
+        Ok((
+            solution.scenario.clone(),
+            solution.to_json().to_string(),
+            solution.files(),
+        ))
     })?;
-    Ok((
-        name_of(py, &request.scenario, &request.sets)?,
-        json,
-        as_bytes(py, files),
-    ))
+    Ok((name, json, as_bytes(py, files)))
 }
 
 /// `sibsim tornado`: `(name, JSON text, files)`.
@@ -277,15 +277,11 @@ fn tornado(
         seed,
         threads,
     };
-    let (json, files) = cancellable(py, |cancel| {
+    let (name, json, files) = cancellable(py, |cancel| {
         let result = tornado_job(&request, Some(cancel))?;
-        Ok((result.to_json().to_string(), result.files()))
+        Ok((result.scenario.clone(), result.to_json().to_string(), result.files()))
     })?;
-    Ok((
-        name_of(py, &request.scenario, &request.sets)?,
-        json,
-        as_bytes(py, files),
-    ))
+    Ok((name, json, as_bytes(py, files)))
 }
 
 /// `sibsim voi`: `(name, JSON text, files)`.
@@ -306,21 +302,11 @@ fn voi(
         seed,
         threads,
     };
-    let (json, files) = cancellable(py, |cancel| {
+    let (name, json, files) = cancellable(py, |cancel| {
         let result = voi_job(&request, Some(cancel))?;
-        Ok((result.to_json().to_string(), result.files()))
+        Ok((result.scenario.clone(), result.to_json().to_string(), result.files()))
     })?;
-    Ok((
-        name_of(py, &request.scenario, &request.sets)?,
-        json,
-        as_bytes(py, files),
-    ))
-}
-
-fn name_of(py: Python<'_>, path: &Path, sets: &[(String, String)]) -> PyResult<String> {
-    Job::load(path, sets)
-        .map(|job| job.name().to_string())
-        .map_err(|e| to_py(py, e))
+    Ok((name, json, as_bytes(py, files)))
 }
 
 /// The native module.
