@@ -109,7 +109,7 @@ fn a_synthetic_truth_is_recovered() {
         ("band0", [[0.97, 0.03, 0.0], [0.4, 0.6, 0.0]]),
     ];
     let names = ["home", "care", "left"];
-    let csv = fitted.posterior_csv(&names.map(String::from));
+    let csv = fitted.posterior_csv();
     let rows: Vec<Vec<&str>> = csv.lines().map(|l| l.split(',').collect()).collect();
     let (mut inside, mut total) = (0, 0);
     for (k, column) in rows[0].iter().enumerate() {

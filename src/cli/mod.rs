@@ -210,16 +210,12 @@ fn fit_command(
         sets,
         options,
     };
-    let loaded = sibsim::scenario::load_any_with(&request.scenario, &request.sets)?;
-    let states: Vec<String> = match &loaded {
-        sibsim::scenario::Loaded::Single(s) => s.states.iter().map(|x| x.name.clone()).collect(),
-        sibsim::scenario::Loaded::Portfolio(_) => Vec::new(),
-    };
-    if let sibsim::scenario::Loaded::Single(s) = &loaded {
+    // The results folder is checked before the sampler runs.
+    if let sibsim::scenario::Loaded::Single(s) = sibsim::scenario::load_any_with(&request.scenario, &request.sets)? {
         check_target(out, &format!("{}-fit", s.name))?;
     }
     let fitted = sibsim::run::fit::fit_targets(&request)?;
-    let folder = write_folder(out, &format!("{}-fit", fitted.name), &fitted.files(&states))?;
+    let folder = write_folder(out, &format!("{}-fit", fitted.name), &fitted.files())?;
     emit(format_args!("{}", fitted.toml))?;
     eprintln!("{}", fitted.diagnostics());
     for f in &fitted.fits {

@@ -54,6 +54,8 @@ impl TargetFit {
 pub struct Fitted {
     /// The scenario's name.
     pub name: String,
+    /// Its state names, in order (the columns of `posterior.csv`).
+    pub states: Vec<String>,
     /// The fitted `[baseline]` (posterior mean), ready to paste.
     pub toml: String,
     /// Each target against the fit.
@@ -145,6 +147,7 @@ pub fn fit_targets(request: &FitRequest) -> Result<Fitted> {
     let toml = fitted_toml(&scenario, &posterior, &file, targets.len());
     Ok(Fitted {
         name: scenario.name.clone(),
+        states: scenario.states.iter().map(|s| s.name.clone()).collect(),
         toml,
         fits,
         posterior,
@@ -206,7 +209,8 @@ fn fitted_toml(scenario: &Scenario, posterior: &Posterior, file: &str, targets: 
 impl Fitted {
     /// `posterior.csv`: one row a draw, a column per entry of every free
     /// row, named `default/<from>/<to>` or `band<k>/<from>/<to>`.
-    pub fn posterior_csv(&self, scenario_states: &[String]) -> String {
+    pub fn posterior_csv(&self) -> String {
+        let scenario_states = &self.states;
         let mut header = Vec::new();
         for r in &self.posterior.rows {
             let matrix = r.band.map_or("default".to_string(), |b| format!("band{b}"));
@@ -273,7 +277,7 @@ impl Fitted {
 
     /// The files of the fit: `posterior.csv`, `fit.csv`, `fit.svg`,
     /// `fit.html` and `baseline.toml`.
-    pub fn files(&self, scenario_states: &[String]) -> Vec<(String, Vec<u8>)> {
+    pub fn files(&self) -> Vec<(String, Vec<u8>)> {
         let value = |f: &TargetFit, x: f64| match f.target.kind {
             crate::model::targets::TargetKind::MeanCycles => format!("{x:.3}"),
             _ => format::percent(x),
@@ -299,10 +303,7 @@ impl Fitted {
         );
         let mut files = vec![
             ("baseline.toml".to_string(), self.toml.clone().into_bytes()),
-            (
-                "posterior.csv".to_string(),
-                self.posterior_csv(scenario_states).into_bytes(),
-            ),
+            ("posterior.csv".to_string(), self.posterior_csv().into_bytes()),
             ("fit.csv".to_string(), self.fit_csv().into_bytes()),
         ];
         let mut pictures = Vec::new();

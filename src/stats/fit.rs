@@ -138,11 +138,17 @@ pub fn free_rows(scenario: &Scenario, concentration: f64) -> Vec<FreeRow> {
 /// `scenario` with the free rows set to `theta` (as in [`Posterior::draws`]).
 pub fn with_rows(scenario: &Scenario, rows: &[FreeRow], theta: &[f64]) -> Scenario {
     let mut s = scenario.clone();
+    set_rows(&mut s, rows, theta);
+    s
+}
+
+/// Sets the free rows of `scenario` to `theta`, in place.
+fn set_rows(scenario: &mut Scenario, rows: &[FreeRow], theta: &[f64]) {
     let mut k = 0;
     for r in rows {
         let matrix = match r.band {
-            Some(b) => &mut s.baseline.bands[b].matrix,
-            None => &mut s.baseline.default,
+            Some(b) => &mut scenario.baseline.bands[b].matrix,
+            None => &mut scenario.baseline.default,
         };
         let mut full = vec![0.0; matrix.n()];
         for &j in &r.columns {
@@ -152,7 +158,6 @@ pub fn with_rows(scenario: &Scenario, rows: &[FreeRow], theta: &[f64]) -> Scenar
         // A draw is a distribution by construction; a refused row keeps the file's.
         let _ = matrix.set_row(r.row, &full);
     }
-    s
 }
 
 /// Probabilities from additive log-ratios (the last column is the reference).
@@ -174,7 +179,9 @@ fn log_ratios(p: &[f64], out: &mut Vec<f64>) {
 }
 
 struct Model<'a> {
-    scenario: &'a Scenario,
+    /// The scenario whose free rows each evaluation overwrites (one copy
+    /// for the whole chain, not one per evaluation).
+    scratch: Scenario,
     targets: &'a [AggregateTarget],
     rows: &'a [FreeRow],
 }
@@ -194,7 +201,7 @@ impl Model<'_> {
 
     /// Log posterior density in the unconstrained space, and the targets'
     /// values; −∞ where the model cannot be evaluated.
-    fn log_density(&self, y: &[f64]) -> (f64, Vec<f64>) {
+    fn log_density(&mut self, y: &[f64]) -> (f64, Vec<f64>) {
         let theta = self.theta(y);
         let mut log = 0.0;
         let mut k = 0;
@@ -205,7 +212,8 @@ impl Model<'_> {
                 k += 1;
             }
         }
-        let predicted = predict(&with_rows(self.scenario, self.rows, &theta), self.targets);
+        set_rows(&mut self.scratch, self.rows, &theta);
+        let predicted = predict(&self.scratch, self.targets);
         for (t, p) in self.targets.iter().zip(&predicted) {
             let z = (p - t.value) / t.se;
             log -= 0.5 * z * z;
@@ -282,8 +290,8 @@ pub fn fit(scenario: &Scenario, targets: &[AggregateTarget], options: &FitOption
     let rows = free_rows(scenario, options.concentration);
     let parameters: usize = rows.iter().map(|r| r.columns.len() - 1).sum();
     let options = &options.for_parameters(parameters);
-    let model = Model {
-        scenario,
+    let mut model = Model {
+        scratch: scenario.clone(),
         targets,
         rows: &rows,
     };
