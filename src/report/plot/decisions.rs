@@ -1,7 +1,7 @@
 //! The charts of `solve`, `tornado` and a sweep's acceptability and
 //! negotiation frontier.
 
-use super::{safe_range, SIZE};
+use super::{row_chart, safe_range, RowLayout, SIZE};
 use crate::report::format::{self, Ticks};
 use plotters::prelude::*;
 
@@ -119,34 +119,14 @@ pub fn tornado_chart(
     let pad = ((hi - lo) * 0.05).max(lo.abs().max(hi.abs()) * 1e-6).max(1e-9);
     let (x0, x1) = safe_range(lo - pad, hi + pad)?;
     let n = rows.len() as f64;
-    let mut svg = String::new();
-    {
-        let height = SIZE.1.max(80 + 28 * rows.len() as u32);
-        // Room for the longest label (about 7 px a character at this size).
-        let longest = rows.iter().map(|r| r.0.chars().count()).max().unwrap_or(0) as u32;
-        let label_area = (7 * longest + 16).clamp(120, 520);
-        let root = SVGBackend::with_string(&mut svg, (480 + label_area, height)).into_drawing_area();
-        root.fill(&WHITE).ok()?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(title, ("sans-serif", 18))
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(label_area)
-            .build_cartesian_2d(x0..x1, -0.5..(n - 0.5))
-            .ok()?;
-        chart
-            .configure_mesh()
-            .disable_y_mesh()
-            .y_labels(rows.len())
-            // The widest bar on top: row k is drawn at n − 1 − k.
-            .y_label_formatter(&|y| {
-                let k = (n - 1.0 - y.round()) as usize;
-                rows.get(k).map_or(String::new(), |r| r.0.clone())
-            })
-            .x_desc(x_label)
-            .x_label_formatter(&|x| x_ticks.label(*x))
-            .draw()
-            .ok()?;
+    let labels: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
+    let layout = RowLayout {
+        width: 480,
+        labels: (120, 520),
+        height: (80, 28),
+    };
+    // The widest bar on top.
+    row_chart(&labels, layout, (x0, x1), title, (x_label, x_ticks), |chart| {
         for (k, r) in rows.iter().enumerate() {
             let y = n - 1.0 - k as f64;
             let (a, b) = (r.1.min(r.2), r.1.max(r.2));
@@ -163,9 +143,8 @@ pub fn tornado_chart(
                 RGBColor(190, 60, 40).stroke_width(2),
             )))
             .ok()?;
-        root.present().ok()?;
-    }
-    Some(svg)
+        Some(())
+    })
 }
 
 /// Colours of the lines of one chart, in order.

@@ -236,6 +236,65 @@ pub fn band_chart(
     fan_chart_with(xs, bands, title, (x_label, Ticks::Plain), (y_label, y_ticks))
 }
 
+/// The layout of a chart with one labelled row per item: its width
+/// besides the labels, the labels' width bounds, and its height as a base
+/// plus a step per row (at least the standard height).
+pub(super) struct RowLayout {
+    pub(super) width: u32,
+    pub(super) labels: (u32, u32),
+    pub(super) height: (u32, u32),
+}
+
+/// A chart with one row per label (the first on top, labels at the left,
+/// room for the longest) over the value range `x`; `draw` adds the marks,
+/// row k at y = n − 1 − k.
+pub(super) fn row_chart(
+    labels: &[&str],
+    layout: RowLayout,
+    x: (f64, f64),
+    title: &str,
+    (x_label, x_ticks): (&str, Ticks),
+    draw: impl FnOnce(
+        &mut ChartContext<
+            SVGBackend,
+            Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
+        >,
+    ) -> Option<()>,
+) -> Option<String> {
+    let n = labels.len() as f64;
+    let mut svg = String::new();
+    {
+        let height = SIZE.1.max(layout.height.0 + layout.height.1 * labels.len() as u32);
+        // Room for the longest label (about 7 px a character at this size).
+        let longest = labels.iter().map(|l| l.chars().count()).max().unwrap_or(0) as u32;
+        let label_area = (7 * longest + 16).clamp(layout.labels.0, layout.labels.1);
+        let root = SVGBackend::with_string(&mut svg, (layout.width + label_area, height)).into_drawing_area();
+        root.fill(&WHITE).ok()?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 18))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(label_area)
+            .build_cartesian_2d(x.0..x.1, -0.5..(n - 0.5))
+            .ok()?;
+        chart
+            .configure_mesh()
+            .disable_y_mesh()
+            .y_labels(labels.len())
+            .y_label_formatter(&|y| {
+                let k = (n - 1.0 - y.round()) as usize;
+                labels.get(k).map_or(String::new(), |l| l.to_string())
+            })
+            .x_desc(x_label)
+            .x_label_formatter(&|x| x_ticks.label(*x))
+            .draw()
+            .ok()?;
+        draw(&mut chart)?;
+        root.present().ok()?;
+    }
+    Some(svg)
+}
+
 /// One horizontal bar per row of (label, p05, p50, p95), the median
 /// marked, rows top to bottom in the order given, labels at the left (so
 /// long contract names never overlap) — for comparing contracts.
@@ -250,35 +309,15 @@ pub fn interval_chart(rows: &[(String, f64, f64, f64)], title: &str, x_label: &s
     let lo = rows.iter().map(|r| r.1).fold(0.0, f64::min);
     let hi = rows.iter().map(|r| r.3).fold(0.0, f64::max);
     let pad = ((hi - lo) * 0.05).max(lo.abs().max(hi.abs()) * 1e-6).max(1e-9);
-    let (x0, x1) = safe_range(lo - pad, hi + pad)?;
+    let x = safe_range(lo - pad, hi + pad)?;
     let n = rows.len() as f64;
-    let mut svg = String::new();
-    {
-        let height = SIZE.1.max(100 + 36 * rows.len() as u32);
-        let longest = rows.iter().map(|r| r.0.chars().count()).max().unwrap_or(0) as u32;
-        let label_area = (7 * longest + 16).clamp(80, 400);
-        let root = SVGBackend::with_string(&mut svg, (560 + label_area, height)).into_drawing_area();
-        root.fill(&WHITE).ok()?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(title, ("sans-serif", 18))
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(label_area)
-            .build_cartesian_2d(x0..x1, -0.5..(n - 0.5))
-            .ok()?;
-        chart
-            .configure_mesh()
-            .disable_y_mesh()
-            .y_labels(rows.len())
-            // The first row on top: row k is drawn at n − 1 − k.
-            .y_label_formatter(&|y| {
-                let k = (n - 1.0 - y.round()) as usize;
-                rows.get(k).map_or(String::new(), |r| r.0.clone())
-            })
-            .x_desc(x_label)
-            .x_label_formatter(&|x| x_ticks.label(*x))
-            .draw()
-            .ok()?;
+    let labels: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
+    let layout = RowLayout {
+        width: 560,
+        labels: (80, 400),
+        height: (100, 36),
+    };
+    row_chart(&labels, layout, x, title, (x_label, x_ticks), |chart| {
         for (k, r) in rows.iter().enumerate() {
             let y = n - 1.0 - k as f64;
             chart
@@ -300,9 +339,8 @@ pub fn interval_chart(rows: &[(String, f64, f64, f64)], title: &str, x_label: &s
                 BLACK.mix(0.4),
             )))
             .ok()?;
-        root.present().ok()?;
-    }
-    Some(svg)
+        Some(())
+    })
 }
 
 #[cfg(test)]
