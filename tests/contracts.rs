@@ -55,17 +55,7 @@ fn run(contract: &str, fund: &str) -> RunResults {
     engine.run(&RunOptions::new(1, 3)).expect("runs")
 }
 
-/// The value of a statistic, which must be the same in every replication.
-fn value(results: &RunResults, name: &str) -> f64 {
-    let column = results.column(name).unwrap_or_else(|| panic!("no statistic {name}"));
-    assert!(
-        column
-            .windows(2)
-            .all(|w| w[0] == w[1] || (w[0].is_nan() && w[1].is_nan())),
-        "{name} varies: {column:?}"
-    );
-    column[0]
-}
+use common::constant as value;
 
 fn event(results: &RunResults, name: &str) -> bool {
     results.event(name).unwrap_or_else(|| panic!("no event {name}"))[0]

@@ -81,17 +81,7 @@ fn run(waves: &str, intervention: &str, contract: &str, extra: &str) -> RunResul
     run_text(&scenario(waves, intervention, contract, extra), 3)
 }
 
-/// The value of a statistic, which must be the same in every replication.
-fn value(results: &RunResults, name: &str) -> f64 {
-    let column = results.column(name).unwrap_or_else(|| panic!("no statistic {name}"));
-    assert!(
-        column
-            .windows(2)
-            .all(|w| w[0] == w[1] || (w[0].is_nan() && w[1].is_nan())),
-        "{name} varies: {column:?}"
-    );
-    column[0]
-}
+use common::constant as value;
 
 fn probability(results: &RunResults, name: &str) -> f64 {
     let events = results.event(name).unwrap_or_else(|| panic!("no event {name}"));

@@ -112,3 +112,16 @@ pub fn stops_on(signal: &str, args: &[&str], wait: Duration) {
     let left = std::fs::read_dir(&out).map_or(0, |d| d.count());
     assert_eq!(left, 0, "{signal}: nothing left in the results folder");
 }
+
+/// The value of a statistic of a hand-computable run, which must be the
+/// same in every replication.
+pub fn constant(results: &sibsim::sim::record::RunResults, name: &str) -> f64 {
+    let column = results.column(name).unwrap_or_else(|| panic!("no statistic {name}"));
+    assert!(
+        column
+            .windows(2)
+            .all(|w| w[0] == w[1] || (w[0].is_nan() && w[1].is_nan())),
+        "{name} varies: {column:?}"
+    );
+    column[0]
+}
