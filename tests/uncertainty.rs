@@ -98,3 +98,78 @@ fn uncertainty_switched_off_reproduces_results_bitwise() {
     assert_eq!(a.column("arm.baseline.care_years"), c.column("arm.baseline.care_years"));
     assert_ne!(a.column("payer.true_savings"), c.column("payer.true_savings"));
 }
+
+/// BASE with its baseline derived by a risk multiplier on the moves into
+/// `care` (the costly state), and `uncertainty` after it.
+fn with_risk(multiplier: f64, uncertainty: &str) -> String {
+    with(uncertainty).replace(
+        "[intervention]",
+        &format!("[[baseline.risk]]\nmultiplier = {multiplier:?}\n[intervention]"),
+    )
+}
+
+#[test]
+fn a_risk_multiplier_is_the_multiplied_matrix_bit_for_bit() {
+    let derived = Engine::new(sibsim::scenario::parse(&with_risk(2.0, ""), "r.toml").expect("valid"));
+    // home → care doubled, the stay takes the rest; care's row unchanged.
+    let by_hand = with("").replace(
+        "[0.9, 0.1, 0.0]",
+        &format!("[{:?}, {:?}, 0.0]", 1.0 - 0.1 * 2.0, 0.1 * 2.0),
+    );
+    let by_hand = Engine::new(sibsim::scenario::parse(&by_hand, "h.toml").expect("valid"));
+    let a = derived.run(&RunOptions::new(2, 300)).expect("runs");
+    let b = by_hand.run(&RunOptions::new(2, 300)).expect("runs");
+    assert_eq!(a.columns, b.columns);
+    assert_eq!(derived.expected().named(), by_hand.expected().named());
+}
+
+#[test]
+fn risk_multipliers_are_lognormal_and_move_the_baseline_exactly() {
+    let s = sibsim::scenario::parse(&with_risk(2.0, "[uncertainty]\nrisk_sd_log = 0.3"), "r.toml").expect("valid");
+    let n = 4000;
+    let mut logs = Vec::new();
+    for r in 0..n {
+        let d = draw(&s, 5, 0, r);
+        let m = d.baseline_risk.as_ref().expect("derived").multipliers[0].relative_risk;
+        logs.push(m.ln());
+        // The drawn multiplier acts on the population's row.
+        assert_eq!(d.baseline.default.row(0)[1], 0.1 * m);
+        assert_eq!(d.baseline.default.row(1), &[0.3, 0.7, 0.0]);
+    }
+    let (mean, sd) = mean_sd(&logs);
+    common::within_five_se("log multiplier mean", mean, sd / (n as f64).sqrt(), 2f64.ln());
+    assert!((sd / 0.3 - 1.0).abs() < 5.0 / (2.0 * n as f64).sqrt(), "log sd {sd}");
+
+    // The run's mean baseline care years against the exact expectation over
+    // the lognormal multiplier (trapezoid rule on the normal density).
+    let results = Engine::new(s).run(&RunOptions::new(2, n)).expect("runs");
+    let care = results.column("arm.baseline.care_years").expect("metric");
+    let (mc, mc_sd) = mean_sd(care);
+    // Past z = 5.3 the multiplier would push home → care over 1 (refused in a
+    // file, clamped in a draw); the normal tail beyond it is 6e-8.
+    let (steps, half_width) = (400, 5.3);
+    let h = 2.0 * half_width / steps as f64;
+    let mut exact = 0.0;
+    for k in 0..=steps {
+        let z = -half_width + k as f64 * h;
+        let weight = if k == 0 || k == steps { 0.5 } else { 1.0 };
+        let m = 2.0 * (0.3 * z).exp();
+        let fixed = sibsim::scenario::parse(&with_risk(m, ""), "r.toml").expect("valid");
+        let value = Engine::new(fixed)
+            .expected()
+            .named()
+            .into_iter()
+            .find(|(name, _)| name == "arm.baseline.care_years")
+            .expect("expected value")
+            .1;
+        exact += weight * h * value * (-0.5 * z * z).exp() / (2.0 * std::f64::consts::PI).sqrt();
+    }
+    common::within_five_se("baseline care years", mc, mc_sd / (n as f64).sqrt(), exact);
+}
+
+#[test]
+fn a_risk_spread_without_a_multiplier_is_refused() {
+    let e = sibsim::scenario::parse(&with("[uncertainty]\nrisk_sd_log = 0.3"), "r.toml").expect_err("refused");
+    assert_eq!(e.key_path, "uncertainty.risk_sd_log");
+    assert!(e.message.contains("[[baseline.risk]]"), "{}", e.message);
+}

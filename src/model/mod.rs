@@ -36,8 +36,11 @@ pub struct Scenario {
     pub states: Vec<State>,
     /// Who enters when, at what age, in which state.
     pub cohort: Cohort,
-    /// The counterfactual transitions.
+    /// The counterfactual transitions (with any risk multipliers applied).
     pub baseline: Transitions,
+    /// `[[baseline.risk]]`: the baseline derived from a population's by
+    /// risk multipliers, if the file gives them.
+    pub baseline_risk: Option<BaselineRisk>,
     /// The programme and its effect.
     pub intervention: Intervention,
     /// Which occupancy a cycle's per-child amounts use.
@@ -71,6 +74,8 @@ pub struct Uncertainty {
     pub enrolment: Option<Enrolment>,
     /// Baseline rows drawn from a fitted posterior (`baseline_posterior`).
     pub baseline_posterior: Option<std::sync::Arc<BaselinePosterior>>,
+    /// Risk multipliers (`[[baseline.risk]]`) are drawn lognormal(log m, sd).
+    pub risk_sd_log: f64,
 }
 
 /// A posterior sample of baseline rows (`calibrate --targets`'s
@@ -106,6 +111,7 @@ impl Uncertainty {
             shock: None,
             enrolment: Some(enrolment),
             baseline_posterior: None,
+            risk_sd_log: 0.0,
         }
     }
 
@@ -118,6 +124,7 @@ impl Uncertainty {
             || self.cost_cv > 0.0
             || self.shock.is_some()
             || self.baseline_posterior.is_some()
+            || self.risk_sd_log > 0.0
     }
 }
 
@@ -421,12 +428,92 @@ impl Transitions {
         self.bands.iter().position(|b| b.matches(cycle, age))
     }
 
+    /// Every matrix, the default first, then the bands in order.
+    pub fn matrices(&self) -> impl Iterator<Item = &StochasticMatrix> {
+        std::iter::once(&self.default).chain(self.bands.iter().map(|b| &b.matrix))
+    }
+
     /// The matrix for a band index from [`Transitions::band_for`].
     pub fn matrix(&self, band: Option<usize>) -> &StochasticMatrix {
         match band {
             Some(i) => &self.bands[i].matrix,
             None => &self.default,
         }
+    }
+}
+
+/// A target group's baseline derived from a population's: the population's
+/// transitions (the file's `[baseline]` matrices, e.g. a national fit) with
+/// ASSUMED risk multipliers on the moves into some states.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct BaselineRisk {
+    /// The population's transitions, before the multipliers.
+    pub population: Transitions,
+    /// The multipliers in file order, each an [`Effect`] whose
+    /// `relative_risk` is the multiplier (never waning).
+    pub multipliers: Vec<Effect>,
+}
+
+impl BaselineRisk {
+    /// Multipliers on `population`.
+    pub fn new(population: Transitions, multipliers: Vec<Effect>) -> BaselineRisk {
+        BaselineRisk {
+            population,
+            multipliers,
+        }
+    }
+
+    /// The group's transitions: every population matrix with the
+    /// multipliers applied in order (a row whose stay would turn negative is
+    /// scaled back to a distribution, as [`Effect::apply`] does). Counts
+    /// stay with the population: the group's rows are derived, not observed.
+    pub fn transitions(&self) -> Transitions {
+        let group = |m: &StochasticMatrix| {
+            let mut probabilities = m.probabilities.clone();
+            for e in &self.multipliers {
+                let _ = e.apply(&mut probabilities, m.n, e.relative_risk);
+            }
+            StochasticMatrix {
+                n: m.n,
+                probabilities,
+                counts: None,
+            }
+        };
+        Transitions {
+            default: group(&self.population.default),
+            bands: self
+                .population
+                .bands
+                .iter()
+                .map(|b| Band {
+                    matrix: group(&b.matrix),
+                    ..b.clone()
+                })
+                .collect(),
+        }
+    }
+
+    /// The first multiplier (index, from-row) that would make a stay
+    /// negative in some population matrix, if any.
+    pub fn first_overflow(&self) -> Option<(usize, usize)> {
+        for m in self.population.matrices() {
+            let mut probabilities = m.probabilities.clone();
+            for (k, e) in self.multipliers.iter().enumerate() {
+                if let Some(row) = e.apply(&mut probabilities, m.n, e.relative_risk) {
+                    return Some((k, row));
+                }
+            }
+        }
+        None
+    }
+}
+
+impl Scenario {
+    /// The transitions parameter uncertainty acts on: the population's when
+    /// the baseline is derived by risk multipliers, the baseline otherwise.
+    pub fn population(&self) -> &Transitions {
+        self.baseline_risk.as_ref().map_or(&self.baseline, |r| &r.population)
     }
 }
 

@@ -83,6 +83,14 @@ pub fn fit_targets(request: &FitRequest) -> Result<Fitted> {
             .into())
         }
     };
+    if scenario.baseline_risk.is_some() {
+        return Err(InputError::new(
+            request.scenario.display().to_string(),
+            "baseline.risk",
+            "this baseline is derived from a population's by risk multipliers; fit the population's own file (without `[[baseline.risk]]`, e.g. scenarios/finland-national.toml) and read its posterior.csv here with `[uncertainty] baseline_posterior`",
+        )
+        .into());
+    }
     let o = &request.options;
     if o.draws < 10 || o.draws > 1_000_000 {
         return Err(InputError::new("--draws", "", format!("{} draws; expected 10 to 1,000,000", o.draws)).into());

@@ -103,10 +103,12 @@ fn groups_of(s: &Scenario) -> Vec<&'static str> {
     }
     let uncertain_rows = u.transition_concentration.is_some()
         || u.baseline_posterior.is_some()
-        || s.baseline.default.counts().is_some()
-        || s.baseline.bands.iter().any(|b| b.matrix.counts().is_some());
+        || s.population().matrices().any(|m| m.counts().is_some());
     if uncertain_rows {
         groups.push("transitions");
+    }
+    if u.risk_sd_log > 0.0 && s.baseline_risk.is_some() {
+        groups.push("risk");
     }
     if u.cost_cv > 0.0 {
         groups.push("costs");
@@ -141,8 +143,20 @@ fn group_summary(central: &Scenario, group: &str, drawn: &Scenario) -> f64 {
         "effect" => s.intervention.arm = drawn.intervention.arm.clone(),
         "transitions" => {
             s.baseline = drawn.baseline.clone();
+            // The drawn population's rows at the central risk multipliers.
+            if let (Some(risk), Some(drawn_risk)) = (&mut s.baseline_risk, &drawn.baseline_risk) {
+                risk.population = drawn_risk.population.clone();
+                s.baseline = risk.transitions();
+            }
             if let InterventionArm::Transitions(_) = &s.intervention.arm {
                 s.intervention.arm = drawn.intervention.arm.clone();
+            }
+        }
+        "risk" => {
+            // The drawn multipliers on the central population's rows.
+            if let (Some(risk), Some(drawn_risk)) = (&mut s.baseline_risk, &drawn.baseline_risk) {
+                risk.multipliers = drawn_risk.multipliers.clone();
+                s.baseline = risk.transitions();
             }
         }
         _ => s.states = drawn.states.clone(),
@@ -284,7 +298,7 @@ pub fn voi(request: &VoiRequest, cancel: Option<&AtomicBool>) -> Result<Voi> {
             Some(name) => contracts.iter().position(|s| &s.name == name).into_iter().collect(),
             None => (0..contracts.len()).collect(),
         };
-        for group in ["effect", "transitions", "costs", "enrolment"] {
+        for group in ["effect", "transitions", "risk", "costs", "enrolment"] {
             let mut sum: Option<Vec<f64>> = None;
             for &c in &own {
                 if let Some((_, values)) = per_contract[c].iter().find(|(g, _)| *g == group) {
@@ -360,6 +374,7 @@ fn learning(group: &str) -> &'static str {
     match group {
         "effect" => "the programme's true effect",
         "transitions" => "the true transition rates (how often children need care)",
+        "risk" => "how much riskier the group is than the population (its risk multiplier)",
         "costs" => "the true costs of care",
         "shock" => "the coming years' systemic shock",
         "enrolment" => "how many children will enrol",

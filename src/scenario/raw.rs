@@ -135,6 +135,21 @@ pub struct RawTransitions {
     pub prior: Option<Spanned<f64>>,
     /// `[[…bands]]`: overrides by cycle or age.
     pub bands: Option<Vec<Spanned<RawBand>>>,
+    /// `[[baseline.risk]]`: multipliers that derive a target group's
+    /// baseline from the population's matrices above.
+    pub risk: Option<Vec<Spanned<RawRisk>>>,
+}
+
+/// One `[[baseline.risk]]` table.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRisk {
+    /// `multiplier` (> 0) on the moves into `targets`.
+    pub multiplier: Spanned<f64>,
+    /// `targets`: moves into these states (default: the costly ones).
+    pub targets: Option<Vec<Spanned<String>>>,
+    /// `from`: moves out of these states (default all).
+    pub from: Option<Vec<Spanned<String>>>,
 }
 
 /// One `[[…bands]]` table.
@@ -465,6 +480,8 @@ pub struct RawUncertainty {
     /// `baseline_posterior`: a `posterior.csv` from `calibrate --targets`
     /// (relative to the scenario file); each replication draws one row.
     pub baseline_posterior: Option<Spanned<String>>,
+    /// `risk_sd_log`: sd of log risk multipliers (default 0).
+    pub risk_sd_log: Option<Spanned<f64>>,
 }
 
 /// `[uncertainty.enrolment]`: volume risk.

@@ -76,7 +76,13 @@ pub fn draw(central: &Scenario, seed: u64, contract: u64, replication: u64) -> S
     };
     let absorbing: Vec<bool> = s.states.iter().map(|x| x.absorbing).collect();
     let mut rng = stream_for(seed, contract, replication, Purpose::Parameters);
-    draw_transitions(&mut rng, &mut s.baseline, u.transition_concentration, &absorbing);
+    // Under risk multipliers the draws act on the population's rows, and the
+    // group's baseline is derived from them afterwards.
+    let population = match &mut s.baseline_risk {
+        Some(risk) => &mut risk.population,
+        None => &mut s.baseline,
+    };
+    draw_transitions(&mut rng, population, u.transition_concentration, &absorbing);
     if let InterventionArm::Transitions(t) = &mut s.intervention.arm {
         draw_transitions(&mut rng, t, u.transition_concentration, &absorbing);
     }
@@ -85,15 +91,29 @@ pub fn draw(central: &Scenario, seed: u64, contract: u64, replication: u64) -> S
         // instead of, their Dirichlet draw).
         let mut rng = stream_for(seed, contract, replication, Purpose::Posterior);
         let k = rng.random_range(0..posterior.draws.max(1));
-        let n = s.state_count();
+        let n = s.states.len();
+        let population = match &mut s.baseline_risk {
+            Some(risk) => &mut risk.population,
+            None => &mut s.baseline,
+        };
         for row in &posterior.rows {
             let matrix = match row.band {
-                Some(b) => &mut s.baseline.bands[b].matrix,
-                None => &mut s.baseline.default,
+                Some(b) => &mut population.bands[b].matrix,
+                None => &mut population.default,
             };
             // Checked at load; a row that failed would keep its value.
             let _ = matrix.set_row(row.from, &row.values[k * n..(k + 1) * n]);
         }
+    }
+    if let Some(risk) = &mut s.baseline_risk {
+        if u.risk_sd_log > 0.0 {
+            let mut rng = stream_for(seed, contract, replication, Purpose::Risk);
+            for m in &mut risk.multipliers {
+                let z: f64 = StandardNormal.sample(&mut rng);
+                m.relative_risk *= (u.risk_sd_log * z).exp();
+            }
+        }
+        s.baseline = risk.transitions();
     }
     if u.effect_sd_log > 0.0 {
         let mut rng = stream_for(seed, contract, replication, Purpose::Effects);

@@ -40,6 +40,8 @@ pub enum Purpose {
     Calibration = 10,
     /// Which draw of a fitted baseline posterior a replication takes.
     Posterior = 11,
+    /// Risk multipliers of a derived baseline (`[[baseline.risk]]`).
+    Risk = 12,
 }
 
 /// The stream for (seed, replication, purpose) of a single scenario.

@@ -37,6 +37,10 @@ pub(super) enum Change {
     Enrolment {
         contract: usize,
     },
+    Risk {
+        contract: usize,
+        index: usize,
+    },
     Term {
         key: String,
     },
@@ -167,8 +171,20 @@ pub(super) fn inputs(loaded: &Loaded, z: (f64, f64), p: (f64, f64)) -> Vec<Input
                 });
             }
         }
+        if let Some(risk) = s.baseline_risk.as_ref().filter(|_| u.risk_sd_log > 0.0) {
+            for (index, m) in risk.multipliers.iter().enumerate() {
+                out.push(Input {
+                    name: format!("{prefix}baseline risk multiplier {index}"),
+                    change: Change::Risk { contract: c, index },
+                    low: m.relative_risk * (u.risk_sd_log * z.0).exp(),
+                    high: m.relative_risk * (u.risk_sd_log * z.1).exp(),
+                });
+            }
+        }
         let targets = costly(s);
-        let mut arms = vec![(Arm::Baseline, "baseline", &s.baseline)];
+        // Rows are uncertain in the population's matrices when the baseline
+        // is derived from them.
+        let mut arms = vec![(Arm::Baseline, "baseline", s.population())];
         if let InterventionArm::Transitions(t) = &s.intervention.arm {
             arms.push((Arm::Intervention, "intervention", t));
         }
@@ -258,8 +274,9 @@ pub(super) fn job_with(request: &TornadoRequest, central: &Loaded, change: &Chan
         } => {
             let s = contract_mut(&mut model, contract);
             let targets = costly(s);
-            let transitions = match (arm, &mut s.intervention.arm) {
-                (Arm::Intervention, InterventionArm::Transitions(t)) => t,
+            let transitions = match (arm, &mut s.intervention.arm, &mut s.baseline_risk) {
+                (Arm::Intervention, InterventionArm::Transitions(t), _) => t,
+                (_, _, Some(risk)) => &mut risk.population,
                 _ => &mut s.baseline,
             };
             let matrix = match band {
@@ -267,6 +284,16 @@ pub(super) fn job_with(request: &TornadoRequest, central: &Loaded, change: &Chan
                 None => &mut transitions.default,
             };
             with_share(matrix, row, &targets, value);
+            if let Some(risk) = &s.baseline_risk {
+                s.baseline = risk.transitions();
+            }
+        }
+        Change::Risk { contract, index } => {
+            let s = contract_mut(&mut model, contract);
+            if let Some(risk) = &mut s.baseline_risk {
+                risk.multipliers[index].relative_risk = value;
+                s.baseline = risk.transitions();
+            }
         }
         Change::Shock => fixed_shock = Some(value),
         Change::Enrolment { contract } => {

@@ -215,7 +215,7 @@ pub fn validate(raw: RawScenario, file: &str, text: &str) -> Result<Scenario, In
     let n = states.len();
     let absorbing: Vec<bool> = states.iter().map(|s| s.absorbing).collect();
     let cohort = cohort::cohort(&ctx, &raw.cohort, horizon, n)?;
-    let baseline = transitions::baseline(&ctx, &raw.baseline, &absorbing)?;
+    let (baseline, baseline_risk) = transitions::baseline(&ctx, &raw.baseline, &states)?;
     let intervention =
         intervention::intervention(&ctx, &raw.intervention, &baseline, &absorbing, cohort.exit, horizon)?;
     let counting = metrics::counting(&raw.counting);
@@ -238,7 +238,13 @@ pub fn validate(raw: RawScenario, file: &str, text: &str) -> Result<Scenario, In
         None => None,
     };
     let uncertainty = match &raw.uncertainty {
-        Some(u) => Some(uncertainty::uncertainty(&ctx, u.get_ref(), &states, &baseline)?),
+        Some(u) => Some(uncertainty::uncertainty(
+            &ctx,
+            u.get_ref(),
+            &states,
+            &baseline,
+            &baseline_risk,
+        )?),
         None => None,
     };
 
@@ -258,6 +264,7 @@ pub fn validate(raw: RawScenario, file: &str, text: &str) -> Result<Scenario, In
         states,
         cohort,
         baseline,
+        baseline_risk,
         intervention,
         counting,
         discounting,

@@ -96,6 +96,7 @@ pub fn validate_portfolio(
                 || ru.cost_cv.is_some()
                 || ru.enrolment.is_some()
                 || ru.baseline_posterior.is_some()
+                || ru.risk_sd_log.is_some()
             {
                 return Err(ctx.err(u.span(), "uncertainty", "a portfolio file takes only [uncertainty.shock]; parameter uncertainty belongs in each contract's file"));
             }
@@ -110,7 +111,7 @@ pub fn validate_portfolio(
                     .map_err(|e| InputError::new(file, "uncertainty", e.to_string()))?,
                 bands: Vec::new(),
             };
-            uncertainty(&ctx, ru, &[], &none)?.shock
+            uncertainty(&ctx, ru, &[], &none, &None)?.shock
         }
     };
     let investor_rate = match raw.discounting.as_ref() {

@@ -166,13 +166,63 @@ impl Ctx<'_> {
     }
 }
 
-/// `[baseline]`: the transitions without the programme.
-pub(super) fn baseline(ctx: &Ctx, raw: &Spanned<RawTransitions>, absorbing: &[bool]) -> R<Transitions> {
+/// `[baseline]`: the transitions without the programme and, with
+/// `[[baseline.risk]]`, the population's transitions they derive from.
+pub(super) fn baseline(
+    ctx: &Ctx,
+    raw: &Spanned<RawTransitions>,
+    states: &[State],
+) -> R<(Transitions, Option<BaselineRisk>)> {
     let rb = raw.get_ref();
-    Ok(Transitions {
-        default: ctx.matrix(&rb.matrix, &rb.counts, &rb.prior, absorbing, raw.span(), "baseline")?,
-        bands: ctx.bands(&rb.bands, absorbing, "baseline.bands")?,
-    })
+    let absorbing: Vec<bool> = states.iter().map(|s| s.absorbing).collect();
+    let population = Transitions {
+        default: ctx.matrix(&rb.matrix, &rb.counts, &rb.prior, &absorbing, raw.span(), "baseline")?,
+        bands: ctx.bands(&rb.bands, &absorbing, "baseline.bands")?,
+    };
+    let Some(raw_risks) = &rb.risk else {
+        return Ok((population, None));
+    };
+    let mut multipliers = Vec::new();
+    for (k, r) in raw_risks.iter().enumerate() {
+        let path = format!("baseline.risk[{k}]");
+        let rr = r.get_ref();
+        let multiplier = ctx.positive(
+            &rr.multiplier,
+            &format!("{path}.multiplier"),
+            "a risk multiplier",
+            "a number > 0 (1 = the population's risk)",
+        )?;
+        let targets = match &rr.targets {
+            Some(t) => ctx.state_mask(t, &format!("{path}.targets"))?,
+            // The states a group is chosen for its risk of: the costly ones.
+            None => states.iter().map(|s| s.cost > 0.0 && !s.absorbing).collect(),
+        };
+        let from = match &rr.from {
+            Some(t) => ctx.state_mask(t, &format!("{path}.from"))?,
+            None => vec![true; states.len()],
+        };
+        multipliers.push(Effect {
+            relative_risk: multiplier,
+            targets,
+            from,
+            waning_cycles: 0,
+            index: k,
+        });
+    }
+    let risk = BaselineRisk::new(population, multipliers);
+    if let Some((k, row)) = risk.first_overflow() {
+        let r = &raw_risks[k];
+        return Err(ctx.err(
+            r.get_ref().multiplier.span(),
+            format!("baseline.risk[{k}].multiplier"),
+            format!(
+                "multiplier {} would make the probability of staying in `{}` negative; the moves it scales out of that row sum to more than 1",
+                r.get_ref().multiplier.get_ref(),
+                ctx.state_names[row]
+            ),
+        ));
+    }
+    Ok((risk.transitions(), Some(risk)))
 }
 
 #[cfg(test)]
@@ -180,17 +230,58 @@ mod tests {
     use super::super::testing::{ctx, raw};
     use super::*;
 
+    /// `home` (free) and `care` (costly), neither absorbing.
+    fn states() -> Vec<State> {
+        [("home", 0.0), ("care", 100.0)]
+            .into_iter()
+            .map(|(name, cost)| State {
+                name: name.to_string(),
+                cost,
+                absorbing: false,
+            })
+            .collect()
+    }
+
+    #[derive(serde::Deserialize)]
+    struct Doc {
+        t: Spanned<RawTransitions>,
+    }
+
+    fn check(text: &str) -> R<(Transitions, Option<BaselineRisk>)> {
+        let doc: Doc = raw(text);
+        baseline(&ctx(text, &["home", "care"]), &doc.t, &states())
+    }
+
+    #[test]
+    fn a_risk_multiplier_scales_the_moves_into_costly_states_and_keeps_the_population() {
+        let (group, risk) = check("[t]\nmatrix = [[0.9, 0.1], [0.5, 0.5]]\n[[t.risk]]\nmultiplier = 3.0\n").unwrap();
+        let risk = risk.unwrap();
+        assert_eq!(risk.population.default.row(0), &[0.9, 0.1]);
+        // home → care tripled, the stay absorbs it; care → home untouched.
+        assert!((group.default.row(0)[1] - 0.3).abs() < 1e-15);
+        assert!((group.default.row(0)[0] - 0.7).abs() < 1e-15);
+        assert_eq!(group.default.row(1), &[0.5, 0.5]);
+        assert!(group.default.counts().is_none());
+    }
+
+    #[test]
+    fn a_risk_multiplier_that_overflows_a_row_is_refused_at_its_key() {
+        let e = check("[t]\nmatrix = [[0.6, 0.4], [0.5, 0.5]]\n[[t.risk]]\nmultiplier = 3.0\n").unwrap_err();
+        assert_eq!(e.key_path, "baseline.risk[0].multiplier");
+        assert!(e.message.contains("staying in `home` negative"), "{}", e.message);
+        let e = check("[t]\nmatrix = [[0.9, 0.1], [0.5, 0.5]]\n[[t.risk]]\nmultiplier = 0.0\n").unwrap_err();
+        assert_eq!(e.key_path, "baseline.risk[0].multiplier");
+        let e = check("[t]\nmatrix = [[0.9, 0.1], [0.5, 0.5]]\n[[t.risk]]\nmultiplier = 2.0\ntargets = [\"x\"]\n")
+            .unwrap_err();
+        assert_eq!(e.key_path, "baseline.risk[0].targets[0]");
+    }
+
     #[test]
     fn counts_with_a_prior_become_probabilities_and_keep_their_counts() {
         // A spanned section is parsed as a table under a key.
-        #[derive(serde::Deserialize)]
-        struct Doc {
-            t: Spanned<RawTransitions>,
-        }
-        let text = "[t]\ncounts = [[3.0, 1.0], [0.0, 4.0]]\nprior = 1.0\n";
-        let doc: Doc = raw(text);
-        let m = baseline(&ctx(text, &["home", "care"]), &doc.t, &[false, false])
+        let m = check("[t]\ncounts = [[3.0, 1.0], [0.0, 4.0]]\nprior = 1.0\n")
             .unwrap()
+            .0
             .default;
         assert_eq!(m.row(0), &[4.0 / 6.0, 2.0 / 6.0]);
         assert_eq!(m.row(1), &[1.0 / 6.0, 5.0 / 6.0]);
@@ -199,13 +290,7 @@ mod tests {
 
     #[test]
     fn a_row_that_is_not_a_distribution_is_named() {
-        #[derive(serde::Deserialize)]
-        struct Doc {
-            t: Spanned<RawTransitions>,
-        }
-        let text = "[t]\nmatrix = [[0.9, 0.1], [0.5, 0.6]]\n";
-        let doc: Doc = raw(text);
-        let e = baseline(&ctx(text, &["home", "care"]), &doc.t, &[false, false]).unwrap_err();
+        let e = check("[t]\nmatrix = [[0.9, 0.1], [0.5, 0.6]]\n").unwrap_err();
         assert_eq!(e.key_path, "baseline.matrix[1]");
         assert!(e.message.contains("sums to"), "{}", e.message);
     }

@@ -6,7 +6,13 @@ use crate::error::InputError;
 use crate::model::*;
 use crate::scenario::raw::*;
 
-pub(super) fn uncertainty(ctx: &Ctx, raw: &RawUncertainty, states: &[State], baseline: &Transitions) -> R<Uncertainty> {
+pub(super) fn uncertainty(
+    ctx: &Ctx,
+    raw: &RawUncertainty,
+    states: &[State],
+    baseline: &Transitions,
+    risk: &Option<BaselineRisk>,
+) -> R<Uncertainty> {
     let transition_concentration = raw
         .transition_concentration
         .as_ref()
@@ -63,8 +69,28 @@ pub(super) fn uncertainty(ctx: &Ctx, raw: &RawUncertainty, states: &[State], bas
         None => None,
     };
     let baseline_posterior = match &raw.baseline_posterior {
-        Some(path) => Some(std::sync::Arc::new(posterior(ctx, path, states, baseline)?)),
+        // A posterior is the population's: the multipliers act on its draws.
+        Some(path) => Some(std::sync::Arc::new(posterior(
+            ctx,
+            path,
+            states,
+            risk.as_ref().map_or(baseline, |r| &r.population),
+        )?)),
         None => None,
+    };
+    let risk_sd_log = match &raw.risk_sd_log {
+        Some(v) => {
+            let sd = ctx.non_negative(v, "uncertainty.risk_sd_log")?;
+            if sd > 0.0 && risk.is_none() {
+                return Err(ctx.err(
+                    v.span(),
+                    "uncertainty.risk_sd_log",
+                    "there is no risk multiplier to draw; add `[[baseline.risk]]` or remove the key",
+                ));
+            }
+            sd
+        }
+        None => 0.0,
     };
     Ok(Uncertainty {
         transition_concentration,
@@ -73,6 +99,7 @@ pub(super) fn uncertainty(ctx: &Ctx, raw: &RawUncertainty, states: &[State], bas
         shock,
         enrolment,
         baseline_posterior,
+        risk_sd_log,
     })
 }
 
@@ -249,7 +276,13 @@ mod tests {
             default: StochasticMatrix::new(2, vec![1.0, 0.0, 0.0, 1.0], None).expect("matrix"),
             bands: Vec::new(),
         };
-        uncertainty(&ctx(text, &["home", "care"]), &doc.uncertainty, &states, &baseline)
+        uncertainty(
+            &ctx(text, &["home", "care"]),
+            &doc.uncertainty,
+            &states,
+            &baseline,
+            &None,
+        )
     }
 
     #[test]
