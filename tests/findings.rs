@@ -57,6 +57,13 @@ fn a_stale_section_is_reported_and_nothing_is_written() {
             std::fs::copy(&path, d.join("scenarios").join(path.file_name().expect("name"))).expect("copy");
         }
     }
+    // The Lapset contracts read the national posterior from data/.
+    std::fs::create_dir(d.join("data")).expect("mkdir");
+    std::fs::copy(
+        root.join("data/finland-posterior.csv"),
+        d.join("data/finland-posterior.csv"),
+    )
+    .expect("copy");
     let readme = d.join("README.md");
     let text = format!("# x\n\n{}\n{}\n", generate::BEGIN, generate::END);
     std::fs::write(&readme, &text).expect("write");

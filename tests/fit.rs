@@ -415,4 +415,34 @@ fn the_shipped_finnish_targets_fit_the_national_scenario() {
     }
     assert!(fitted.posterior.ess >= 200.0, "ess {}", fitted.posterior.ess);
     assert!(fitted.warnings.is_empty(), "{:?}", fitted.warnings);
+
+    // The shipped posterior is this fit's, byte for byte, and every Lapset
+    // contract re-based on it carries its posterior mean as the population
+    // matrices (so neither can drift from the command that makes them).
+    let shipped = std::fs::read_to_string(root.join("data/finland-posterior.csv")).expect("shipped posterior");
+    assert!(
+        shipped == fitted.posterior_csv(),
+        "data/finland-posterior.csv is not what the fit writes today"
+    );
+    let matrices = &fitted.toml[fitted.toml.find("matrix = [").expect("a matrix")..];
+    for name in [
+        "hameenlinna-icehearts",
+        "vantaa-perhekumppani",
+        "helsinki",
+        "lohja",
+        "jyvaskyla",
+        "ptky-karviainen",
+    ] {
+        let path = root.join(format!("scenarios/{name}.toml"));
+        let text = std::fs::read_to_string(&path).expect("scenario");
+        assert!(
+            text.contains(matrices.trim_end()),
+            "{name}: its [baseline] is not the national fit's mean"
+        );
+        let scenario = sibsim::scenario::load(&path).expect("loads");
+        assert!(scenario.baseline_risk.is_some(), "{name}: no risk multiplier");
+        let u = scenario.uncertainty.as_ref().expect("uncertainty");
+        assert_eq!(u.baseline_posterior.as_ref().map(|p| p.draws), Some(1000), "{name}");
+        assert!(u.risk_sd_log > 0.0, "{name}");
+    }
 }
