@@ -152,6 +152,15 @@ fn bench_prints_a_scaling_table() {
     assert_eq!(rows.len(), 2);
     assert_eq!(rows[0]["speedup"], 1.0);
     assert!(rows[1]["pairs_per_second"].as_f64().expect("rate") > 0.0);
+    // The bare kernel ran on the same shape, and each row is a share of it.
+    let kernel = json["kernel"]["pairs_per_second"].as_f64().expect("kernel rate");
+    assert!(kernel > 0.0);
+    let ratio = rows[0]["kernel_ratio"].as_f64().expect("ratio");
+    let per_thread = rows[0]["pairs_per_second"].as_f64().expect("rate");
+    assert!((ratio - per_thread / kernel).abs() <= 1e-9 * ratio, "{ratio}");
+    if cfg!(target_os = "linux") {
+        assert!(json["peak_resident_bytes"].as_u64().expect("peak memory") > 1_000_000);
+    }
 }
 
 #[test]

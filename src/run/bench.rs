@@ -4,8 +4,11 @@
 
 use super::job::Job;
 use crate::error::Result;
+use crate::model::schedule::{draw, thresholds};
 use crate::sim::engine::Engine;
 use crate::sim::parallel::RunOptions;
+use crate::sim::rng::{stream_for, Purpose};
+use rand::Rng;
 use serde_json::{json, Value};
 use std::sync::atomic::AtomicBool;
 
@@ -84,6 +87,10 @@ pub struct Bench {
     pub cores: u64,
     /// One row per thread count, in the order asked.
     pub rows: Vec<BenchRow>,
+    /// The bare kernel's timed runs on one thread ([`bare_kernel`]).
+    pub kernel: BenchRow,
+    /// Peak resident memory of the whole benchmark, bytes (Linux only).
+    pub peak_bytes: Option<u64>,
 }
 
 /// The thread counts timed when none are given: 1, 2, 4, … below the
@@ -151,6 +158,16 @@ pub fn bench(job: &Job, threads: &[u64], options: BenchOptions, cancel: Option<&
         }
         rows.push(BenchRow { threads: t, times });
     }
+    for _ in 0..options.warmup {
+        bare_kernel(job, options.replications, cancel)?;
+    }
+    let mut kernel = BenchRow {
+        threads: 1,
+        times: Vec::with_capacity(options.runs as usize),
+    };
+    for _ in 0..options.runs.max(1) {
+        kernel.times.push(bare_kernel(job, options.replications, cancel)?);
+    }
     let sampler = match job {
         Job::Single(e) if e.aggregate => "aggregate",
         Job::Single(_) => "per-child",
@@ -163,13 +180,168 @@ pub fn bench(job: &Job, threads: &[u64], options: BenchOptions, cancel: Option<&
         pairs: pairs(job),
         cores,
         rows,
+        kernel,
+        peak_bytes: peak_resident_bytes(),
     })
+}
+
+/// The seed the bare kernel's streams are keyed by (any fixed value).
+const KERNEL_SEED: u64 = 7;
+
+/// Children drawn side by side in the bare kernel, as in the engine.
+const KERNEL_GROUP: usize = 4;
+
+/// Threshold rows are padded to this width (with a threshold no uniform
+/// reaches) when a contract has at most this many states, so that a row is
+/// a fixed-size array the compiler unrolls.
+const KERNEL_WIDTH: usize = 8;
+
+/// One contract's shape for the bare kernel: the integer thresholds of its
+/// baseline's default matrix (row-major, `stride` a row), and each wave's
+/// (children, cycles followed).
+struct KernelShape {
+    stride: usize,
+    thresholds: Vec<u32>,
+    waves: Vec<(u64, usize)>,
+}
+
+fn kernel_shapes(job: &Job) -> Vec<KernelShape> {
+    let engines: Vec<&Engine> = match job {
+        Job::Single(e) => vec![e],
+        Job::Portfolio(p) => p.engines.iter().collect(),
+    };
+    engines
+        .into_iter()
+        .map(|e| {
+            let matrix = &e.scenario.baseline.default;
+            let n = matrix.n();
+            let stride = if n <= KERNEL_WIDTH { KERNEL_WIDTH } else { n };
+            let mut padded = Vec::with_capacity(n * stride);
+            for i in 0..n {
+                let row = thresholds(matrix.row(i));
+                padded.extend_from_slice(&row);
+                // 2^31 is never ≤ a drawn uniform (which `draw` halves).
+                padded.resize(padded.len() + stride - n, 1 << 31);
+            }
+            let horizon = e.scenario.time.horizon;
+            KernelShape {
+                stride,
+                thresholds: padded,
+                waves: e
+                    .scenario
+                    .cohort
+                    .waves
+                    .iter()
+                    .map(|w| (w.children, horizon.saturating_sub(w.cycle)))
+                    .collect(),
+            }
+        })
+        .collect()
+}
+
+/// One wave's children through the bare kernel: groups of
+/// [`KERNEL_GROUP`] children side by side, their uniforms fetched in one
+/// copy, both arms drawn from each uniform. Returns a checksum of the final
+/// states (so that nothing is optimised away).
+fn kernel_wave<'a>(
+    row: impl Fn(usize) -> &'a [u32],
+    children: u64,
+    cycles: usize,
+    rng: &mut rand_chacha::ChaCha8Rng,
+    uniforms: &mut Vec<u32>,
+) -> usize {
+    uniforms.resize(KERNEL_GROUP * cycles, 0);
+    let mut sink = 0usize;
+    let mut remaining = children;
+    while remaining > 0 {
+        let group = remaining.min(KERNEL_GROUP as u64) as usize;
+        rng.fill(&mut uniforms[..group * cycles]);
+        let mut baseline = [0usize; KERNEL_GROUP];
+        let mut intervention = [0usize; KERNEL_GROUP];
+        for k in 0..cycles {
+            for j in 0..group {
+                let uniform = uniforms[j * cycles + k];
+                baseline[j] = draw(row(baseline[j]), uniform);
+                intervention[j] = draw(row(intervention[j]), uniform);
+            }
+        }
+        sink = sink.wrapping_add(baseline.iter().chain(&intervention).sum::<usize>());
+        remaining -= group as u64;
+    }
+    sink
+}
+
+/// Seconds the bare per-child kernel takes for `replications` of `job` on
+/// one thread: the same contracts, children and cycles, one ChaCha8 `u32`
+/// per child-cycle pair on the engine's keyed streams (fetched in blocks,
+/// children interleaved, as the engine does), drawn through the integer
+/// thresholds of each contract's baseline for both arms, and nothing else:
+/// no bands, effects, accounting or statistics. The engine's rate as a
+/// share of this one is what its bookkeeping costs.
+///
+/// # Errors
+/// [`crate::error::Error::Interrupted`] when cancelled.
+pub fn bare_kernel(job: &Job, replications: u64, cancel: Option<&AtomicBool>) -> Result<f64> {
+    let shapes = kernel_shapes(job);
+    let mut uniforms = Vec::new();
+    let started = std::time::Instant::now();
+    let mut sink = 0usize;
+    for replication in 0..replications {
+        if cancel.is_some_and(|c| c.load(std::sync::atomic::Ordering::SeqCst)) {
+            return Err(crate::error::Error::Interrupted);
+        }
+        for (contract, shape) in shapes.iter().enumerate() {
+            let mut rng = stream_for(KERNEL_SEED, contract as u64, replication, Purpose::Trajectories);
+            for &(children, cycles) in &shape.waves {
+                sink = sink.wrapping_add(if shape.stride == KERNEL_WIDTH {
+                    let rows = shape.thresholds.as_chunks::<KERNEL_WIDTH>().0;
+                    kernel_wave(|state| &rows[state], children, cycles, &mut rng, &mut uniforms)
+                } else {
+                    let stride = shape.stride;
+                    let table = &shape.thresholds;
+                    let row = |state: usize| &table[state * stride..(state + 1) * stride];
+                    kernel_wave(row, children, cycles, &mut rng, &mut uniforms)
+                });
+            }
+        }
+    }
+    std::hint::black_box(sink);
+    Ok(started.elapsed().as_secs_f64())
+}
+
+/// The process's peak resident memory so far (Linux `VmHWM`), in bytes;
+/// `None` where the kernel does not say.
+pub fn peak_resident_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kilobytes: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kilobytes * 1024)
 }
 
 impl Bench {
     /// Pairs per second of a row, at its mean time.
     pub fn rate(&self, row: &BenchRow) -> f64 {
         (self.pairs * self.options.replications) as f64 / row.mean()
+    }
+
+    /// A row's rate per thread as a share of the bare kernel's one-thread
+    /// rate (1 = the engine costs no more than drawing the trajectories).
+    pub fn kernel_ratio(&self, row: &BenchRow) -> f64 {
+        self.rate(row) / row.threads as f64 / self.rate(&self.kernel)
+    }
+
+    /// The kernel and memory lines under a table.
+    fn footer(&self) -> String {
+        let first = self.rows.first().map_or(0.0, |r| self.kernel_ratio(r));
+        let memory = self.peak_bytes.map_or("not measured on this system".to_string(), |b| {
+            format!("{:.1} MB", b as f64 / 1e6)
+        });
+        format!(
+            "bare kernel (ChaCha8, integer thresholds, both arms, same children; 1 thread): {:.4e} pairs/second; \
+             the engine's first row runs at {:.2}x it per thread\npeak resident memory: {memory}\n",
+            self.rate(&self.kernel),
+            first
+        )
     }
 
     /// Per-thread rate of the first row (normally 1 thread): the baseline
@@ -188,12 +360,16 @@ impl Bench {
                 let rate = self.rate(r);
                 json!({"threads": r.threads, "mean": r.mean(), "stddev": r.sd(), "min": r.min(), "max": r.max(),
                        "times": r.times, "seconds": r.mean(), "pairs_per_second": rate,
-                       "speedup": rate / base, "efficiency": rate / base / r.threads as f64})
+                       "speedup": rate / base, "efficiency": rate / base / r.threads as f64,
+                       "kernel_ratio": self.kernel_ratio(r)})
             })
             .collect();
         json!({"scenario": self.scenario, "sampler": self.sampler, "replications": self.options.replications,
                "runs": self.options.runs, "warmup": self.options.warmup,
-               "pairs_per_replication": self.pairs, "cores": self.cores, "results": table})
+               "pairs_per_replication": self.pairs, "cores": self.cores, "results": table,
+               "kernel": {"threads": 1, "mean": self.kernel.mean(), "stddev": self.kernel.sd(),
+                          "times": self.kernel.times, "pairs_per_second": self.rate(&self.kernel)},
+               "peak_resident_bytes": self.peak_bytes})
     }
 
     /// One row per thread count as CSV.
@@ -208,6 +384,7 @@ impl Bench {
             "pairs_per_second",
             "speedup",
             "efficiency",
+            "kernel_ratio",
         ];
         let mut rows = vec![header.map(String::from).to_vec()];
         for r in &self.rows {
@@ -221,6 +398,7 @@ impl Bench {
                 rate.to_string(),
                 (rate / base).to_string(),
                 (rate / base / r.threads as f64).to_string(),
+                self.kernel_ratio(r).to_string(),
             ]);
         }
         crate::report::csv::write_rows(rows)
@@ -246,6 +424,8 @@ impl Bench {
                 100.0 * rate / base / r.threads as f64
             ));
         }
+        out.push('\n');
+        out.push_str(&self.footer());
         out
     }
 
@@ -277,6 +457,7 @@ impl Bench {
                 100.0 * rate / base / r.threads as f64
             ));
         }
+        out.push_str(&self.footer());
         out
     }
 }
@@ -294,5 +475,19 @@ mod tests {
         assert_eq!((row.mean(), row.sd(), row.min(), row.max()), (2.0, 1.0, 1.0, 3.0));
         assert_eq!(default_threads(1), vec![1]);
         assert_eq!(default_threads(6), vec![1, 2, 4, 6]);
+    }
+
+    #[test]
+    fn the_bare_kernel_never_draws_a_padding_column() {
+        // From home every child moves to care for sure and stays: each of 5
+        // children ends in state 1 in both arms, whatever the uniforms.
+        let mut padded = thresholds(&[0.0, 1.0]);
+        padded.resize(KERNEL_WIDTH, 1 << 31);
+        padded.extend(thresholds(&[0.0, 1.0]));
+        padded.resize(2 * KERNEL_WIDTH, 1 << 31);
+        let rows = padded.as_chunks::<KERNEL_WIDTH>().0;
+        let mut rng = stream_for(1, 0, 0, Purpose::Trajectories);
+        let sink = kernel_wave(|state| &rows[state], 5, 3, &mut rng, &mut Vec::new());
+        assert_eq!(sink, 10);
     }
 }
