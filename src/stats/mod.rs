@@ -1,6 +1,7 @@
 //! Statistics: every number computed from replications, with its Monte
 //! Carlo standard error where one exists.
 
+pub mod accumulate;
 pub mod distributions;
 pub mod fit;
 pub mod information;

@@ -1,0 +1,600 @@
+//! Mergeable statistics of fixed size: what a run keeps of a statistic
+//! instead of every replication's value.
+//!
+//! Everything here is exact or integer, so the result of adding values one
+//! by one, or of merging accumulators built from any split of them (threads,
+//! shards), is the same to the last bit:
+//! - [`ExactSum`]: Shewchuk's non-overlapping partials (the algorithm of
+//!   Python's `math.fsum`); its value is the correctly rounded exact sum.
+//! - Squares and cross products enter as exact two-products (via FMA), so
+//!   Σx², Σxy are exact too, and n·Σxy − Σx·Σy is formed exactly before
+//!   its one rounding: a statistic that never varies has sd 0 exactly.
+//! - [`Accumulator`] also keeps a sparse histogram whose bins are at most
+//!   2⁻¹⁰ wide relative to their values (≤ 0.098 %), each with an integer
+//!   count and the exact sum of its values (an integer of mantissas at the
+//!   bin's binary exponent). A quantile is read at the mean of the bin that
+//!   holds its order statistic, so its relative error is below 0.1 %, and
+//!   exact when the bin holds one distinct value (counts, zeros, −100 %).
+
+use super::summary::Summary;
+use std::collections::BTreeMap;
+
+/// Mantissa bits a histogram bin keeps: bins are 2⁻¹⁰ of their value wide.
+pub const BIN_MANTISSA_BITS: u32 = 10;
+
+/// The largest relative error of a quantile read from the histogram.
+pub const QUANTILE_RELATIVE_ERROR: f64 = 1.0 / (1u64 << BIN_MANTISSA_BITS) as f64;
+
+/// `a × b` as `(rounded, error)` with `rounded + error` exactly the product.
+fn two_product(a: f64, b: f64) -> (f64, f64) {
+    let p = a * b;
+    (p, a.mul_add(b, -p))
+}
+
+/// 2^e as an `f64` (exact wherever the result is a normal number).
+fn pow2(e: i32) -> f64 {
+    if (-1022..=1023).contains(&e) {
+        f64::from_bits(((e + 1023) as u64) << 52)
+    } else {
+        2f64.powi(e)
+    }
+}
+
+/// An exact sum of `f64` values.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ExactSum {
+    /// Non-overlapping partials in increasing magnitude; their exact sum is
+    /// the sum of every finite value added.
+    partials: Vec<f64>,
+    /// The sum of the non-finite values added (0 when there were none).
+    special: f64,
+}
+
+impl ExactSum {
+    /// An empty sum.
+    pub fn new() -> ExactSum {
+        ExactSum::default()
+    }
+
+    /// Adds `x` exactly (allocates only when the partials grow, at most a
+    /// few dozen of them for finite values).
+    pub fn add(&mut self, x: f64) {
+        if !x.is_finite() {
+            self.special += x;
+            return;
+        }
+        let mut x = x;
+        let mut kept = 0;
+        for k in 0..self.partials.len() {
+            let mut y = self.partials[k];
+            if x.abs() < y.abs() {
+                std::mem::swap(&mut x, &mut y);
+            }
+            let high = x + y;
+            let low = y - (high - x);
+            if low != 0.0 {
+                self.partials[kept] = low;
+                kept += 1;
+            }
+            x = high;
+        }
+        self.partials.truncate(kept);
+        self.partials.push(x);
+    }
+
+    /// Adds every value of `other`.
+    pub fn add_sum(&mut self, other: &ExactSum) {
+        for &p in &other.partials {
+            self.add(p);
+        }
+        self.special += other.special;
+    }
+
+    /// The partials whose exact sum this is.
+    pub fn partials(&self) -> &[f64] {
+        &self.partials
+    }
+
+    /// The exact sum, rounded once to the nearest `f64` (ties to even).
+    pub fn value(&self) -> f64 {
+        if self.special != 0.0 || self.special.is_nan() {
+            return self.special;
+        }
+        let p = &self.partials;
+        let Some(&last) = p.last() else {
+            return 0.0;
+        };
+        // Python's fsum: add from the top until the rest cannot matter, then
+        // correct a half-way case by the sign of what lies below.
+        let mut n = p.len() - 1;
+        let mut high = last;
+        let mut low = 0.0;
+        while n > 0 {
+            let x = high;
+            n -= 1;
+            let y = p[n];
+            high = x + y;
+            low = y - (high - x);
+            if low != 0.0 {
+                break;
+            }
+        }
+        if n > 0 && ((low < 0.0 && p[n - 1] < 0.0) || (low > 0.0 && p[n - 1] > 0.0)) {
+            let y = low * 2.0;
+            let x = high + y;
+            if y == x - high {
+                high = x;
+            }
+        }
+        high
+    }
+}
+
+/// `n·Σxy − Σx·Σy`, formed exactly from exact sums and rounded once: n
+/// times the co-moment about the mean.
+fn centred(n: u64, cross: &ExactSum, x: &ExactSum, y: &ExactSum) -> f64 {
+    let mut total = ExactSum::new();
+    let count = n as f64;
+    for &p in cross.partials() {
+        let (high, low) = two_product(count, p);
+        total.add(high);
+        total.add(low);
+    }
+    for &a in x.partials() {
+        for &b in y.partials() {
+            let (high, low) = two_product(a, b);
+            total.add(-high);
+            total.add(-low);
+        }
+    }
+    total.value()
+}
+
+/// One histogram bin: how many values fell in it and their exact sum, as
+/// an integer count of the bin's smallest unit.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Bin {
+    /// Values in the bin.
+    pub count: u64,
+    /// Sum of the values' signed mantissas at the bin's exponent.
+    mantissas: i128,
+}
+
+/// The key of the bin holding `v`: 0 for zero, otherwise ± (the value's
+/// sign, exponent and top mantissa bits + 1), so keys sort as values do.
+fn key_of(v: f64) -> i64 {
+    if v == 0.0 {
+        return 0;
+    }
+    let k = (v.abs().to_bits() >> (52 - BIN_MANTISSA_BITS)) as i64 + 1;
+    if v < 0.0 {
+        -k
+    } else {
+        k
+    }
+}
+
+/// The binary exponent of the unit of a bin's mantissas.
+fn unit_exponent(key: i64) -> i32 {
+    let top = ((key.unsigned_abs() - 1) << (52 - BIN_MANTISSA_BITS)) >> 52;
+    if top == 0 {
+        -1074
+    } else {
+        top as i32 - 1075
+    }
+}
+
+/// `v`'s signed mantissa at its exponent's unit (finite `v`).
+fn mantissa_of(v: f64) -> i128 {
+    let bits = v.abs().to_bits();
+    let fraction = bits & ((1u64 << 52) - 1);
+    let m = if bits >> 52 == 0 {
+        fraction
+    } else {
+        fraction | 1u64 << 52
+    };
+    if v < 0.0 {
+        -(m as i128)
+    } else {
+        m as i128
+    }
+}
+
+/// Key of the bin of +∞ (−∞ is its negative); such bins hold no sum.
+fn infinite_key() -> i64 {
+    key_of(f64::INFINITY)
+}
+
+impl Bin {
+    /// The exact sum of the bin's values, added into `total`.
+    fn add_sum_to(&self, key: i64, total: &mut ExactSum) {
+        if key.abs() >= infinite_key() {
+            let infinity = if key > 0 { f64::INFINITY } else { f64::NEG_INFINITY };
+            total.add(infinity);
+            return;
+        }
+        if self.mantissas == 0 {
+            return;
+        }
+        // 48-bit chunks are exact as f64, and so are their scaled values.
+        let unit = unit_exponent(key);
+        let sign = if self.mantissas < 0 { -1.0 } else { 1.0 };
+        let mut rest = self.mantissas.unsigned_abs();
+        let mut shift = 0;
+        while rest != 0 {
+            let chunk = (rest & ((1u128 << 48) - 1)) as u64;
+            total.add(sign * chunk as f64 * pow2(unit + shift));
+            rest >>= 48;
+            shift += 48;
+        }
+    }
+
+    /// The mean of the bin's values.
+    fn mean(&self, key: i64) -> f64 {
+        if key.abs() >= infinite_key() {
+            return if key > 0 { f64::INFINITY } else { f64::NEG_INFINITY };
+        }
+        let mut total = ExactSum::new();
+        self.add_sum_to(key, &mut total);
+        total.value() / self.count as f64
+    }
+}
+
+/// A statistic's mergeable state: count, exact sums of values and squares,
+/// extremes and the histogram. NaN (an undefined value) is left out.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Accumulator {
+    n: u64,
+    sum: ExactSum,
+    squares: ExactSum,
+    min: f64,
+    max: f64,
+    bins: BTreeMap<i64, Bin>,
+}
+
+impl Accumulator {
+    /// An empty accumulator.
+    pub fn new() -> Accumulator {
+        Accumulator::default()
+    }
+
+    /// Values added (NaN left out).
+    pub fn count(&self) -> u64 {
+        self.n
+    }
+
+    /// Histogram bins in use.
+    pub fn bin_count(&self) -> usize {
+        self.bins.len()
+    }
+
+    /// Adds one replication's value.
+    pub fn add(&mut self, v: f64) {
+        if v.is_nan() {
+            return;
+        }
+        if self.n == 0 {
+            (self.min, self.max) = (v, v);
+        } else {
+            self.min = self.min.min(v);
+            self.max = self.max.max(v);
+        }
+        self.n += 1;
+        self.sum.add(v);
+        let (square, error) = two_product(v, v);
+        self.squares.add(square);
+        self.squares.add(error);
+        let bin = self.bins.entry(key_of(v)).or_default();
+        bin.count += 1;
+        if v.is_finite() {
+            bin.mantissas += mantissa_of(v);
+        }
+    }
+
+    /// Adds everything `other` holds (the result is the same as adding its
+    /// values one by one, to the bit).
+    pub fn merge(&mut self, other: &Accumulator) {
+        if other.n == 0 {
+            return;
+        }
+        if self.n == 0 {
+            (self.min, self.max) = (other.min, other.max);
+        } else {
+            self.min = self.min.min(other.min);
+            self.max = self.max.max(other.max);
+        }
+        self.n += other.n;
+        self.sum.add_sum(&other.sum);
+        self.squares.add_sum(&other.squares);
+        for (key, bin) in &other.bins {
+            let mine = self.bins.entry(*key).or_default();
+            mine.count += bin.count;
+            mine.mantissas += bin.mantissas;
+        }
+    }
+
+    /// The exact sum of the values.
+    pub fn sum(&self) -> &ExactSum {
+        &self.sum
+    }
+
+    /// The value of order statistic `rank` (0-based): the exact minimum and
+    /// maximum at the ends, otherwise the mean of its bin.
+    fn order_statistic(&self, rank: u64) -> f64 {
+        if rank == 0 {
+            return self.min;
+        }
+        if rank + 1 >= self.n {
+            return self.max;
+        }
+        let mut below = 0;
+        for (key, bin) in &self.bins {
+            if rank < below + bin.count {
+                return bin.mean(*key).clamp(self.min, self.max);
+            }
+            below += bin.count;
+        }
+        self.max
+    }
+
+    /// The type-7 quantile (linear between order statistics, as R's
+    /// default), from the histogram; NaN when empty.
+    pub fn quantile(&self, p: f64) -> f64 {
+        if self.n == 0 {
+            return f64::NAN;
+        }
+        let h = (self.n - 1) as f64 * p;
+        let lo = h.floor() as u64;
+        let hi = (lo + 1).min(self.n - 1);
+        let fraction = h - lo as f64;
+        let low = self.order_statistic(lo);
+        if fraction == 0.0 {
+            return low;
+        }
+        let high = self.order_statistic(hi);
+        if low == high {
+            low
+        } else {
+            low + fraction * (high - low)
+        }
+    }
+
+    /// Mean of the lowest `share` of values (at least one): whole bins by
+    /// their exact sums, the last bin's share at its mean.
+    pub fn shortfall(&self, share: f64) -> Option<f64> {
+        if self.n == 0 {
+            return None;
+        }
+        let k = ((self.n as f64 * share).ceil() as u64).clamp(1, self.n);
+        let mut total = ExactSum::new();
+        let mut taken = 0;
+        for (key, bin) in &self.bins {
+            if taken + bin.count <= k {
+                bin.add_sum_to(*key, &mut total);
+                taken += bin.count;
+            } else {
+                total.add((k - taken) as f64 * bin.mean(*key));
+                taken = k;
+            }
+            if taken == k {
+                break;
+            }
+        }
+        Some(total.value() / k as f64)
+    }
+
+    /// Mean, sd, se, extremes and quantiles; `None` when no value was added.
+    pub fn summary(&self) -> Option<Summary> {
+        if self.n == 0 {
+            return None;
+        }
+        let n = self.n as f64;
+        let mean = self.sum.value() / n;
+        let sd = if self.n > 1 {
+            // n·Σx² − (Σx)² ≥ 0 exactly; it rounds to ≥ 0.
+            let spread = centred(self.n, &self.squares, &self.sum, &self.sum).max(0.0);
+            (spread / n / (n - 1.0)).sqrt()
+        } else {
+            0.0
+        };
+        let q = |p: f64| self.quantile(p);
+        Some(Summary {
+            mean,
+            se: sd / n.sqrt(),
+            sd,
+            min: self.min,
+            max: self.max,
+            p01: q(0.01),
+            p05: q(0.05),
+            p25: q(0.25),
+            p50: q(0.50),
+            p75: q(0.75),
+            p95: q(0.95),
+            p99: q(0.99),
+            n: self.n,
+        })
+    }
+}
+
+/// Exact co-moments of two statistics, for their correlation.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Comoments {
+    n: u64,
+    x: ExactSum,
+    y: ExactSum,
+    xx: ExactSum,
+    yy: ExactSum,
+    xy: ExactSum,
+}
+
+impl Comoments {
+    /// Adds one replication's pair (left out when either is NaN).
+    pub fn add(&mut self, x: f64, y: f64) {
+        if x.is_nan() || y.is_nan() {
+            return;
+        }
+        self.n += 1;
+        self.x.add(x);
+        self.y.add(y);
+        for (sum, a, b) in [(&mut self.xx, x, x), (&mut self.yy, y, y), (&mut self.xy, x, y)] {
+            let (high, low) = two_product(a, b);
+            sum.add(high);
+            sum.add(low);
+        }
+    }
+
+    /// Adds everything `other` holds.
+    pub fn merge(&mut self, other: &Comoments) {
+        self.n += other.n;
+        for (mine, theirs) in [
+            (&mut self.x, &other.x),
+            (&mut self.y, &other.y),
+            (&mut self.xx, &other.xx),
+            (&mut self.yy, &other.yy),
+            (&mut self.xy, &other.xy),
+        ] {
+            mine.add_sum(theirs);
+        }
+    }
+
+    /// Pearson's correlation (NaN when either side never varies).
+    pub fn correlation(&self) -> f64 {
+        let xy = centred(self.n, &self.xy, &self.x, &self.y);
+        let xx = centred(self.n, &self.xx, &self.x, &self.x);
+        let yy = centred(self.n, &self.yy, &self.y, &self.y);
+        xy / (xx * yy).sqrt()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stats::summary::{expected_shortfall, quantile_sorted};
+
+    /// A deterministic spread of awkward values: mixed signs and scales,
+    /// repeats, zeros, a NaN.
+    fn values() -> Vec<f64> {
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut out = Vec::new();
+        for k in 0..5000 {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let u = (state >> 11) as f64 / (1u64 << 53) as f64;
+            out.push(match k % 7 {
+                0 => 0.0,
+                1 => -1.0,
+                2 => (u * 20.0).floor(),
+                3 => 1e6 * (u - 0.3),
+                4 => 1e-3 * u,
+                5 if k == 5 => f64::NAN,
+                _ => -2.5e5 * u * u,
+            });
+        }
+        out
+    }
+
+    #[test]
+    fn an_exact_sum_is_the_correctly_rounded_sum_in_any_order() {
+        let v = [1e16, 1.0, -1e16, 1e-3, 3.0, -1e-3];
+        let mut forward = ExactSum::new();
+        v.iter().for_each(|&x| forward.add(x));
+        let mut backward = ExactSum::new();
+        v.iter().rev().for_each(|&x| backward.add(x));
+        assert_eq!(forward.value(), 4.0);
+        assert_eq!(backward.value(), 4.0);
+        // 0.1 ten times is exactly 1.0000000000000000555…, which rounds to 1.
+        let mut tenths = ExactSum::new();
+        (0..10).for_each(|_| tenths.add(0.1));
+        assert_eq!(tenths.value(), 1.0);
+    }
+
+    #[test]
+    fn any_split_merges_to_the_same_bits() {
+        let v = values();
+        let mut whole = Accumulator::new();
+        v.iter().for_each(|&x| whole.add(x));
+        for parts in [2usize, 3, 7, 64] {
+            let mut merged = Accumulator::new();
+            // Uneven chunks, merged in reverse order.
+            let size = v.len() / parts + 1;
+            let mut chunks: Vec<Accumulator> = v
+                .chunks(size)
+                .map(|c| {
+                    let mut a = Accumulator::new();
+                    c.iter().for_each(|&x| a.add(x));
+                    a
+                })
+                .collect();
+            chunks.reverse();
+            chunks.iter().for_each(|c| merged.merge(c));
+            assert_eq!(merged.summary(), whole.summary(), "{parts} parts");
+            assert_eq!(merged.shortfall(0.05), whole.shortfall(0.05));
+        }
+    }
+
+    #[test]
+    fn quantiles_are_within_the_stated_precision_of_the_order_statistics() {
+        let v = values();
+        let mut a = Accumulator::new();
+        v.iter().for_each(|&x| a.add(x));
+        let mut sorted: Vec<f64> = v.iter().copied().filter(|x| !x.is_nan()).collect();
+        sorted.sort_by(f64::total_cmp);
+        for k in 0..=100 {
+            let p = k as f64 / 100.0;
+            let exact = quantile_sorted(&sorted, p);
+            let approximate = a.quantile(p);
+            // Linear interpolation between two order statistics, each read
+            // within the bound, stays within the bound of the larger one.
+            let lo = sorted[((sorted.len() - 1) as f64 * p).floor() as usize];
+            let hi = sorted[(((sorted.len() - 1) as f64 * p).floor() as usize + 1).min(sorted.len() - 1)];
+            let bound = QUANTILE_RELATIVE_ERROR * lo.abs().max(hi.abs());
+            assert!((approximate - exact).abs() <= bound, "p {p}: {approximate} vs {exact}");
+        }
+        let s = a.summary().expect("values");
+        let exact_mean = sorted.iter().sum::<f64>() / sorted.len() as f64;
+        assert!((s.mean - exact_mean).abs() <= 1e-9 * exact_mean.abs().max(1.0));
+        assert_eq!(s.n, sorted.len() as u64);
+        assert_eq!((s.min, s.max), (sorted[0], sorted[sorted.len() - 1]));
+        let es = a.shortfall(0.05).expect("values");
+        let exact_es = expected_shortfall(&sorted, 0.05).expect("values");
+        assert!(
+            (es - exact_es).abs() <= QUANTILE_RELATIVE_ERROR * exact_es.abs(),
+            "{es} vs {exact_es}"
+        );
+    }
+
+    #[test]
+    fn discrete_values_are_read_exactly_and_a_constant_has_no_spread() {
+        let mut a = Accumulator::new();
+        for k in 0..1001 {
+            a.add(f64::from(k % 5));
+        }
+        let s = a.summary().expect("values");
+        assert_eq!((s.p05, s.p25, s.p50, s.p75, s.p95), (0.0, 1.0, 2.0, 3.0, 4.0));
+        let mut constant = Accumulator::new();
+        (0..1000).for_each(|_| constant.add(0.1 + 1e6));
+        let s = constant.summary().expect("values");
+        assert_eq!((s.sd, s.se), (0.0, 0.0));
+        assert_eq!(s.mean, 0.1 + 1e6);
+    }
+
+    #[test]
+    fn correlations_come_from_exact_comoments() {
+        let mut c = Comoments::default();
+        let mut halves = [Comoments::default(), Comoments::default()];
+        for k in 0..200 {
+            let x = f64::from(k);
+            let y = 3.0 * x + 7.0;
+            c.add(x, y);
+            halves[k as usize % 2].add(x, y);
+        }
+        assert!((c.correlation() - 1.0).abs() < 1e-15);
+        let [mut even, odd] = halves;
+        even.merge(&odd);
+        assert_eq!(even.correlation(), c.correlation());
+        let mut flat = Comoments::default();
+        (0..10).for_each(|k| flat.add(f64::from(k), 2.0));
+        assert!(flat.correlation().is_nan());
+    }
+}
