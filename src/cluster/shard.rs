@@ -2,8 +2,10 @@
 //! written as mergeable partial results, and merged into exactly the summary
 //! an unsharded run writes.
 //!
-//! Quantiles are exact order statistics, so a shard keeps every
-//! replication's values (not a sketch): `shard.json` holds what the shard is
+//! A shard keeps every replication's values; the merge summarises them
+//! with the exact, order-free accumulators of [`crate::stats::accumulate`],
+//! so the merged summary equals the unsharded one to the bit. `shard.json`
+//! holds what the shard is
 //! (scenario digest, seed, engine version, its range) and `shard.bin` the
 //! values, little-endian f64, one replication after another.
 //!

@@ -161,7 +161,7 @@ pub fn render(
         r#"{head}<h1>{name}</h1>
 <p>{description}</p>
 <p id="finding" class="finding">{finding}</p>
-<p class="meta">{replications} replications · seed {seed} · sibsim {version} · money in {currency}, discounted unless a chart says otherwise · quantiles are exact order statistics · ± is one Monte Carlo standard error</p>
+<p class="meta">{replications} replications · seed {seed} · sibsim {version} · money in {currency}, discounted unless a chart says otherwise · quantiles within 0.1 % of the order statistics · ± is one Monte Carlo standard error</p>
 <h2>Headline</h2>
 <table id="headline"><tr><th>statistic</th><th>mean ± se</th><th>p05</th><th>p50</th><th>p95</th><th>name</th></tr>
 {rows}</table>

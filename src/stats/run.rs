@@ -2,7 +2,8 @@
 //! summary per statistic, probabilities, expected shortfall, cash-flow path
 //! quantiles, the payment correlation of a portfolio's contracts).
 
-use super::summary::{expected_shortfall, quantile_sorted, Probability, Summary};
+use super::accumulate::{Accumulator, Comoments};
+use super::summary::{expected_shortfall, Probability, Summary};
 use crate::model::names;
 use crate::sim::record::RunResults;
 
@@ -29,18 +30,12 @@ pub struct RunSummary {
     pub payment_correlation: Option<(Vec<String>, Vec<Vec<f64>>)>,
 }
 
-/// Pearson correlation (NaN when either side does not vary).
+/// Pearson correlation from exact co-moments (NaN when either side does
+/// not vary); pairs with a NaN are left out.
 pub fn correlation(x: &[f64], y: &[f64]) -> f64 {
-    let n = x.len().min(y.len()) as f64;
-    let mx = x.iter().sum::<f64>() / n;
-    let my = y.iter().sum::<f64>() / n;
-    let (mut sxy, mut sxx, mut syy) = (0.0, 0.0, 0.0);
-    for (a, b) in x.iter().zip(y) {
-        sxy += (a - mx) * (b - my);
-        sxx += (a - mx) * (a - mx);
-        syy += (b - my) * (b - my);
-    }
-    sxy / (sxx * syy).sqrt()
+    let mut comoments = Comoments::default();
+    x.iter().zip(y).for_each(|(&a, &b)| comoments.add(a, b));
+    comoments.correlation()
 }
 
 fn payment_correlation(results: &RunResults) -> Option<(Vec<String>, Vec<Vec<f64>>)> {
@@ -105,15 +100,9 @@ impl RunSummary {
             cashflows: (0..results.investor_paths.len())
                 .map(|t| {
                     let quantiles = |paths: &[Vec<f64>]| {
-                        let mut sorted = paths[t].clone();
-                        sorted.sort_by(|a, b| a.total_cmp(b));
-                        PATH_QUANTILES.map(|p| {
-                            if sorted.is_empty() {
-                                f64::NAN
-                            } else {
-                                quantile_sorted(&sorted, p)
-                            }
-                        })
+                        let mut accumulator = Accumulator::new();
+                        paths[t].iter().for_each(|&v| accumulator.add(v));
+                        PATH_QUANTILES.map(|p| accumulator.quantile(p))
                     };
                     (
                         results.year_end(t),
