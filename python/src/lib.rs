@@ -151,8 +151,10 @@ fn run(
             )
         };
         let results = job.run(&options)?;
-        let summary = RunSummary::new(&results, &job.expected());
-        let files = sibsim::report::result_files(&summary, &results, &job.about(), keep_replications);
+        let state = sibsim::stats::RunState::of(&results);
+        let summary = RunSummary::from_state(&state, &job.expected());
+        let kept = keep_replications.then_some(&results);
+        let files = sibsim::report::result_files(&summary, &state, kept, &job.about());
         Ok((job.name().to_string(), files))
     })?;
     Ok((name, as_bytes(py, files)))

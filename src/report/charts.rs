@@ -5,8 +5,7 @@
 use super::format::Ticks;
 use super::{plot, Exporter, RunOutput};
 use crate::model::names;
-use crate::sim::record::RunResults;
-use crate::stats::RunSummary;
+use crate::stats::{RunState, RunSummary};
 
 /// One picture: its file name, caption and SVG text.
 #[derive(Debug, Clone, PartialEq)]
@@ -33,12 +32,7 @@ impl Exporter for Charts {
 
 /// Draws the pictures of a run (those whose data exist); the IRR histogram
 /// marks `investor_rate`, the rate the investors discount at.
-pub fn pictures(
-    summary: &RunSummary,
-    results: &RunResults,
-    currency: &str,
-    investor_rate: Option<f64>,
-) -> Vec<Picture> {
+pub fn pictures(summary: &RunSummary, state: &RunState, currency: &str, investor_rate: Option<f64>) -> Vec<Picture> {
     let mut pictures = Vec::new();
     let mut add = |file: &str, caption: &str, svg: Option<String>| {
         if let Some(svg) = svg {
@@ -49,8 +43,8 @@ pub fn pictures(
             });
         }
     };
-    if let Some(irr) = results.column(names::IRR) {
-        let (shown, caption) = irr_focus(irr);
+    if let Some(irr) = state.statistic(names::IRR) {
+        let (shown, caption) = irr_focus(&irr.points(), state.replications);
         let marks: Vec<(f64, String)> = investor_rate
             .filter(|r| r.is_finite())
             .map(|r| (r, format!("investors' rate {}", super::format::percent(r))))
@@ -62,12 +56,12 @@ pub fn pictures(
             plot::histogram(&shown, "Investor IRR", "annual IRR", Ticks::Percent, 40, &marks),
         );
     }
-    if let Some(net) = results.column(names::NET_SAVINGS) {
+    if let Some(net) = state.statistic(names::NET_SAVINGS) {
         add(
             "net_savings_histogram.svg",
             "Payer net savings across replications",
             plot::histogram(
-                net,
+                &net.points(),
                 "Payer net savings",
                 "net savings, discounted",
                 Ticks::Money(currency),
@@ -125,28 +119,46 @@ pub fn pictures(
     pictures
 }
 
-/// The IRRs a histogram should show: total losses (−100 %) and the
-/// tails beyond the 1st and 99th percentiles left out, so the mass is
-/// readable; the caption says how many were left out.
-fn irr_focus(irr: &[f64]) -> (Vec<f64>, String) {
-    let defined: Vec<f64> = irr.iter().copied().filter(|x| x.is_finite()).collect();
-    let undefined = irr.len() - defined.len();
-    let total_losses = defined.iter().filter(|&&x| x <= -1.0).count();
-    let mut rest: Vec<f64> = defined.iter().copied().filter(|&x| x > -1.0).collect();
-    rest.sort_by(|a, b| a.total_cmp(b));
-    let (low, high) = match (rest.first(), rest.last()) {
-        (Some(_), Some(_)) => (
-            crate::stats::quantile_sorted(&rest, 0.01),
-            crate::stats::quantile_sorted(&rest, 0.99),
-        ),
-        _ => (f64::NAN, f64::NAN),
+/// The type-7 quantile of weighted points in increasing order (a
+/// histogram's bins as (value, count)); NaN when there are none.
+fn weighted_quantile(points: &[(f64, u64)], p: f64) -> f64 {
+    let n: u64 = points.iter().map(|q| q.1).sum();
+    if n == 0 {
+        return f64::NAN;
+    }
+    let at = |rank: u64| {
+        let mut below = 0;
+        for &(value, count) in points {
+            below += count;
+            if rank < below {
+                return value;
+            }
+        }
+        points.last().map_or(f64::NAN, |q| q.0)
     };
-    let shown: Vec<f64> = rest.iter().copied().filter(|&x| x >= low && x <= high).collect();
-    let share = |k: usize| 100.0 * k as f64 / irr.len().max(1) as f64;
+    let h = (n - 1) as f64 * p;
+    let lo = h.floor() as u64;
+    let fraction = h - lo as f64;
+    let (low, high) = (at(lo), at((lo + 1).min(n - 1)));
+    low + fraction * (high - low)
+}
+
+/// The IRRs a histogram should show, from the IRR's histogram points and
+/// the run's replications: total losses (−100 %) and the tails beyond the
+/// 1st and 99th percentiles left out, so the mass is readable; the caption
+/// says how many were left out.
+fn irr_focus(points: &[(f64, u64)], replications: u64) -> (Vec<(f64, u64)>, String) {
+    let defined: Vec<(f64, u64)> = points.iter().copied().filter(|p| p.0.is_finite()).collect();
+    let count = |points: &[(f64, u64)]| points.iter().map(|p| p.1).sum::<u64>();
+    let undefined = replications.saturating_sub(count(&defined));
+    let total_losses = count(&defined.iter().copied().filter(|p| p.0 <= -1.0).collect::<Vec<_>>());
+    let rest: Vec<(f64, u64)> = defined.iter().copied().filter(|p| p.0 > -1.0).collect();
+    let (low, high) = (weighted_quantile(&rest, 0.01), weighted_quantile(&rest, 0.99));
+    let shown: Vec<(f64, u64)> = rest.into_iter().filter(|p| p.0 >= low && p.0 <= high).collect();
+    let share = |k: u64| 100.0 * k as f64 / replications.max(1) as f64;
     let mut caption = format!(
-        "Investor IRR across replications, from its 1st to its 99th percentile ({} of {} shown)",
-        shown.len(),
-        irr.len()
+        "Investor IRR across replications, from its 1st to its 99th percentile ({} of {replications} shown)",
+        count(&shown)
     );
     if total_losses > 0 {
         caption.push_str(&format!(
@@ -163,15 +175,19 @@ fn irr_focus(irr: &[f64]) -> (Vec<f64>, String) {
 #[cfg(test)]
 mod tests {
     use super::irr_focus;
+    use crate::stats::accumulate::Accumulator;
 
     #[test]
     fn total_losses_and_far_tails_are_left_out_and_counted() {
         let mut irr: Vec<f64> = (0..200).map(|i| i as f64 / 1000.0).collect();
         irr.extend([-1.0; 50]);
         irr.push(f64::NAN);
-        let (shown, caption) = irr_focus(&irr);
-        assert!(shown.iter().all(|&x| (0.0..=20.0).contains(&x)));
-        assert!(shown.len() >= 190 && shown.len() < 200, "{}", shown.len());
+        let mut accumulator = Accumulator::new();
+        irr.iter().for_each(|&x| accumulator.add(x));
+        let (shown, caption) = irr_focus(&accumulator.points(), irr.len() as u64);
+        assert!(shown.iter().all(|&(x, _)| (0.0..=0.2).contains(&x)));
+        let drawn: u64 = shown.iter().map(|p| p.1).sum();
+        assert!((190..200).contains(&drawn), "{drawn}");
         assert!(caption.contains("19.9 % of replications lose everything"), "{caption}");
         assert!(caption.contains("0.4 % have no single IRR"), "{caption}");
     }

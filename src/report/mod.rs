@@ -20,7 +20,7 @@ pub mod terminal;
 pub mod terms;
 
 use crate::sim::record::RunResults;
-use crate::stats::RunSummary;
+use crate::stats::{RunState, RunSummary};
 use charts::Picture;
 
 /// The engine version written into every result.
@@ -44,8 +44,10 @@ pub struct About {
 pub struct RunOutput<'a> {
     /// The numbers.
     pub summary: &'a RunSummary,
-    /// Every replication (for per-replication files and histograms).
-    pub results: &'a RunResults,
+    /// The run's state (histograms).
+    pub state: &'a RunState,
+    /// Every replication, when they are kept (`replications.csv`).
+    pub results: Option<&'a RunResults>,
     /// The scenario's one-line description.
     pub description: &'a str,
     /// The key terms, in words.
@@ -83,25 +85,24 @@ pub fn exporters(keep_replications: bool) -> Vec<Box<dyn Exporter>> {
 }
 
 /// Everything a finished run writes: the summary files, cashflows.csv,
-/// the pictures and report.html (and replications.csv when asked).
+/// the pictures and report.html, from the run's summary and state (and
+/// replications.csv from `kept`, the replications when they are kept).
 pub fn result_files(
     summary: &RunSummary,
-    results: &RunResults,
+    state: &RunState,
+    kept: Option<&RunResults>,
     about: &About,
-    keep_replications: bool,
 ) -> Vec<(String, Vec<u8>)> {
-    let pictures = charts::pictures(summary, results, &about.currency, about.investor_rate);
+    let pictures = charts::pictures(summary, state, &about.currency, about.investor_rate);
     let run = RunOutput {
         summary,
-        results,
+        state,
+        results: kept,
         description: &about.description,
         terms: &about.terms,
         currency: &about.currency,
         investor_rate: about.investor_rate,
         pictures: &pictures,
     };
-    exporters(keep_replications)
-        .iter()
-        .flat_map(|e| e.files(&run))
-        .collect()
+    exporters(kept.is_some()).iter().flat_map(|e| e.files(&run)).collect()
 }

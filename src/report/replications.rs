@@ -9,10 +9,10 @@ pub struct Replications;
 
 impl Exporter for Replications {
     fn files(&self, run: &RunOutput) -> Vec<(String, Vec<u8>)> {
-        vec![(
-            "replications.csv".to_string(),
-            replications_csv(run.results).into_bytes(),
-        )]
+        run.results
+            .map(|results| ("replications.csv".to_string(), replications_csv(results).into_bytes()))
+            .into_iter()
+            .collect()
     }
 }
 

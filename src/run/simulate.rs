@@ -195,9 +195,11 @@ impl Plan {
                 }
             }
             None => {
-                let report = RunSummary::new(&results, &planned.job.expected());
+                let state = crate::stats::RunState::of(&results);
+                let report = RunSummary::from_state(&state, &planned.job.expected());
                 let job = &planned.job;
-                let files = result_files(&report, &results, &job.about(), request.keep_replications);
+                let kept = request.keep_replications.then_some(&results);
+                let files = result_files(&report, &state, kept, &job.about());
                 Written::Results {
                     folder: write_folder(&request.out, job.name(), &files)?,
                     report: Box::new(report),

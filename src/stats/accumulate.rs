@@ -313,6 +313,12 @@ impl Accumulator {
         }
     }
 
+    /// The histogram as (mean of a bin's values, their count), in
+    /// increasing order of value.
+    pub fn points(&self) -> Vec<(f64, u64)> {
+        self.bins.iter().map(|(key, bin)| (bin.mean(*key), bin.count)).collect()
+    }
+
     /// The exact sum of the values.
     pub fn sum(&self) -> &ExactSum {
         &self.sum

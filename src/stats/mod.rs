@@ -6,8 +6,10 @@ pub mod distributions;
 pub mod fit;
 pub mod information;
 pub mod run;
+pub mod state;
 pub mod summary;
 pub mod target;
 
 pub use run::RunSummary;
+pub use state::RunState;
 pub use summary::{expected_shortfall, quantile_sorted, Probability, Summary};

@@ -3,7 +3,8 @@
 //! quantiles, the payment correlation of a portfolio's contracts).
 
 use super::accumulate::{Accumulator, Comoments};
-use super::summary::{expected_shortfall, Probability, Summary};
+use super::state::RunState;
+use super::summary::{Probability, Summary};
 use crate::model::names;
 use crate::sim::record::RunResults;
 
@@ -38,78 +39,46 @@ pub fn correlation(x: &[f64], y: &[f64]) -> f64 {
     comoments.correlation()
 }
 
-fn payment_correlation(results: &RunResults) -> Option<(Vec<String>, Vec<Vec<f64>>)> {
-    let columns: Vec<(String, &Vec<f64>)> = results
-        .names
-        .iter()
-        .zip(&results.columns)
-        .filter_map(|(n, c)| {
-            names::split_contract(n)
-                .filter(|(_, inner)| *inner == names::PAYMENTS)
-                .map(|(name, _)| (name.to_string(), c))
-        })
-        .collect();
-    if columns.len() < 2 {
-        return None;
-    }
-    let matrix = columns
-        .iter()
-        .map(|(_, a)| columns.iter().map(|(_, b)| correlation(a, b)).collect())
-        .collect();
-    Some((columns.into_iter().map(|(n, _)| n).collect(), matrix))
-}
-
 /// Quantile levels of cash-flow paths.
 pub const PATH_QUANTILES: [f64; 5] = [0.05, 0.25, 0.50, 0.75, 0.95];
 
 impl RunSummary {
     /// Summarises a run.
     pub fn new(results: &RunResults, expected: &[(String, f64)]) -> RunSummary {
+        RunSummary::from_state(&RunState::of(results), expected)
+    }
+
+    /// Summarises a run's state (a whole run, or merged shards).
+    pub fn from_state(state: &RunState, expected: &[(String, f64)]) -> RunSummary {
+        let fan = |paths: &Accumulator| PATH_QUANTILES.map(|p| paths.quantile(p));
         RunSummary {
-            scenario: results.scenario.clone(),
-            replications: results.replications(),
-            seed: results.seed,
-            statistics: results
+            scenario: state.scenario.clone(),
+            replications: state.replications,
+            seed: state.seed,
+            statistics: state
                 .names
                 .iter()
-                .zip(&results.columns)
-                .map(|(n, c)| (n.clone(), Summary::of(c)))
+                .zip(&state.statistics)
+                .map(|(n, a)| (n.clone(), a.summary()))
                 .collect(),
-            probabilities: results
+            probabilities: state
                 .event_names
                 .iter()
-                .zip(&results.events)
-                .map(|(n, e)| {
-                    (
-                        n.clone(),
-                        Probability::of(e.iter().filter(|&&x| x).count() as u64, e.len() as u64),
-                    )
-                })
+                .zip(&state.events)
+                .map(|(n, &k)| (n.clone(), Probability::of(k, state.replications)))
                 .collect(),
             expected: expected.to_vec(),
             expected_shortfall: names::SHORTFALL_STATISTICS
                 .iter()
-                .map(|&n| {
-                    (
-                        n.to_string(),
-                        results.column(n).and_then(|c| expected_shortfall(c, 0.05)),
-                    )
-                })
+                .map(|&n| (n.to_string(), state.statistic(n).and_then(|a| a.shortfall(0.05))))
                 .collect(),
-            payment_correlation: payment_correlation(results),
-            cashflows: (0..results.investor_paths.len())
-                .map(|t| {
-                    let quantiles = |paths: &[Vec<f64>]| {
-                        let mut accumulator = Accumulator::new();
-                        paths[t].iter().for_each(|&v| accumulator.add(v));
-                        PATH_QUANTILES.map(|p| accumulator.quantile(p))
-                    };
-                    (
-                        results.year_end(t),
-                        quantiles(&results.investor_paths),
-                        quantiles(&results.payer_paths),
-                    )
-                })
+            payment_correlation: state.payment_correlation(),
+            cashflows: state
+                .investor_paths
+                .iter()
+                .zip(&state.payer_paths)
+                .enumerate()
+                .map(|(t, (investor, payer))| (state.year_end(t), fan(investor), fan(payer)))
                 .collect(),
         }
     }

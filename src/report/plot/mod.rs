@@ -32,27 +32,28 @@ pub fn safe_range(lo: f64, hi: f64) -> Option<(f64, f64)> {
     Some((middle - least, middle + least))
 }
 
-fn finite(values: &[f64]) -> Vec<f64> {
-    values.iter().copied().filter(|v| v.is_finite()).collect()
-}
-
-/// A histogram of `values` (NaN and infinities left out) with `bins` bars,
-/// and a dashed vertical line at each of `marks` (value, legend) inside the
-/// range. Returns `None` when there is nothing to draw.
+/// A histogram of `points` (value, how many replications had it: NaN and
+/// infinities left out) with `bins` bars, and a dashed vertical line at each
+/// of `marks` (value, legend) inside the range. Returns `None` when there is
+/// nothing to draw.
 pub fn histogram(
-    values: &[f64],
+    points: &[(f64, u64)],
     title: &str,
     x_label: &str,
     x_ticks: Ticks,
     bins: usize,
     marks: &[(f64, String)],
 ) -> Option<String> {
-    let data = finite(values);
+    let data: Vec<(f64, u64)> = points
+        .iter()
+        .copied()
+        .filter(|(v, c)| v.is_finite() && *c > 0)
+        .collect();
     if data.is_empty() {
         return None;
     }
-    let lo = data.iter().copied().fold(f64::INFINITY, f64::min);
-    let mut hi = data.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let lo = data.iter().map(|p| p.0).fold(f64::INFINITY, f64::min);
+    let mut hi = data.iter().map(|p| p.0).fold(f64::NEG_INFINITY, f64::max);
     if hi <= lo {
         hi = lo + lo.abs().max(1.0) * 0.01;
     }
@@ -62,11 +63,12 @@ pub fn histogram(
         return None;
     }
     let mut counts = vec![0u64; bins];
-    for v in &data {
+    for (v, c) in &data {
         let k = (((v - lo) / width).max(0.0) as usize).min(bins - 1);
-        counts[k] += 1;
+        counts[k] += c;
     }
-    let top = counts.iter().copied().max().unwrap_or(1) as f64 / data.len() as f64;
+    let total: u64 = data.iter().map(|p| p.1).sum();
+    let top = counts.iter().copied().max().unwrap_or(1) as f64 / total as f64;
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
@@ -86,7 +88,7 @@ pub fn histogram(
             .y_label_formatter(&|y| format!("{:.0} %", y * 100.0))
             .draw()
             .ok()?;
-        let n = data.len() as f64;
+        let n = total as f64;
         chart
             .draw_series(counts.iter().enumerate().map(|(k, &c)| {
                 let x0 = lo + k as f64 * width;
@@ -351,7 +353,7 @@ mod tests {
     fn pictures_are_svg_with_labels() {
         let marks = [(2.0, "investors' rate".to_string())];
         let svg = histogram(
-            &[1.0, 2.0, 2.5, f64::NAN, 3.0],
+            &[(1.0, 1), (2.0, 1), (2.5, 1), (f64::NAN, 1), (3.0, 2)],
             "IRR",
             "annual IRR",
             Ticks::Plain,
@@ -372,7 +374,7 @@ mod tests {
         )
         .expect("svg");
         assert!(fan.contains("year (end of cycle)") && fan.contains("€"));
-        assert!(histogram(&[f64::NAN], "x", "y", Ticks::Plain, 5, &[]).is_none());
+        assert!(histogram(&[(f64::NAN, 3)], "x", "y", Ticks::Plain, 5, &[]).is_none());
         let rows = [("a-long-contract-name".to_string(), -1.0, 0.5, 2.0)];
         let intervals = interval_chart(&rows, "t", "x", Ticks::Percent).expect("svg");
         assert!(intervals.contains("a-long-contract-name") && intervals.contains(" %"));
@@ -391,8 +393,8 @@ mod tests {
     #[test]
     fn degenerate_and_huge_ranges_are_drawn_or_skipped() {
         // Each of these looped inside plotters' tick placement before.
-        assert!(histogram(&[1e300, 1e300], "x", "y", Ticks::Plain, 5, &[]).is_none());
-        assert!(histogram(&[1e12, 1e12 + 1e-4], "x", "y", Ticks::Plain, 5, &[]).is_some());
+        assert!(histogram(&[(1e300, 2)], "x", "y", Ticks::Plain, 5, &[]).is_none());
+        assert!(histogram(&[(1e12, 1), (1e12 + 1e-4, 1)], "x", "y", Ticks::Plain, 5, &[]).is_some());
         let fan = fan_chart(&[2019.0, 1e308], &[[0.0; 5], [1e150; 5]], "cash", "EUR", Ticks::Plain);
         assert!(fan.is_none());
         let flat = band_chart(&[1.0, 1.0], &[[5e10; 5], [5e10; 5]], "t", "x", ("y", Ticks::Plain));

@@ -1,0 +1,197 @@
+//! A run's state: everything its summary and pictures need, of a size that
+//! depends on the statistics and the horizon, not on the replications.
+//! States of disjoint replication ranges merge into the state of their
+//! union, to the bit ([`crate::stats::accumulate`]).
+
+use super::accumulate::{Accumulator, Comoments};
+use crate::model::names;
+use crate::sim::record::RunResults;
+
+/// The mergeable state of a run (or of a range of its replications).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunState {
+    /// Scenario name.
+    pub scenario: String,
+    /// Master seed.
+    pub seed: u64,
+    /// Replications added.
+    pub replications: u64,
+    /// Statistic names.
+    pub names: Vec<String>,
+    /// One accumulator per statistic.
+    pub statistics: Vec<Accumulator>,
+    /// Event names.
+    pub event_names: Vec<String>,
+    /// Replications in which each event happened.
+    pub events: Vec<u64>,
+    /// Per cycle: cumulative investor cash flow at its end.
+    pub investor_paths: Vec<Accumulator>,
+    /// Per cycle: cumulative payer cash position at its end.
+    pub payer_paths: Vec<Accumulator>,
+    /// A portfolio's contracts with their payment statistic's index.
+    pub payment_contracts: Vec<(String, usize)>,
+    /// Co-moments of contract payments, pairs (i ≤ j) row by row.
+    pub payment_pairs: Vec<Comoments>,
+    /// Calendar label of cycle 0.
+    pub start_year: f64,
+    /// Years per cycle.
+    pub cycle_years: f64,
+}
+
+/// The contracts whose payments a portfolio's correlation covers.
+fn payment_contracts(names: &[String]) -> Vec<(String, usize)> {
+    let contracts: Vec<(String, usize)> = names
+        .iter()
+        .enumerate()
+        .filter_map(|(k, n)| {
+            names::split_contract(n)
+                .filter(|(_, inner)| *inner == names::PAYMENTS)
+                .map(|(name, _)| (name.to_string(), k))
+        })
+        .collect();
+    if contracts.len() < 2 {
+        Vec::new()
+    } else {
+        contracts
+    }
+}
+
+impl RunState {
+    /// An empty state for these statistics, events and cycles.
+    pub fn new(
+        scenario: &str,
+        seed: u64,
+        names: Vec<String>,
+        event_names: Vec<String>,
+        horizon: usize,
+        start_year: f64,
+        cycle_years: f64,
+    ) -> RunState {
+        let payment_contracts = payment_contracts(&names);
+        let k = payment_contracts.len();
+        RunState {
+            scenario: scenario.to_string(),
+            seed,
+            replications: 0,
+            statistics: vec![Accumulator::new(); names.len()],
+            names,
+            events: vec![0; event_names.len()],
+            event_names,
+            investor_paths: vec![Accumulator::new(); horizon],
+            payer_paths: vec![Accumulator::new(); horizon],
+            payment_pairs: vec![Comoments::default(); k * (k + 1) / 2],
+            payment_contracts,
+            start_year,
+            cycle_years,
+        }
+    }
+
+    /// Adds one replication: its statistics, events and cash-flow paths,
+    /// in the orders of the names this state was made with.
+    pub fn add(&mut self, values: &[f64], events: &[bool], investor_path: &[f64], payer_path: &[f64]) {
+        self.replications += 1;
+        for (a, &v) in self.statistics.iter_mut().zip(values) {
+            a.add(v);
+        }
+        for (count, &e) in self.events.iter_mut().zip(events) {
+            *count += u64::from(e);
+        }
+        for (a, &v) in self.investor_paths.iter_mut().zip(investor_path) {
+            a.add(v);
+        }
+        for (a, &v) in self.payer_paths.iter_mut().zip(payer_path) {
+            a.add(v);
+        }
+        let mut pair = 0;
+        for (i, (_, x)) in self.payment_contracts.iter().enumerate() {
+            for (_, y) in &self.payment_contracts[i..] {
+                let value = |k: usize| values.get(k).copied().unwrap_or(f64::NAN);
+                self.payment_pairs[pair].add(value(*x), value(*y));
+                pair += 1;
+            }
+        }
+    }
+
+    /// Adds every replication of `other` (a state of the same run's shape).
+    pub fn merge(&mut self, other: &RunState) {
+        self.replications += other.replications;
+        for (a, b) in self.statistics.iter_mut().zip(&other.statistics) {
+            a.merge(b);
+        }
+        for (a, b) in self.events.iter_mut().zip(&other.events) {
+            *a += b;
+        }
+        for (a, b) in self
+            .investor_paths
+            .iter_mut()
+            .zip(&other.investor_paths)
+            .chain(self.payer_paths.iter_mut().zip(&other.payer_paths))
+        {
+            a.merge(b);
+        }
+        for (a, b) in self.payment_pairs.iter_mut().zip(&other.payment_pairs) {
+            a.merge(b);
+        }
+    }
+
+    /// The state of every replication of `results`.
+    pub fn of(results: &RunResults) -> RunState {
+        let mut state = RunState::new(
+            &results.scenario,
+            results.seed,
+            results.names.clone(),
+            results.event_names.clone(),
+            results.investor_paths.len(),
+            results.start_year,
+            results.cycle_years,
+        );
+        let mut values = vec![0.0; results.names.len()];
+        let mut events = vec![false; results.event_names.len()];
+        let mut investor = vec![0.0; results.investor_paths.len()];
+        let mut payer = vec![0.0; results.payer_paths.len()];
+        for r in 0..results.replications() as usize {
+            for (v, column) in values.iter_mut().zip(&results.columns) {
+                *v = column[r];
+            }
+            for (e, column) in events.iter_mut().zip(&results.events) {
+                *e = column[r];
+            }
+            for (v, path) in investor.iter_mut().zip(&results.investor_paths) {
+                *v = path[r];
+            }
+            for (v, path) in payer.iter_mut().zip(&results.payer_paths) {
+                *v = path[r];
+            }
+            state.add(&values, &events, &investor, &payer);
+        }
+        state
+    }
+
+    /// A statistic's accumulator by name.
+    pub fn statistic(&self, name: &str) -> Option<&Accumulator> {
+        self.names.iter().position(|n| n == name).map(|k| &self.statistics[k])
+    }
+
+    /// Calendar year at the end of cycle `t`.
+    pub fn year_end(&self, t: usize) -> f64 {
+        self.start_year + (t + 1) as f64 * self.cycle_years
+    }
+
+    /// The correlation matrix of the contracts' payments, if a portfolio's.
+    pub fn payment_correlation(&self) -> Option<(Vec<String>, Vec<Vec<f64>>)> {
+        let k = self.payment_contracts.len();
+        if k < 2 {
+            return None;
+        }
+        // Pair (i, j), i ≤ j, sits after the rows above it.
+        let index = |i: usize, j: usize| i * k - i * (i + 1) / 2 + j;
+        let matrix = (0..k)
+            .map(|i| {
+                (0..k)
+                    .map(|j| self.payment_pairs[index(i.min(j), i.max(j))].correlation())
+                    .collect()
+            })
+            .collect();
+        Some((self.payment_contracts.iter().map(|(n, _)| n.clone()).collect(), matrix))
+    }
+}
