@@ -55,6 +55,76 @@ fn four_shards_merge_bitwise_into_one_run() {
     assert_eq!(rows.lines().count(), 601, "a header and one row per replication");
 }
 
+/// A portfolio split into 1, 3 and 7 shards (uneven, on 1 or 2 threads)
+/// merges into the unsharded run's files bit for bit, every picture
+/// included; its shards carry state, not values: 10 times the replications
+/// make a shard.bin far less than 10 times as large.
+#[test]
+fn shards_carry_state_and_any_split_merges_bitwise() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let portfolio = common::bundled("lapset-sib.toml");
+    let portfolio = portfolio.to_str().expect("utf-8");
+    let run = |replications: &str, extra: &[&str]| {
+        let mut args = vec!["run", portfolio, "--replications", replications, "--quiet"];
+        args.extend_from_slice(extra);
+        let out = common::run_in(d, &args);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    };
+    run("200", &["--out", "full", "--threads", "2"]);
+    let files = std::fs::read_dir(d.join("full/lapset-sib"))
+        .expect("results")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().to_string())
+        .filter(|f| !f.starts_with('.'))
+        .collect::<Vec<_>>();
+    assert!(files.len() >= 8, "{files:?}");
+    for count in [1u64, 3, 7] {
+        let folder = format!("shards{count}");
+        for i in 1..=count {
+            let threads = format!("{}", 1 + i % 2);
+            run(
+                "200",
+                &[
+                    "--shard",
+                    &format!("{i}/{count}"),
+                    "--out",
+                    &folder,
+                    "--threads",
+                    &threads,
+                ],
+            );
+        }
+        let merged = format!("merged{count}");
+        let out = common::run_in(d, &["merge", &folder, "--out", &merged]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        for file in &files {
+            assert!(
+                read(&d.join("full/lapset-sib").join(file)) == read(&d.join(&merged).join("lapset-sib").join(file)),
+                "{file} differs after merging {count} shards"
+            );
+        }
+    }
+    // Size: a contract's shard of 2,000 and of 20,000 replications, and the
+    // latter with its values kept as well.
+    let contract = scenario();
+    let shard_bytes = |replications: &str, folder: &str, keep: bool| {
+        let mut args = vec!["run", contract.as_str(), "--replications", replications, "--quiet"];
+        args.extend(["--shard", "1/1", "--out", folder]);
+        if keep {
+            args.push("--keep-replications");
+        }
+        let out = common::run_in(d, &args);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let bin = d.join(folder).join("hameenlinna-icehearts.shard-1-of-1/shard.bin");
+        std::fs::metadata(bin).expect("shard.bin").len()
+    };
+    let small = shard_bytes("2000", "small", false);
+    let large = shard_bytes("20000", "large", false);
+    let kept = shard_bytes("20000", "kept", true);
+    assert!(large < 8 * small, "2,000 replications: {small} bytes; 20,000: {large}");
+    assert!(5 * large < kept, "state {large} bytes, state and values {kept}");
+}
+
 #[test]
 fn a_missing_shard_is_named_with_the_command_that_reruns_it() {
     let dir = tempfile::tempdir().expect("tempdir");

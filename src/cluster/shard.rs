@@ -19,11 +19,12 @@ use crate::error::{Error, InputError, Result};
 use crate::files::write_folder;
 use crate::report::ENGINE_VERSION;
 use crate::sim::record::RunResults;
+use crate::stats::RunState;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 /// The format tag of `shard.json`.
-pub const FORMAT: &str = "sibsim-shard-2";
+pub const FORMAT: &str = "sibsim-shard-3";
 
 /// Replication range of shard `index` (1-based) of `count` over `total`:
 /// the I-th of N contiguous slices.
@@ -107,6 +108,9 @@ pub struct ShardMeta {
     pub investor_rate: Option<f64>,
     /// Key terms, for the report.
     pub terms: Vec<(String, String)>,
+    /// Bytes of the run state at the start of `shard.bin` (the rest is
+    /// the replications' values, written only with `keep_replications`).
+    pub state_bytes: u64,
     /// SHA-256 of `shard.bin`, lower-case hex.
     pub digest: String,
 }
@@ -144,8 +148,14 @@ pub fn folder_name(scenario: &str, index: u64, count: u64) -> String {
 /// # Errors
 /// [`Error::Io`] when writing fails.
 pub fn write(parent: &Path, meta: &ShardMeta, results: &RunResults) -> Result<PathBuf> {
-    let mut bin = Vec::new();
-    for r in 0..results.replications() as usize {
+    let mut bin = crate::stats::codec::encode(&RunState::of(results));
+    let state_bytes = bin.len() as u64;
+    let values = if meta.keep_replications {
+        results.replications() as usize
+    } else {
+        0
+    };
+    for r in 0..values {
         for column in &results.columns {
             bin.extend_from_slice(&column[r].to_le_bytes());
         }
@@ -158,6 +168,7 @@ pub fn write(parent: &Path, meta: &ShardMeta, results: &RunResults) -> Result<Pa
     }
     let meta = ShardMeta {
         digest: digest(&bin),
+        state_bytes,
         ..meta.clone()
     };
     let json = serde_json::to_vec_pretty(&meta).map_err(|e| Error::Runtime(e.to_string()))?;
@@ -238,12 +249,24 @@ pub fn read(folder: &Path) -> Result<Shard> {
     })
 }
 
+/// The most bytes of run state a shard may announce.
+const STATE_LIMIT: u64 = 1 << 32;
+
 /// Bytes of `shard.bin` for a shard, or `None` on overflow.
 fn bin_size(meta: &ShardMeta) -> Option<u64> {
+    if meta.state_bytes > STATE_LIMIT {
+        return None;
+    }
+    if !meta.keep_replications {
+        return Some(meta.state_bytes);
+    }
     let paths = (meta.horizon as u64).checked_mul(2)?;
     let values = (meta.names.len() as u64).checked_add(paths)?;
     let per_replication = values.checked_mul(8)?.checked_add(meta.event_names.len() as u64)?;
-    meta.end.checked_sub(meta.first)?.checked_mul(per_replication)
+    meta.end
+        .checked_sub(meta.first)?
+        .checked_mul(per_replication)?
+        .checked_add(meta.state_bytes)
 }
 
 /// The checks a scenario's own values get, applied to a shard's description.
@@ -322,11 +345,13 @@ pub fn discover(arguments: &[PathBuf]) -> Result<Vec<PathBuf>> {
     Ok(out)
 }
 
-/// The merged results plus what the summary needs.
+/// The merged run plus what the summary needs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Merged {
-    /// Replications in index order.
-    pub results: RunResults,
+    /// The state of every replication, merged.
+    pub state: RunState,
+    /// The replications in index order, when the run keeps them.
+    pub kept: Option<RunResults>,
     /// A shard's description (ranges aside, all shards agree).
     pub meta: ShardMeta,
 }
@@ -383,11 +408,34 @@ pub fn merge(shards: Vec<Shard>) -> Result<Merged> {
     if let Some(error) = missing_shards(&reference, &by_index, &first_folder) {
         return Err(error);
     }
-    let results = assemble(&reference, by_index);
+    let mut state = empty_state(&reference);
+    for shard in by_index.values() {
+        let m = &shard.meta;
+        let part = &shard.bytes[..(m.state_bytes as usize).min(shard.bytes.len())];
+        let own = crate::stats::codec::decode(part, empty_state(&reference), m.end - m.first)
+            .map_err(|why| merge_error(&shard.folder, format!("shard.bin: {why}; re-run this shard")))?;
+        // Exact accumulators: the merged state is the unsharded run's.
+        state.merge(&own);
+    }
+    let kept = reference.keep_replications.then(|| assemble(&reference, by_index));
     Ok(Merged {
-        results,
+        state,
+        kept,
         meta: reference,
     })
+}
+
+/// An empty state of the run a shard belongs to.
+fn empty_state(m: &ShardMeta) -> RunState {
+    RunState::new(
+        &m.scenario,
+        m.seed,
+        m.names.clone(),
+        m.event_names.clone(),
+        m.horizon,
+        m.start_year,
+        m.cycle_years,
+    )
 }
 
 /// What every shard of one run shares: all but its own range and digest,
@@ -397,6 +445,7 @@ fn shared_json(m: &ShardMeta) -> serde_json::Value {
         index: 0,
         first: 0,
         end: 0,
+        state_bytes: 0,
         digest: String::new(),
         ..m.clone()
     };
@@ -560,7 +609,8 @@ fn assemble(reference: &ShardMeta, by_index: std::collections::BTreeMap<u64, Sha
         f64::from_le_bytes(word)
     };
     for shard in by_index.into_values() {
-        let mut at = 0;
+        // The values follow the state.
+        let mut at = shard.meta.state_bytes as usize;
         for _ in shard.meta.first..shard.meta.end {
             for column in results.columns.iter_mut() {
                 column.push(f64_at(&shard.bytes, at));

@@ -73,16 +73,14 @@ pub fn merge(shards: &[PathBuf], out: &Path) -> Result<Merged> {
     let read = folders.iter().map(|f| shard::read(f)).collect::<Result<Vec<_>>>()?;
     let merged = shard::merge(read)?;
     let meta = &merged.meta;
-    let state = crate::stats::RunState::of(&merged.results);
-    let report = RunSummary::from_state(&state, &meta.expected);
+    let report = RunSummary::from_state(&merged.state, &meta.expected);
     let about = crate::report::About {
         description: meta.description.clone(),
         terms: meta.terms.clone(),
         currency: meta.currency.clone(),
         investor_rate: meta.investor_rate,
     };
-    let kept = meta.keep_replications.then_some(&merged.results);
-    let files = result_files(&report, &state, kept, &about);
+    let files = result_files(&report, &merged.state, merged.kept.as_ref(), &about);
     Ok(Merged {
         folder: write_folder(out, &meta.scenario, &files)?,
         scenario: meta.scenario.clone(),

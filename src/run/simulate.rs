@@ -240,6 +240,7 @@ impl Plan {
             currency: job.currency().to_string(),
             investor_rate: job.about().investor_rate,
             terms: job.terms(),
+            state_bytes: 0,
             digest: String::new(),
         }
     }

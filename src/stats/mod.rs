@@ -2,6 +2,7 @@
 //! Carlo standard error where one exists.
 
 pub mod accumulate;
+pub mod codec;
 pub mod distributions;
 pub mod fit;
 pub mod information;
