@@ -85,5 +85,45 @@ fn full_run(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, kernel, one_replication, full_run);
+/// `merge`'s work for two shards of 10,000 replications of a contract
+/// with uncertainty: decode both states and merge them.
+fn merge_two_shards(c: &mut Criterion) {
+    use sibsim::stats::{codec, RunState};
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/hameenlinna-icehearts.toml");
+    let job = sibsim::run::job::Job::load(&path, &[]).expect("bundled scenario loads");
+    let shard = |first: u64| {
+        let options = RunOptions {
+            first,
+            ..RunOptions::new(7, 10_000)
+        };
+        job.run_state(&options).expect("runs")
+    };
+    let (a, b) = (shard(0), shard(10_000));
+    let empty = || {
+        let horizon = a.investor_paths.len();
+        let names = (a.names.clone(), a.event_names.clone());
+        RunState::new(
+            &a.scenario,
+            a.seed,
+            names.0,
+            names.1,
+            horizon,
+            a.start_year,
+            a.cycle_years,
+        )
+    };
+    let bytes = [codec::encode(&a), codec::encode(&b)];
+    let mut group = c.benchmark_group("merge");
+    group.sample_size(20);
+    group.bench_function("two shards of 10^4 hameenlinna-icehearts", |bench| {
+        bench.iter(|| {
+            let mut merged = codec::decode(&bytes[0], empty(), 10_000).expect("decodes");
+            merged.merge(&codec::decode(&bytes[1], empty(), 10_000).expect("decodes"));
+            merged
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, kernel, one_replication, full_run, merge_two_shards);
 criterion_main!(benches);

@@ -98,3 +98,69 @@ fn first_draws_are_pinned() {
         pinned
     );
 }
+
+/// A run folded into its state as replications finish (what `sibsim run`
+/// does unless the replications are kept) summarises to the kept
+/// replications' numbers, bit for bit, on 1, 2 or 4 threads, for a contract
+/// and for the portfolio.
+#[test]
+fn the_streamed_state_is_the_kept_runs_on_any_threads() {
+    use sibsim::run::job::Job;
+    use sibsim::sim::parallel::RunOptions;
+    use sibsim::stats::{RunState, RunSummary};
+    for file in ["hameenlinna-icehearts.toml", "lapset-sib.toml"] {
+        let job = Job::load(&common::bundled(file), &[]).expect("loads");
+        let summary = |state: &RunState| RunSummary::from_state(state, &[]);
+        let kept = summary(&RunState::of(&job.run(&RunOptions::new(17, 90)).expect("runs")));
+        for threads in [1, 2, 4] {
+            let options = RunOptions {
+                threads: Some(threads),
+                ..RunOptions::new(17, 90)
+            };
+            // The states' partial sums may be grouped differently; every
+            // number drawn from them is the same.
+            let streamed = summary(&job.run_state(&options).expect("runs"));
+            assert!(streamed == kept, "{file} on {threads} threads");
+        }
+    }
+}
+
+/// Every quantile a run reports is within the stated relative precision of
+/// the exact order statistics of the same replications (as
+/// `--keep-replications` writes them), and means are the exact means
+/// rounded once.
+#[test]
+fn reported_quantiles_are_within_the_stated_precision_of_the_replications() {
+    use sibsim::run::job::Job;
+    use sibsim::sim::parallel::RunOptions;
+    use sibsim::stats::accumulate::QUANTILE_RELATIVE_ERROR;
+    use sibsim::stats::{quantile_sorted, RunSummary};
+    let job = Job::load(&common::bundled("lapset-sib.toml"), &[]).expect("loads");
+    let results = job.run(&RunOptions::new(5, 400)).expect("runs");
+    let summary = RunSummary::new(&results, &[]);
+    for (name, column) in results.names.iter().zip(&results.columns) {
+        let mut sorted: Vec<f64> = column.iter().copied().filter(|v| !v.is_nan()).collect();
+        let Some(s) = summary.statistic(name) else {
+            assert!(sorted.is_empty(), "{name}");
+            continue;
+        };
+        sorted.sort_by(f64::total_cmp);
+        let n = sorted.len();
+        for (level, reported) in sibsim::stats::summary::QUANTILES.iter().zip(s.quantiles()) {
+            let h = (n - 1) as f64 * level.1;
+            let (lo, hi) = (sorted[h.floor() as usize], sorted[(h.floor() as usize + 1).min(n - 1)]);
+            let exact = quantile_sorted(&sorted, level.1);
+            let bound = QUANTILE_RELATIVE_ERROR * lo.abs().max(hi.abs());
+            assert!(
+                (reported - exact).abs() <= bound,
+                "{name} {}: {reported} vs {exact}",
+                level.0
+            );
+        }
+        let exact_mean = sorted.iter().sum::<f64>() / n as f64;
+        assert!(
+            (s.mean - exact_mean).abs() <= 1e-12 * exact_mean.abs().max(1.0),
+            "{name} mean"
+        );
+    }
+}

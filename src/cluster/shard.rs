@@ -143,27 +143,26 @@ pub fn folder_name(scenario: &str, index: u64, count: u64) -> String {
     format!("{scenario}.shard-{index}-of-{count}")
 }
 
-/// Writes one shard's results atomically into `parent/<name>.shard-I-of-N/`.
+/// Writes one shard atomically into `parent/<name>.shard-I-of-N/`: its
+/// state, then (with `keep_replications`) the `kept` replications' values.
 ///
 /// # Errors
 /// [`Error::Io`] when writing fails.
-pub fn write(parent: &Path, meta: &ShardMeta, results: &RunResults) -> Result<PathBuf> {
-    let mut bin = crate::stats::codec::encode(&RunState::of(results));
+pub fn write(parent: &Path, meta: &ShardMeta, state: &RunState, kept: Option<&RunResults>) -> Result<PathBuf> {
+    let mut bin = crate::stats::codec::encode(state);
     let state_bytes = bin.len() as u64;
-    let values = if meta.keep_replications {
-        results.replications() as usize
-    } else {
-        0
-    };
-    for r in 0..values {
-        for column in &results.columns {
-            bin.extend_from_slice(&column[r].to_le_bytes());
-        }
-        for column in &results.events {
-            bin.push(column[r] as u8);
-        }
-        for path in results.investor_paths.iter().chain(&results.payer_paths) {
-            bin.extend_from_slice(&path[r].to_le_bytes());
+    // The values follow only when the run keeps them.
+    if let Some(results) = kept.filter(|_| meta.keep_replications) {
+        for r in 0..results.replications() as usize {
+            for column in &results.columns {
+                bin.extend_from_slice(&column[r].to_le_bytes());
+            }
+            for column in &results.events {
+                bin.push(column[r] as u8);
+            }
+            for path in results.investor_paths.iter().chain(&results.payer_paths) {
+                bin.extend_from_slice(&path[r].to_le_bytes());
+            }
         }
     }
     let meta = ShardMeta {

@@ -25,8 +25,9 @@ pub struct Estimate {
     pub pairs: f64,
     /// Wall-clock seconds at `rate` pairs per second per thread.
     pub seconds: f64,
-    /// Peak memory in bytes (replication values kept for exact quantiles,
-    /// plus the compiled model and per-thread scratch).
+    /// Peak memory in bytes (the replications' values when they are kept,
+    /// otherwise each worker's accumulators; plus the compiled model and
+    /// per-thread scratch).
     pub bytes: f64,
     /// The measured single-thread rate used (pairs per second).
     pub rate: f64,
@@ -71,8 +72,8 @@ fn engine_fixed_bytes(engine: &Engine) -> f64 {
 impl Estimate {
     /// The estimate for `replications` replications of `job` (times
     /// `points` sweep points) on `threads` threads at `rate` pairs per
-    /// second per thread.
-    pub fn of(job: &Job, replications: u64, points: u64, threads: usize, rate: f64) -> Estimate {
+    /// second per thread, keeping every replication's values or not.
+    pub fn of(job: &Job, replications: u64, points: u64, threads: usize, rate: f64, keep_values: bool) -> Estimate {
         let engines: Vec<&Engine> = match job {
             Job::Single(e) => vec![e.as_ref()],
             Job::Portfolio(p) => p.engines.iter().collect(),
@@ -90,7 +91,14 @@ impl Estimate {
         // Each replication's values: its record while collecting, the
         // columns, and a sorted copy of one column for the quantiles.
         let values = (statistics + 2 * horizon) as f64 * 8.0 + events as f64;
-        let kept = values * 2.0 * replications as f64;
+        let kept = if keep_values {
+            values * 2.0 * replications as f64
+        } else {
+            // Per worker and accumulator, histogram bins of about 48 bytes
+            // (a few thousand in practice, never more than the values).
+            let bins = replications.min(4096) as f64 * 48.0;
+            (statistics + 2 * horizon) as f64 * bins * (1 + threads) as f64
+        };
         let fixed: f64 = engines.iter().map(|e| engine_fixed_bytes(e)).sum::<f64>() * (1 + threads) as f64;
         Estimate {
             pairs,

@@ -7,7 +7,8 @@ use crate::scenario::Loaded;
 use crate::sim::engine::Engine;
 use crate::sim::parallel::RunOptions;
 use crate::sim::portfolio::PortfolioEngine;
-use crate::sim::record::RunResults;
+use crate::sim::record::{Record, RunResults};
+use crate::stats::RunState;
 use std::path::Path;
 
 /// A single contract or a portfolio, ready to run.
@@ -176,6 +177,49 @@ impl Job {
         match self {
             Job::Single(e) => e.run(options),
             Job::Portfolio(p) => p.run(options),
+        }
+    }
+
+    /// Runs the replications `options` asks for into a [`RunState`],
+    /// keeping no replication: memory is set by the statistics, not by the
+    /// number of replications. The state equals `RunState::of` the
+    /// results of [`Job::run`] bit for bit.
+    ///
+    /// # Errors
+    /// As for [`Job::run`].
+    pub fn run_state(&self, options: &RunOptions) -> Result<RunState> {
+        let empty = || {
+            let (names, event_names, horizon, start_year, cycle_years) = match self {
+                Job::Single(e) => (
+                    e.statistic_names.to_vec(),
+                    e.event_names.to_vec(),
+                    e.scenario.time.horizon,
+                    e.scenario.time.start_year,
+                    e.scenario.time.cycle_years,
+                ),
+                Job::Portfolio(p) => (
+                    p.statistic_names.clone(),
+                    p.event_names.clone(),
+                    p.horizon,
+                    p.portfolio.start_year,
+                    p.portfolio.cycle_years,
+                ),
+            };
+            RunState::new(
+                self.name(),
+                options.seed,
+                names,
+                event_names,
+                horizon,
+                start_year,
+                cycle_years,
+            )
+        };
+        let add = |state: &mut RunState, r: &Record| state.add(&r.values, &r.events, &r.investor_path, &r.payer_path);
+        let merge = |state: &mut RunState, other: RunState| state.merge(&other);
+        match self {
+            Job::Single(e) => e.run_fold(options, empty, add, merge),
+            Job::Portfolio(p) => p.run_fold(options, empty, add, merge),
         }
     }
 }

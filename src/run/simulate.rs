@@ -13,8 +13,7 @@ use crate::error::{InputError, Result};
 use crate::files::{check_target, write_folder};
 use crate::report::{result_files, ENGINE_VERSION};
 use crate::sim::parallel::RunOptions;
-use crate::sim::record::RunResults;
-use crate::stats::RunSummary;
+use crate::stats::{RunState, RunSummary};
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 
@@ -139,7 +138,7 @@ impl RunRequest {
                     (0, total)
                 }
             };
-            let estimate = Estimate::of(&job, end - first, 1, worker_threads, rate);
+            let estimate = Estimate::of(&job, end - first, 1, worker_threads, rate, self.keep_replications);
             estimate.check(&path.display().to_string(), available, self.force)?;
             runs.push(Planned {
                 job,
@@ -179,27 +178,34 @@ impl Plan {
             progress,
             cancel,
         };
-        let results = planned.job.run(&options)?;
+        // Only kept replications are held; otherwise each is folded into
+        // the run's state as it finishes.
+        let (state, kept) = if request.keep_replications {
+            let results = planned.job.run(&options)?;
+            (RunState::of(&results), Some(results))
+        } else {
+            (planned.job.run_state(&options)?, None)
+        };
         let seconds = started.elapsed().as_secs_f64();
-        let overcommitted = results
-            .event(crate::model::names::OVERCOMMITTED)
-            .map_or(0.0, |e| e.iter().filter(|&&x| x).count() as f64 / e.len().max(1) as f64);
+        let overcommitted = state
+            .event_names
+            .iter()
+            .position(|n| n == crate::model::names::OVERCOMMITTED)
+            .map_or(0.0, |k| state.events[k] as f64 / state.replications.max(1) as f64);
         let warnings = crate::scenario::plausible::overcommitted(planned.job.name(), overcommitted)
             .into_iter()
             .collect();
         let written = match request.shard {
             Some((index, count)) => {
-                let meta = self.shard_meta(planned, index, count, &results);
+                let meta = self.shard_meta(planned, index, count, &state);
                 Written::Shard {
-                    folder: shard::write(&request.out, &meta, &results)?,
+                    folder: shard::write(&request.out, &meta, &state, kept.as_ref())?,
                 }
             }
             None => {
-                let state = crate::stats::RunState::of(&results);
                 let report = RunSummary::from_state(&state, &planned.job.expected());
                 let job = &planned.job;
-                let kept = request.keep_replications.then_some(&results);
-                let files = result_files(&report, &state, kept, &job.about());
+                let files = result_files(&report, &state, kept.as_ref(), &job.about());
                 Written::Results {
                     folder: write_folder(&request.out, job.name(), &files)?,
                     report: Box::new(report),
@@ -214,7 +220,7 @@ impl Plan {
     }
 
     /// Everything `merge` needs to check and rebuild a shard's run.
-    fn shard_meta(&self, planned: &Planned, index: u64, count: u64, results: &RunResults) -> ShardMeta {
+    fn shard_meta(&self, planned: &Planned, index: u64, count: u64, state: &RunState) -> ShardMeta {
         let job = &planned.job;
         ShardMeta {
             format: shard::FORMAT.to_string(),
@@ -228,11 +234,11 @@ impl Plan {
             count,
             first: planned.first,
             end: planned.end,
-            names: results.names.clone(),
-            event_names: results.event_names.clone(),
-            horizon: results.investor_paths.len(),
-            start_year: results.start_year,
-            cycle_years: results.cycle_years,
+            names: state.names.clone(),
+            event_names: state.event_names.clone(),
+            horizon: state.investor_paths.len(),
+            start_year: state.start_year,
+            cycle_years: state.cycle_years,
             expected: job.expected(),
             keep_replications: self.request.keep_replications,
             sets: self.request.sets.clone(),

@@ -139,6 +139,7 @@ impl<'a> Sweep<'a> {
             points,
             threads,
             crate::run::estimate::measured_rate(),
+            true,
         );
         sweep
             .estimate

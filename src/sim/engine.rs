@@ -8,7 +8,7 @@ mod contract;
 mod money;
 
 use super::measure::{Evaluate, ExpectedBaseline};
-use super::parallel::{replicate_all, RunOptions};
+use super::parallel::{replicate_all, replicate_fold, RunOptions};
 use super::parameters;
 use super::participants::Participants;
 use super::record::{Money, Record, RunResults};
@@ -558,6 +558,28 @@ impl Engine {
                 .zip(&metric_values)
                 .map(|(m, v)| m.improvement(v[BASELINE], v[INTERVENTION])),
         );
+    }
+
+    /// Runs like [`Engine::run`], folding each replication's record into an
+    /// accumulator instead of keeping it (see [`replicate_fold`]).
+    ///
+    /// # Errors
+    /// As for [`Engine::run`].
+    pub fn run_fold<A: Send>(
+        &self,
+        options: &RunOptions,
+        empty: impl Fn() -> A + Sync + Send,
+        add: impl Fn(&mut A, &Record) + Sync + Send,
+        merge: impl Fn(&mut A, A) + Sync + Send,
+    ) -> Result<A> {
+        replicate_fold(
+            options,
+            || self.workspace(),
+            |workspaces, r, record| self.replicate_in(options.seed, 0, r, None, workspaces, record, options.cancel),
+            empty,
+            add,
+            merge,
+        )
     }
 
     /// Runs replications `first .. first + replications` in parallel.

@@ -6,6 +6,7 @@ use super::record::Record;
 use crate::error::{Error, Result};
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, PoisonError};
 
 /// How to run.
 #[derive(Clone, Copy)]
@@ -81,4 +82,84 @@ where
             .map_err(|e| Error::Runtime(format!("cannot start {threads} threads: {e}")))?
             .install(work),
     }
+}
+
+/// Runs every replication like [`replicate_all`], but folds each record
+/// into an accumulator as soon as it is made (one per worker's share of the
+/// work, merged at the end) instead of keeping it: memory does not grow
+/// with replications, and no record is allocated after a worker's first.
+/// With exact, order-free accumulators (`stats::RunState`), the result is
+/// the same on any number of threads.
+///
+/// # Errors
+/// [`Error::Interrupted`] when cancelled; [`Error::Runtime`] when the
+/// thread pool cannot be built.
+pub fn replicate_fold<S, I, F, A, N, G, M>(
+    options: &RunOptions,
+    init: I,
+    replicate: F,
+    empty: N,
+    add: G,
+    merge: M,
+) -> Result<A>
+where
+    S: Send,
+    I: Fn() -> S + Sync + Send,
+    F: Fn(&mut S, u64, &mut Record) + Sync + Send,
+    A: Send,
+    N: Fn() -> A + Sync + Send,
+    G: Fn(&mut A, &Record) + Sync + Send,
+    M: Fn(&mut A, A) + Sync + Send,
+{
+    let stopped = AtomicBool::new(false);
+    let cancelled = || options.cancel.is_some_and(|c| c.load(Ordering::Relaxed));
+    let work = || -> A {
+        // A few long chunks a thread, each folded into an accumulator taken
+        // from a pool and put back: no more accumulators exist than chunks
+        // run at once (one a thread), however many replications there are.
+        let chunks = (8 * rayon::current_num_threads() as u64).clamp(1, options.replications.max(1));
+        let bounds = |k: u64| options.first + options.replications * k / chunks;
+        let pool: Mutex<Vec<A>> = Mutex::new(Vec::new());
+        let lock = || pool.lock().unwrap_or_else(PoisonError::into_inner);
+        (0..chunks).into_par_iter().for_each(|k| {
+            let mut accumulator = lock().pop().unwrap_or_else(&empty);
+            let (mut scratch, mut record) = (init(), Record::default());
+            for r in bounds(k)..bounds(k + 1) {
+                if stopped.load(Ordering::Relaxed) || cancelled() {
+                    stopped.store(true, Ordering::Relaxed);
+                    break;
+                }
+                replicate(&mut scratch, r, &mut record);
+                // A replication cut short by cancellation is incomplete.
+                if cancelled() {
+                    stopped.store(true, Ordering::Relaxed);
+                    break;
+                }
+                add(&mut accumulator, &record);
+                if let Some(progress) = options.progress {
+                    progress(1);
+                }
+            }
+            lock().push(accumulator);
+        });
+        // Exact accumulators: the order of merging does not matter.
+        let mut all = pool.into_inner().unwrap_or_else(PoisonError::into_inner);
+        let mut total = all.pop().unwrap_or_else(&empty);
+        for other in all {
+            merge(&mut total, other);
+        }
+        total
+    };
+    let folded = match options.threads {
+        None => work(),
+        Some(threads) => rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .map_err(|e| Error::Runtime(format!("cannot start {threads} threads: {e}")))?
+            .install(work),
+    };
+    if stopped.load(Ordering::Relaxed) {
+        return Err(Error::Interrupted);
+    }
+    Ok(folded)
 }

@@ -6,7 +6,7 @@ use crate::error::Result;
 use crate::model::portfolio::Portfolio;
 use crate::model::{discount_factor, names};
 use crate::sim::engine::Engine;
-use crate::sim::parallel::{replicate_all, RunOptions};
+use crate::sim::parallel::{replicate_all, replicate_fold, RunOptions};
 use crate::sim::parameters::shock_path;
 use crate::sim::record::{Money, PayerTotals, Record, RunResults};
 use crate::sim::replication::Workspace;
@@ -173,12 +173,7 @@ impl PortfolioEngine {
     pub fn run(&self, options: &RunOptions) -> Result<RunResults> {
         let records = replicate_all(
             options,
-            || {
-                (
-                    self.engines.iter().map(|e| e.workspace()).collect::<Vec<_>>(),
-                    vec![Record::default(); self.engines.len()],
-                )
-            },
+            || self.scratch(),
             |(workspaces, records), r, out| self.replicate(options.seed, r, workspaces, records, out, options.cancel),
         )?;
         Ok(RunResults::from_records(
@@ -191,5 +186,35 @@ impl PortfolioEngine {
             self.portfolio.start_year,
             self.portfolio.cycle_years,
         ))
+    }
+
+    /// Runs like [`PortfolioEngine::run`], folding each replication's
+    /// record into an accumulator instead of keeping it.
+    ///
+    /// # Errors
+    /// As for [`Engine::run`].
+    pub fn run_fold<A: Send>(
+        &self,
+        options: &RunOptions,
+        empty: impl Fn() -> A + Sync + Send,
+        add: impl Fn(&mut A, &Record) + Sync + Send,
+        merge: impl Fn(&mut A, A) + Sync + Send,
+    ) -> Result<A> {
+        replicate_fold(
+            options,
+            || self.scratch(),
+            |(workspaces, records), r, out| self.replicate(options.seed, r, workspaces, records, out, options.cancel),
+            empty,
+            add,
+            merge,
+        )
+    }
+
+    /// One worker's scratch: a workspace pair and a record per contract.
+    fn scratch(&self) -> (Vec<(Workspace, Workspace)>, Vec<Record>) {
+        (
+            self.engines.iter().map(|e| e.workspace()).collect::<Vec<_>>(),
+            vec![Record::default(); self.engines.len()],
+        )
     }
 }

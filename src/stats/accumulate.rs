@@ -40,7 +40,9 @@ fn pow2(e: i32) -> f64 {
     }
 }
 
-/// An exact sum of `f64` values.
+/// An exact sum of `f64` values. Two sums of the same values may hold
+/// different partials (`==` compares those); their [`ExactSum::value`]s
+/// are the same bits.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ExactSum {
     /// Non-overlapping partials in increasing magnitude; their exact sum is
