@@ -118,7 +118,9 @@ where
         // from a pool and put back: no more accumulators exist than chunks
         // run at once (one a thread), however many replications there are.
         let chunks = (8 * rayon::current_num_threads() as u64).clamp(1, options.replications.max(1));
-        let bounds = |k: u64| options.first + options.replications * k / chunks;
+        // In u128: replications × chunks may not fit in a u64.
+        let bounds =
+            |k: u64| options.first + (u128::from(options.replications) * u128::from(k) / u128::from(chunks)) as u64;
         let pool: Mutex<Vec<A>> = Mutex::new(Vec::new());
         let lock = || pool.lock().unwrap_or_else(PoisonError::into_inner);
         (0..chunks).into_par_iter().for_each(|k| {

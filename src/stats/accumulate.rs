@@ -270,11 +270,9 @@ impl Accumulator {
         self.bins.len()
     }
 
-    /// Adds one replication's value.
-    pub fn add(&mut self, v: f64) {
-        if v.is_nan() {
-            return;
-        }
+    /// Counts `v` (not NaN) in the count, extremes and exact sums; the
+    /// histogram is the caller's.
+    fn note(&mut self, v: f64) {
         if self.n == 0 {
             (self.min, self.max) = (v, v);
         } else {
@@ -286,6 +284,14 @@ impl Accumulator {
         let (square, error) = two_product(v, v);
         self.squares.add(square);
         self.squares.add(error);
+    }
+
+    /// Adds one replication's value.
+    pub fn add(&mut self, v: f64) {
+        if v.is_nan() {
+            return;
+        }
+        self.note(v);
         let bin = self.bins.entry(key_of(v)).or_default();
         bin.count += 1;
         if v.is_finite() {
@@ -299,17 +305,7 @@ impl Accumulator {
         let mut a = Accumulator::new();
         let mut keyed: Vec<(i64, i128)> = Vec::with_capacity(values.len());
         for &v in values.iter().filter(|v| !v.is_nan()) {
-            if a.n == 0 {
-                (a.min, a.max) = (v, v);
-            } else {
-                a.min = a.min.min(v);
-                a.max = a.max.max(v);
-            }
-            a.n += 1;
-            a.sum.add(v);
-            let (square, error) = two_product(v, v);
-            a.squares.add(square);
-            a.squares.add(error);
+            a.note(v);
             keyed.push((key_of(v), if v.is_finite() { mantissa_of(v) } else { 0 }));
         }
         keyed.sort_unstable_by_key(|k| k.0);
