@@ -128,7 +128,8 @@ fn pairs(job: &Job) -> u64 {
     }
 }
 
-/// Times `job` on each thread count (empty: [`default_threads`]).
+/// Times `job` on each thread count (empty: [`default_threads`]), run as
+/// `sibsim run` runs it: folded into its state, no replication kept.
 ///
 /// # Errors
 /// [`crate::error::Error::Interrupted`] when cancelled; a thread pool that
@@ -148,12 +149,12 @@ pub fn bench(job: &Job, threads: &[u64], options: BenchOptions, cancel: Option<&
             ..RunOptions::new(1, options.replications)
         };
         for _ in 0..options.warmup {
-            job.run(&run)?;
+            job.run_state(&run)?;
         }
         let mut times = Vec::with_capacity(options.runs as usize);
         for _ in 0..options.runs.max(1) {
             let started = std::time::Instant::now();
-            job.run(&run)?;
+            job.run_state(&run)?;
             times.push(started.elapsed().as_secs_f64());
         }
         rows.push(BenchRow { threads: t, times });
