@@ -515,6 +515,14 @@ impl Scenario {
     pub fn population(&self) -> &Transitions {
         self.baseline_risk.as_ref().map_or(&self.baseline, |r| &r.population)
     }
+
+    /// [`Scenario::population`], to draw into.
+    pub fn population_mut(&mut self) -> &mut Transitions {
+        match &mut self.baseline_risk {
+            Some(risk) => &mut risk.population,
+            None => &mut self.baseline,
+        }
+    }
 }
 
 /// A matrix that applies to a range of cycles and/or ages.

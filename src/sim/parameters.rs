@@ -78,11 +78,7 @@ pub fn draw(central: &Scenario, seed: u64, contract: u64, replication: u64) -> S
     let mut rng = stream_for(seed, contract, replication, Purpose::Parameters);
     // Under risk multipliers the draws act on the population's rows, and the
     // group's baseline is derived from them afterwards.
-    let population = match &mut s.baseline_risk {
-        Some(risk) => &mut risk.population,
-        None => &mut s.baseline,
-    };
-    draw_transitions(&mut rng, population, u.transition_concentration, &absorbing);
+    draw_transitions(&mut rng, s.population_mut(), u.transition_concentration, &absorbing);
     if let InterventionArm::Transitions(t) = &mut s.intervention.arm {
         draw_transitions(&mut rng, t, u.transition_concentration, &absorbing);
     }
@@ -92,10 +88,7 @@ pub fn draw(central: &Scenario, seed: u64, contract: u64, replication: u64) -> S
         let mut rng = stream_for(seed, contract, replication, Purpose::Posterior);
         let k = rng.random_range(0..posterior.draws.max(1));
         let n = s.states.len();
-        let population = match &mut s.baseline_risk {
-            Some(risk) => &mut risk.population,
-            None => &mut s.baseline,
-        };
+        let population = s.population_mut();
         for row in &posterior.rows {
             let matrix = match row.band {
                 Some(b) => &mut population.bands[b].matrix,
