@@ -97,6 +97,33 @@ impl ExactSum {
         &self.partials
     }
 
+    /// The same exact sum in its one canonical form: the correctly rounded
+    /// value, then the correctly rounded rest, and so on (smallest first).
+    /// Sums of the same values added in any order or grouping hold
+    /// different partials but have the same canonical form, so files written
+    /// from it are the same bytes.
+    pub fn canonical(&self) -> ExactSum {
+        let mut rest = self.clone();
+        rest.special = 0.0;
+        let mut parts = Vec::new();
+        // Each rest is below half an ulp of the part before it, so this ends
+        // within about 40 steps; a nonzero exact sum of doubles is at least
+        // 2^-1074, so it never rounds to 0.
+        loop {
+            let high = rest.value();
+            if high == 0.0 || !high.is_finite() {
+                break;
+            }
+            parts.push(high);
+            rest.add(-high);
+        }
+        parts.reverse();
+        ExactSum {
+            partials: parts,
+            special: self.special,
+        }
+    }
+
     /// The exact sum, rounded once to the nearest `f64` (ties to even).
     pub fn value(&self) -> f64 {
         if self.special != 0.0 || self.special.is_nan() {
