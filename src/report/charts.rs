@@ -126,7 +126,7 @@ fn weighted_quantile(points: &[(f64, u64)], p: f64) -> f64 {
     if n == 0 {
         return f64::NAN;
     }
-    let at = |rank: u64| {
+    crate::stats::summary::type7(n, p, |rank| {
         let mut below = 0;
         for &(value, count) in points {
             below += count;
@@ -135,12 +135,7 @@ fn weighted_quantile(points: &[(f64, u64)], p: f64) -> f64 {
             }
         }
         points.last().map_or(f64::NAN, |q| q.0)
-    };
-    let h = (n - 1) as f64 * p;
-    let lo = h.floor() as u64;
-    let fraction = h - lo as f64;
-    let (low, high) = (at(lo), at((lo + 1).min(n - 1)));
-    low + fraction * (high - low)
+    })
 }
 
 /// The IRRs a histogram should show, from the IRR's histogram points and

@@ -203,9 +203,21 @@ fn key_of(v: f64) -> i64 {
     }
 }
 
+/// The bits of the smallest magnitude in bin `key` (not the zero bin).
+fn floor_bits(key: i64) -> u64 {
+    (key.unsigned_abs() - 1) << (52 - BIN_MANTISSA_BITS)
+}
+
+/// The signed mantissa of the smallest magnitude in bin `key` (a finite,
+/// nonzero bin), at the bin's unit.
+pub(super) fn bin_floor_mantissa(key: i64) -> i128 {
+    let floor = f64::from_bits(floor_bits(key));
+    mantissa_of(if key < 0 { -floor } else { floor })
+}
+
 /// The binary exponent of the unit of a bin's mantissas.
 fn unit_exponent(key: i64) -> i32 {
-    let top = ((key.unsigned_abs() - 1) << (52 - BIN_MANTISSA_BITS)) >> 52;
+    let top = floor_bits(key) >> 52;
     if top == 0 {
         -1074
     } else {
@@ -414,20 +426,7 @@ impl Accumulator {
         if self.n == 0 {
             return f64::NAN;
         }
-        let h = (self.n - 1) as f64 * p;
-        let lo = h.floor() as u64;
-        let hi = (lo + 1).min(self.n - 1);
-        let fraction = h - lo as f64;
-        let low = self.order_statistic(lo);
-        if fraction == 0.0 {
-            return low;
-        }
-        let high = self.order_statistic(hi);
-        if low == high {
-            low
-        } else {
-            low + fraction * (high - low)
-        }
+        super::summary::type7(self.n, p, |rank| self.order_statistic(rank))
     }
 
     /// Mean of the lowest `share` of values (at least one): whole bins by

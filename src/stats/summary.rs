@@ -57,9 +57,7 @@ impl Summary {
     /// Summarises `values`, ignoring NaN (an undefined value, such as an IRR
     /// that does not exist); `None` when no value is defined.
     pub fn of(values: &[f64]) -> Option<Summary> {
-        let mut accumulator = Accumulator::new();
-        values.iter().for_each(|&v| accumulator.add(v));
-        accumulator.summary()
+        Accumulator::of(values).summary()
     }
 
     /// The quantile fields in [`QUANTILES`] order.
@@ -70,18 +68,25 @@ impl Summary {
 
 /// Type-7 quantile of sorted, NaN-free values.
 pub fn quantile_sorted(sorted: &[f64], p: f64) -> f64 {
-    let n = sorted.len();
-    if n == 1 {
-        return sorted[0];
+    type7(sorted.len() as u64, p, |rank| sorted[rank as usize])
+}
+
+/// The type-7 quantile of `n` ordered values (n ≥ 1), where `at(k)` is the
+/// k-th smallest (0-based): linear between the two order statistics around
+/// (n − 1)·p, or the one when they coincide.
+pub fn type7(n: u64, p: f64, at: impl Fn(u64) -> f64) -> f64 {
+    let h = n.saturating_sub(1) as f64 * p;
+    let lo = h.floor() as u64;
+    let fraction = h - lo as f64;
+    let low = at(lo);
+    if fraction == 0.0 {
+        return low;
     }
-    let h = (n - 1) as f64 * p;
-    let lo = h.floor() as usize;
-    let hi = (lo + 1).min(n - 1);
-    let frac = h - lo as f64;
-    if frac == 0.0 || sorted[lo] == sorted[hi] {
-        sorted[lo]
+    let high = at((lo + 1).min(n.saturating_sub(1)));
+    if low == high {
+        low
     } else {
-        sorted[lo] + frac * (sorted[hi] - sorted[lo])
+        low + fraction * (high - low)
     }
 }
 
@@ -109,9 +114,7 @@ impl Probability {
 /// tail), from an [`Accumulator`] (within 0.1 % of the exact mean of the
 /// lowest values).
 pub fn expected_shortfall(values: &[f64], share: f64) -> Option<f64> {
-    let mut accumulator = Accumulator::new();
-    values.iter().for_each(|&v| accumulator.add(v));
-    accumulator.shortfall(share)
+    Accumulator::of(values).shortfall(share)
 }
 
 #[cfg(test)]
