@@ -6,7 +6,7 @@
 //! against what the shard's description allows before it is used, so that
 //! merging hostile shards can neither panic nor overflow.
 
-use super::accumulate::{infinite_key, Accumulator, Bin, Comoments, ExactSum};
+use super::accumulate::{bin_floor_mantissa, infinite_key, Accumulator, Bin, Comoments, ExactSum};
 use super::state::RunState;
 
 /// More partials than an exact sum of finite doubles ever needs.
@@ -94,25 +94,14 @@ fn before_first_key() -> i64 {
     -infinite_key() - 1
 }
 
-/// `count` × the smallest signed mantissa of bin `key` (0 for the zero and
-/// infinite bins): what a bin's mantissa sum is stored relative to.
+/// `count` × the signed mantissa of bin `key`'s smallest magnitude (0 for
+/// the zero and infinite bins): what a bin's mantissa sum is stored
+/// relative to.
 fn base(key: i64, count: u64) -> i128 {
     if key == 0 || key.abs() >= infinite_key() {
         return 0;
     }
-    let top = (key.unsigned_abs() - 1) << (52 - super::accumulate::BIN_MANTISSA_BITS);
-    let fraction = top & ((1u64 << 52) - 1);
-    let smallest = if top >> 52 == 0 {
-        fraction
-    } else {
-        fraction | 1u64 << 52
-    };
-    let signed = if key < 0 {
-        -i128::from(smallest)
-    } else {
-        i128::from(smallest)
-    };
-    signed * i128::from(count)
+    bin_floor_mantissa(key) * i128::from(count)
 }
 
 /// Reads fields off the front of untrusted bytes.
