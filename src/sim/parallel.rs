@@ -74,13 +74,18 @@ where
             .collect::<Option<Vec<Record>>>()
             .ok_or(Error::Interrupted)
     };
-    match options.threads {
-        None => work(),
-        Some(threads) => rayon::ThreadPoolBuilder::new()
+    on_threads(options.threads, work)?
+}
+
+/// Runs `work` on rayon's pool, or on a pool of `threads` threads.
+fn on_threads<T: Send>(threads: Option<usize>, work: impl FnOnce() -> T + Send) -> Result<T> {
+    match threads {
+        None => Ok(work()),
+        Some(threads) => Ok(rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .build()
             .map_err(|e| Error::Runtime(format!("cannot start {threads} threads: {e}")))?
-            .install(work),
+            .install(work)),
     }
 }
 
@@ -152,14 +157,7 @@ where
         }
         total
     };
-    let folded = match options.threads {
-        None => work(),
-        Some(threads) => rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .map_err(|e| Error::Runtime(format!("cannot start {threads} threads: {e}")))?
-            .install(work),
-    };
+    let folded = on_threads(options.threads, work)?;
     if stopped.load(Ordering::Relaxed) {
         return Err(Error::Interrupted);
     }

@@ -134,11 +134,9 @@ impl RunState {
         }
     }
 
-    /// The state of every replication of `results`: the same, to the bit,
-    /// as adding them one by one, built column by column in parallel.
-    pub fn of(results: &RunResults) -> RunState {
-        use rayon::prelude::*;
-        let mut state = RunState::new(
+    /// An empty state of `results`' shape.
+    fn empty_for(results: &RunResults) -> RunState {
+        RunState::new(
             &results.scenario,
             results.seed,
             results.names.clone(),
@@ -146,7 +144,14 @@ impl RunState {
             results.investor_paths.len(),
             results.start_year,
             results.cycle_years,
-        );
+        )
+    }
+
+    /// The state of every replication of `results`: the same, to the bit,
+    /// as adding them one by one, built column by column in parallel.
+    pub fn of(results: &RunResults) -> RunState {
+        use rayon::prelude::*;
+        let mut state = RunState::empty_for(results);
         state.replications = results.replications();
         state.statistics = results.columns.par_iter().map(|c| Accumulator::of(c)).collect();
         state.events = results
@@ -175,15 +180,7 @@ impl RunState {
     /// The state of `results` added one replication at a time (what a
     /// streaming run does; [`RunState::of`] gives the same bits faster).
     pub fn one_by_one(results: &RunResults) -> RunState {
-        let mut state = RunState::new(
-            &results.scenario,
-            results.seed,
-            results.names.clone(),
-            results.event_names.clone(),
-            results.investor_paths.len(),
-            results.start_year,
-            results.cycle_years,
-        );
+        let mut state = RunState::empty_for(results);
         let mut values = vec![0.0; results.names.len()];
         let mut events = vec![false; results.event_names.len()];
         let mut investor = vec![0.0; results.investor_paths.len()];
