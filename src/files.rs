@@ -156,6 +156,20 @@ fn is_ours(folder: &Path) -> bool {
 /// # Errors
 /// As for [`check_target`], and [`Error::Io`] when writing fails.
 pub fn write_folder(parent: &Path, name: &str, files: &[(String, Vec<u8>)]) -> Result<PathBuf> {
+    write_folder_with(parent, name, files, |_| Ok(()))
+}
+
+/// Like [`write_folder`], and `more` writes further files into the
+/// temporary folder (its argument) before it is swapped into place.
+///
+/// # Errors
+/// As for [`write_folder`], and whatever `more` returns.
+pub fn write_folder_with(
+    parent: &Path,
+    name: &str,
+    files: &[(String, Vec<u8>)],
+    more: impl FnOnce(&Path) -> Result<()>,
+) -> Result<PathBuf> {
     let target = check_target(parent, name)?;
     std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
     clean_leftovers(parent, name);
@@ -176,12 +190,53 @@ pub fn write_folder(parent: &Path, name: &str, files: &[(String, Vec<u8>)]) -> R
             let path = temporary.join(file);
             std::fs::write(&path, bytes).map_err(|e| Error::io(&path, e))?;
         }
+        more(&temporary)?;
         swap_into_place(&temporary, &target, parent, name, &unique)
     })();
     if result.is_err() {
         let _ = std::fs::remove_dir_all(&temporary);
     }
     result.map(|()| target)
+}
+
+/// A scratch folder beside `parent/name` for files a run streams while it
+/// runs; removed when dropped, and (named and marked like
+/// [`write_folder`]'s temporary folders) by a later run if this process died.
+#[derive(Debug)]
+pub struct Scratch {
+    path: PathBuf,
+}
+
+impl Scratch {
+    /// Creates the scratch folder (and `parent`).
+    ///
+    /// # Errors
+    /// As for [`check_target`], and [`Error::Io`] when it cannot be created.
+    pub fn new(parent: &Path, name: &str) -> Result<Scratch> {
+        check_target(parent, name)?;
+        std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+        clean_leftovers(parent, name);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let path = parent.join(format!(".{name}.tmp-{}-{nanos}-scratch", std::process::id()));
+        std::fs::create_dir(&path).map_err(|e| Error::io(&path, e))?;
+        let scratch = Scratch { path };
+        let marker = scratch.path.join(MARKER);
+        std::fs::write(&marker, "scratch of a running sibsim\n").map_err(|e| Error::io(&marker, e))?;
+        Ok(scratch)
+    }
+
+    /// The folder.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
 }
 
 /// Moves the finished `temporary` folder to `target`.

@@ -170,6 +170,33 @@ fn another_shards_data_of_the_same_length_is_refused() {
 }
 
 #[test]
+fn a_shards_kept_rows_are_checked_against_its_digest() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let s = hameenlinna();
+    for i in 1..=2 {
+        let shard = format!("{i}/2");
+        let args = ["run", &s, "--replications", "10", "--shard", &shard, "--out", "shards"];
+        let out = common::run_in(d, &[&args[..], &["--quiet", "--keep-replications"]].concat());
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let rows = d.join("shards/hameenlinna-icehearts.shard-2-of-2/replications.csv");
+    let original = std::fs::read(&rows).expect("read");
+    let merged = merge(d);
+    assert!(merged.status.success(), "{}", stderr(&merged));
+    let joined = std::fs::read_to_string(d.join("merged/hameenlinna-icehearts/replications.csv")).expect("read");
+    assert_eq!(joined.lines().count(), 11, "one header, ten rows");
+    // A changed digit (same length), then a missing file.
+    let mut changed = original.clone();
+    let last_digit = changed.iter().rposition(u8::is_ascii_digit).expect("a digit");
+    changed[last_digit] = if changed[last_digit] == b'1' { b'2' } else { b'1' };
+    std::fs::write(&rows, &changed).expect("write");
+    assert_bad_input(&merge(d), "replications.csv does not match the digest");
+    std::fs::remove_file(&rows).expect("remove");
+    assert_bad_input(&merge(d), "replications.csv is missing");
+}
+
+#[test]
 fn shared_fields_are_cross_checked() {
     // Was: `expected`, `names`, `horizon` … were taken from the first shard unchecked.
     let dir = tempfile::tempdir().expect("tempdir");

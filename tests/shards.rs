@@ -105,7 +105,7 @@ fn shards_carry_state_and_any_split_merges_bitwise() {
         }
     }
     // Size: a contract's shard of 2,000 and of 20,000 replications, and the
-    // latter with its values kept as well.
+    // latter keeping its replications (streamed to its replications.csv).
     let contract = scenario();
     let shard_bytes = |replications: &str, folder: &str, keep: bool| {
         let mut args = vec!["run", contract.as_str(), "--replications", replications, "--quiet"];
@@ -122,7 +122,14 @@ fn shards_carry_state_and_any_split_merges_bitwise() {
     let large = shard_bytes("20000", "large", false);
     let kept = shard_bytes("20000", "kept", true);
     assert!(large < 8 * small, "2,000 replications: {small} bytes; 20,000: {large}");
-    assert!(5 * large < kept, "state {large} bytes, state and values {kept}");
+    let folder = |out: &str| d.join(out).join("hameenlinna-icehearts.shard-1-of-1");
+    assert_eq!(kept, large, "keeping replications leaves the state as it is");
+    assert_eq!(
+        read(&folder("kept").join("shard.bin")),
+        read(&folder("large").join("shard.bin"))
+    );
+    let rows = String::from_utf8(read(&folder("kept").join("replications.csv"))).expect("utf-8");
+    assert_eq!(rows.lines().count(), 20_001, "a header and one row per replication");
 }
 
 #[test]

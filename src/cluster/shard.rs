@@ -2,12 +2,12 @@
 //! written as mergeable partial results, and merged into exactly the summary
 //! an unsharded run writes.
 //!
-//! A shard keeps every replication's values; the merge summarises them
-//! with the exact, order-free accumulators of [`crate::stats::accumulate`],
-//! so the merged summary equals the unsharded one to the bit. `shard.json`
-//! holds what the shard is
-//! (scenario digest, seed, engine version, its range) and `shard.bin` the
-//! values, little-endian f64, one replication after another.
+//! A shard carries its replications' state, not their values: the exact,
+//! order-free accumulators of [`crate::stats::accumulate`], so the merged
+//! summary equals the unsharded one to the bit. `shard.json` holds what the
+//! shard is (scenario digest, seed, engine version, its range) and
+//! `shard.bin` the state. With `--keep-replications` the shard also streams
+//! its rows of `replications.csv` to its folder, and the merge joins them.
 //!
 //! Shards are untrusted input: every field of `shard.json` is checked as a
 //! scenario would be (the name, ranges, sizes with checked arithmetic),
@@ -16,15 +16,15 @@
 //! file), and every field the shards share must agree.
 
 use crate::error::{Error, InputError, Result};
-use crate::files::write_folder;
+use crate::files::write_folder_with;
+use crate::report::replications::RowSpool;
 use crate::report::ENGINE_VERSION;
-use crate::sim::record::RunResults;
 use crate::stats::RunState;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 /// The format tag of `shard.json`.
-pub const FORMAT: &str = "sibsim-shard-3";
+pub const FORMAT: &str = "sibsim-shard-4";
 
 /// Replication range of shard `index` (1-based) of `count` over `total`:
 /// the I-th of N contiguous slices.
@@ -108,17 +108,42 @@ pub struct ShardMeta {
     pub investor_rate: Option<f64>,
     /// Key terms, for the report.
     pub terms: Vec<(String, String)>,
-    /// Bytes of the run state at the start of `shard.bin` (the rest is
-    /// the replications' values, written only with `keep_replications`).
+    /// Bytes of the run state: the size of `shard.bin`.
     pub state_bytes: u64,
     /// SHA-256 of `shard.bin`, lower-case hex.
     pub digest: String,
+    /// Bytes of the shard's `replications.csv` (with `keep_replications`).
+    #[serde(default)]
+    pub rows_bytes: u64,
+    /// SHA-256 of the shard's `replications.csv`, lower-case hex (with
+    /// `keep_replications`; empty otherwise).
+    #[serde(default)]
+    pub rows_digest: String,
 }
 
 /// SHA-256 of `bytes` as lower-case hex.
 pub fn digest(bytes: &[u8]) -> String {
     use sha2::{Digest, Sha256};
     Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// SHA-256 of a file, read in blocks, as lower-case hex, and its size.
+fn file_digest(path: &Path) -> std::io::Result<(String, u64)> {
+    use sha2::{Digest, Sha256};
+    use std::io::Read;
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = Sha256::new();
+    let mut block = vec![0u8; 1 << 16];
+    let mut size = 0u64;
+    loop {
+        let read = file.read(&mut block)?;
+        if read == 0 {
+            break;
+        }
+        hasher.update(&block[..read]);
+        size += read as u64;
+    }
+    Ok((hasher.finalize().iter().map(|b| format!("{b:02x}")).collect(), size))
 }
 
 /// Checks a shard specification against the run size: a run cannot have
@@ -143,39 +168,34 @@ pub fn folder_name(scenario: &str, index: u64, count: u64) -> String {
     format!("{scenario}.shard-{index}-of-{count}")
 }
 
+/// The name of a shard's rows of `replications.csv`.
+const ROWS: &str = "replications.csv";
+
 /// Writes one shard atomically into `parent/<name>.shard-I-of-N/`: its
-/// state, then (with `keep_replications`) the `kept` replications' values.
+/// state, and (with `keep_replications`) its rows of `replications.csv`
+/// from `rows`, the spool its run streamed them to.
 ///
 /// # Errors
 /// [`Error::Io`] when writing fails.
-pub fn write(parent: &Path, meta: &ShardMeta, state: &RunState, kept: Option<&RunResults>) -> Result<PathBuf> {
-    let mut bin = crate::stats::codec::encode(state);
-    let state_bytes = bin.len() as u64;
-    // The values follow only when the run keeps them.
-    if let Some(results) = kept.filter(|_| meta.keep_replications) {
-        for r in 0..results.replications() as usize {
-            for column in &results.columns {
-                bin.extend_from_slice(&column[r].to_le_bytes());
-            }
-            for column in &results.events {
-                bin.push(column[r] as u8);
-            }
-            for path in results.investor_paths.iter().chain(&results.payer_paths) {
-                bin.extend_from_slice(&path[r].to_le_bytes());
-            }
-        }
-    }
-    let meta = ShardMeta {
+pub fn write(parent: &Path, meta: &ShardMeta, state: &RunState, rows: Option<RowSpool>) -> Result<PathBuf> {
+    let bin = crate::stats::codec::encode(state);
+    let mut meta = ShardMeta {
         digest: digest(&bin),
-        state_bytes,
+        state_bytes: bin.len() as u64,
         ..meta.clone()
     };
-    let json = serde_json::to_vec_pretty(&meta).map_err(|e| Error::Runtime(e.to_string()))?;
-    write_folder(
-        parent,
-        &folder_name(&meta.scenario, meta.index, meta.count),
-        &[("shard.json".to_string(), json), ("shard.bin".to_string(), bin)],
-    )
+    let folder = folder_name(&meta.scenario, meta.index, meta.count);
+    // shard.json is written last, once the rows' digest is known.
+    write_folder_with(parent, &folder, &[("shard.bin".to_string(), bin)], |dir| {
+        if let Some(rows) = rows.filter(|_| meta.keep_replications) {
+            let csv = dir.join(ROWS);
+            rows.assemble(&meta.names, &meta.event_names, &csv)?;
+            (meta.rows_digest, meta.rows_bytes) = file_digest(&csv).map_err(|e| Error::io(&csv, e))?;
+        }
+        let json = serde_json::to_vec_pretty(&meta).map_err(|e| Error::Runtime(e.to_string()))?;
+        let path = dir.join("shard.json");
+        std::fs::write(&path, json).map_err(|e| Error::io(&path, e))
+    })
 }
 
 /// A shard read back.
@@ -185,8 +205,11 @@ pub struct Shard {
     pub folder: PathBuf,
     /// Its description.
     pub meta: ShardMeta,
-    /// The raw values.
+    /// The raw state.
     pub bytes: Vec<u8>,
+    /// Its rows of `replications.csv` (checked against the digest), with
+    /// `keep_replications`.
+    pub rows: Option<PathBuf>,
 }
 
 fn merge_error(folder: &Path, message: impl Into<String>) -> Error {
@@ -241,31 +264,45 @@ pub fn read(folder: &Path) -> Result<Shard> {
             "shard.bin does not match the digest in shard.json (damaged, or from another shard); re-run this shard",
         ));
     }
+    let rows = check_rows(folder, &meta)?;
     Ok(Shard {
         folder: folder.to_path_buf(),
         meta,
         bytes,
+        rows,
     })
 }
 
 /// The most bytes of run state a shard may announce.
 const STATE_LIMIT: u64 = 1 << 32;
 
-/// Bytes of `shard.bin` for a shard, or `None` on overflow.
+/// Bytes of `shard.bin` for a shard, or `None` when it announces too many.
 fn bin_size(meta: &ShardMeta) -> Option<u64> {
-    if meta.state_bytes > STATE_LIMIT {
-        return None;
-    }
+    (meta.state_bytes <= STATE_LIMIT).then_some(meta.state_bytes)
+}
+
+/// Checks a shard's rows of `replications.csv` against its description,
+/// reading them in blocks (they can be far larger than memory).
+fn check_rows(folder: &Path, meta: &ShardMeta) -> Result<Option<PathBuf>> {
     if !meta.keep_replications {
-        return Some(meta.state_bytes);
+        return Ok(None);
     }
-    let paths = (meta.horizon as u64).checked_mul(2)?;
-    let values = (meta.names.len() as u64).checked_add(paths)?;
-    let per_replication = values.checked_mul(8)?.checked_add(meta.event_names.len() as u64)?;
-    meta.end
-        .checked_sub(meta.first)?
-        .checked_mul(per_replication)?
-        .checked_add(meta.state_bytes)
+    let csv = folder.join(ROWS);
+    let regular = std::fs::symlink_metadata(&csv).is_ok_and(|m| m.is_file());
+    let read = if regular { file_digest(&csv).ok() } else { None };
+    match read {
+        Some((digest, size)) if size == meta.rows_bytes && digest == meta.rows_digest => Ok(Some(csv)),
+        Some(_) => Err(merge_error(
+            folder,
+            format!(
+                "{ROWS} does not match the digest in shard.json (damaged, or from another shard); re-run this shard"
+            ),
+        )),
+        None => Err(merge_error(
+            folder,
+            format!("{ROWS} is missing or not a regular file, but the run keeps replications; re-run this shard"),
+        )),
+    }
 }
 
 /// The checks a scenario's own values get, applied to a shard's description.
@@ -349,8 +386,9 @@ pub fn discover(arguments: &[PathBuf]) -> Result<Vec<PathBuf>> {
 pub struct Merged {
     /// The state of every replication, merged.
     pub state: RunState,
-    /// The replications in index order, when the run keeps them.
-    pub kept: Option<RunResults>,
+    /// The shards' rows of `replications.csv` in replication order, when
+    /// the run keeps them.
+    pub rows: Vec<PathBuf>,
     /// A shard's description (ranges aside, all shards agree).
     pub meta: ShardMeta,
 }
@@ -416,10 +454,10 @@ pub fn merge(shards: Vec<Shard>) -> Result<Merged> {
         // Exact accumulators: the merged state is the unsharded run's.
         state.merge(&own);
     }
-    let kept = reference.keep_replications.then(|| assemble(&reference, by_index));
+    let rows = by_index.into_values().filter_map(|shard| shard.rows).collect();
     Ok(Merged {
         state,
-        kept,
+        rows,
         meta: reference,
     })
 }
@@ -446,6 +484,8 @@ fn shared_json(m: &ShardMeta) -> serde_json::Value {
         end: 0,
         state_bytes: 0,
         digest: String::new(),
+        rows_bytes: 0,
+        rows_digest: String::new(),
         ..m.clone()
     };
     serde_json::to_value(shared).unwrap_or_default()
@@ -581,51 +621,6 @@ fn missing_shards(
         )));
     }
     None
-}
-
-/// The shards' replications, in index order, as one run's results.
-fn assemble(reference: &ShardMeta, by_index: std::collections::BTreeMap<u64, Shard>) -> RunResults {
-    let k = reference.names.len();
-    let e = reference.event_names.len();
-    let h = reference.horizon;
-    let total = reference.replications as usize;
-    let mut results = RunResults {
-        scenario: reference.scenario.clone(),
-        seed: reference.seed,
-        first: 0,
-        names: reference.names.clone(),
-        columns: vec![Vec::with_capacity(total); k],
-        event_names: reference.event_names.clone(),
-        events: vec![Vec::with_capacity(total); e],
-        investor_paths: vec![Vec::with_capacity(total); h],
-        payer_paths: vec![Vec::with_capacity(total); h],
-        start_year: reference.start_year,
-        cycle_years: reference.cycle_years,
-    };
-    let f64_at = |bytes: &[u8], at: usize| {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(&bytes[at..at + 8]);
-        f64::from_le_bytes(word)
-    };
-    for shard in by_index.into_values() {
-        // The values follow the state.
-        let mut at = shard.meta.state_bytes as usize;
-        for _ in shard.meta.first..shard.meta.end {
-            for column in results.columns.iter_mut() {
-                column.push(f64_at(&shard.bytes, at));
-                at += 8;
-            }
-            for column in results.events.iter_mut() {
-                column.push(shard.bytes[at] != 0);
-                at += 1;
-            }
-            for path in results.investor_paths.iter_mut().chain(results.payer_paths.iter_mut()) {
-                path.push(f64_at(&shard.bytes, at));
-                at += 8;
-            }
-        }
-    }
-    results
 }
 
 #[cfg(test)]

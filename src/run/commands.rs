@@ -4,7 +4,7 @@
 use super::job::Job;
 use crate::cluster::{shard, slurm};
 use crate::error::{Error, InputError, Result};
-use crate::files::write_folder;
+use crate::files::{write_folder, write_folder_with};
 use crate::report::result_files;
 use crate::scenario::calibrate::Calibration;
 use crate::scenario::Loaded;
@@ -80,9 +80,15 @@ pub fn merge(shards: &[PathBuf], out: &Path) -> Result<Merged> {
         currency: meta.currency.clone(),
         investor_rate: meta.investor_rate,
     };
-    let files = result_files(&report, &merged.state, merged.kept.as_ref(), &about);
+    let files = result_files(&report, &merged.state, None, &about);
+    let rows = |folder: &Path| {
+        if merged.rows.is_empty() {
+            return Ok(());
+        }
+        crate::report::replications::concatenate(&merged.rows, &folder.join("replications.csv"))
+    };
     Ok(Merged {
-        folder: write_folder(out, &meta.scenario, &files)?,
+        folder: write_folder_with(out, &meta.scenario, &files, rows)?,
         scenario: meta.scenario.clone(),
         shards: meta.count,
         replications: meta.replications,

@@ -2,6 +2,7 @@
 //! the findings and any other caller run.
 
 use crate::error::Result;
+use crate::report::replications::RowSpool;
 use crate::report::terms::key_terms;
 use crate::scenario::Loaded;
 use crate::sim::engine::Engine;
@@ -188,6 +189,16 @@ impl Job {
     /// # Errors
     /// As for [`Job::run`].
     pub fn run_state(&self, options: &RunOptions) -> Result<RunState> {
+        Ok(self.run_state_spooled(options, None)?.0)
+    }
+
+    /// Like [`Job::run_state`], and with `rows`, each replication's row of
+    /// `replications.csv` is written to part files in that folder as it
+    /// finishes (see [`RowSpool`]).
+    ///
+    /// # Errors
+    /// As for [`Job::run`].
+    pub fn run_state_spooled(&self, options: &RunOptions, rows: Option<&Path>) -> Result<(RunState, Option<RowSpool>)> {
         let empty = || {
             let (names, event_names, horizon, start_year, cycle_years) = match self {
                 Job::Single(e) => (
@@ -205,7 +216,7 @@ impl Job {
                     p.portfolio.cycle_years,
                 ),
             };
-            RunState::new(
+            let state = RunState::new(
                 self.name(),
                 options.seed,
                 names,
@@ -213,10 +224,22 @@ impl Job {
                 horizon,
                 start_year,
                 cycle_years,
-            )
+            );
+            (state, rows.map(RowSpool::new))
         };
-        let add = |state: &mut RunState, r: &Record| state.add(&r.values, &r.events, &r.investor_path, &r.payer_path);
-        let merge = |state: &mut RunState, other: RunState| state.merge(&other);
+        type Folded = (RunState, Option<RowSpool>);
+        let add = |(state, spool): &mut Folded, replication: u64, r: &Record| {
+            state.add(&r.values, &r.events, &r.investor_path, &r.payer_path);
+            if let Some(spool) = spool {
+                spool.write(replication, &r.values, &r.events);
+            }
+        };
+        let merge = |(state, spool): &mut Folded, (other, other_spool): Folded| {
+            state.merge(&other);
+            if let (Some(spool), Some(other_spool)) = (spool, other_spool) {
+                spool.absorb(other_spool);
+            }
+        };
         match self {
             Job::Single(e) => e.run_fold(options, empty, add, merge),
             Job::Portfolio(p) => p.run_fold(options, empty, add, merge),

@@ -10,11 +10,11 @@ use super::estimate::{available_memory, measured_rate, Estimate};
 use super::job::Job;
 use crate::cluster::shard::{self, ShardMeta};
 use crate::error::{InputError, Result};
-use crate::files::{check_target, write_folder};
+use crate::files::{check_target, write_folder_with, Scratch};
 use crate::report::{result_files, ENGINE_VERSION};
 use crate::sim::parallel::RunOptions;
 use crate::stats::{RunState, RunSummary};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
 /// What to run and where to write it.
@@ -138,7 +138,8 @@ impl RunRequest {
                     (0, total)
                 }
             };
-            let estimate = Estimate::of(&job, end - first, 1, worker_threads, rate, self.keep_replications);
+            // Kept replications are streamed to disk, not held.
+            let estimate = Estimate::of(&job, end - first, 1, worker_threads, rate, false);
             estimate.check(&path.display().to_string(), available, self.force)?;
             runs.push(Planned {
                 job,
@@ -178,14 +179,19 @@ impl Plan {
             progress,
             cancel,
         };
-        // Only kept replications are held; otherwise each is folded into
-        // the run's state as it finishes.
-        let (state, kept) = if request.keep_replications {
-            let results = planned.job.run(&options)?;
-            (RunState::of(&results), Some(results))
-        } else {
-            (planned.job.run_state(&options)?, None)
+        // Each replication is folded into the run's state as it finishes;
+        // kept replications' rows are streamed to a scratch folder.
+        let folder = match request.shard {
+            Some((index, count)) => shard::folder_name(planned.job.name(), index, count),
+            None => planned.job.name().to_string(),
         };
+        let scratch = request
+            .keep_replications
+            .then(|| Scratch::new(&request.out, &folder))
+            .transpose()?;
+        let (state, rows) = planned
+            .job
+            .run_state_spooled(&options, scratch.as_ref().map(Scratch::path))?;
         let seconds = started.elapsed().as_secs_f64();
         let overcommitted = state
             .event_names
@@ -199,15 +205,19 @@ impl Plan {
             Some((index, count)) => {
                 let meta = self.shard_meta(planned, index, count, &state);
                 Written::Shard {
-                    folder: shard::write(&request.out, &meta, &state, kept.as_ref())?,
+                    folder: shard::write(&request.out, &meta, &state, rows)?,
                 }
             }
             None => {
                 let report = RunSummary::from_state(&state, &planned.job.expected());
                 let job = &planned.job;
-                let files = result_files(&report, &state, kept.as_ref(), &job.about());
+                let files = result_files(&report, &state, None, &job.about());
+                let more = |folder: &Path| match rows {
+                    Some(rows) => rows.assemble(&state.names, &state.event_names, &folder.join("replications.csv")),
+                    None => Ok(()),
+                };
                 Written::Results {
-                    folder: write_folder(&request.out, job.name(), &files)?,
+                    folder: write_folder_with(&request.out, job.name(), &files, more)?,
                     report: Box::new(report),
                 }
             }
@@ -248,6 +258,8 @@ impl Plan {
             terms: job.terms(),
             state_bytes: 0,
             digest: String::new(),
+            rows_bytes: 0,
+            rows_digest: String::new(),
         }
     }
 }

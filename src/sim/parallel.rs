@@ -90,7 +90,7 @@ fn on_threads<T: Send>(threads: Option<usize>, work: impl FnOnce() -> T + Send) 
 }
 
 /// Runs every replication like [`replicate_all`], but folds each record
-/// into an accumulator as soon as it is made (one per worker's share of the
+/// (with its replication's index) into an accumulator as soon as it is made (one per worker's share of the
 /// work, merged at the end) instead of keeping it: memory does not grow
 /// with replications, and no record is allocated after a worker's first.
 /// With exact, order-free accumulators (`stats::RunState`), the result is
@@ -113,7 +113,7 @@ where
     F: Fn(&mut S, u64, &mut Record) + Sync + Send,
     A: Send,
     N: Fn() -> A + Sync + Send,
-    G: Fn(&mut A, &Record) + Sync + Send,
+    G: Fn(&mut A, u64, &Record) + Sync + Send,
     M: Fn(&mut A, A) + Sync + Send,
 {
     let stopped = AtomicBool::new(false);
@@ -142,7 +142,7 @@ where
                     stopped.store(true, Ordering::Relaxed);
                     break;
                 }
-                add(&mut accumulator, &record);
+                add(&mut accumulator, r, &record);
                 if let Some(progress) = options.progress {
                     progress(1);
                 }

@@ -197,7 +197,7 @@ impl PortfolioEngine {
         &self,
         options: &RunOptions,
         empty: impl Fn() -> A + Sync + Send,
-        add: impl Fn(&mut A, &Record) + Sync + Send,
+        add: impl Fn(&mut A, u64, &Record) + Sync + Send,
         merge: impl Fn(&mut A, A) + Sync + Send,
     ) -> Result<A> {
         replicate_fold(
