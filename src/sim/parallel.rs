@@ -90,9 +90,10 @@ fn on_threads<T: Send>(threads: Option<usize>, work: impl FnOnce() -> T + Send) 
 }
 
 /// Runs every replication like [`replicate_all`], but folds each record
-/// (with its replication's index) into an accumulator as soon as it is made (one per worker's share of the
-/// work, merged at the end) instead of keeping it: memory does not grow
-/// with replications, and no record is allocated after a worker's first.
+/// (with its replication's index) into an accumulator as soon as it is
+/// made (one per chunk of the work, merged into the total when the chunk
+/// ends) instead of keeping it: memory does not grow with replications,
+/// and no record is allocated after a chunk's first.
 /// With exact, order-free accumulators (`stats::RunState`), the result is
 /// the same on any number of threads.
 ///
@@ -119,17 +120,17 @@ where
     let stopped = AtomicBool::new(false);
     let cancelled = || options.cancel.is_some_and(|c| c.load(Ordering::Relaxed));
     let work = || -> A {
-        // A few long chunks a thread, each folded into an accumulator taken
-        // from a pool and put back: no more accumulators exist than chunks
-        // run at once (one a thread), however many replications there are.
+        // A few long chunks a thread, each folded into its own accumulator
+        // and merged into the total as soon as it ends: besides the total,
+        // only the chunks running at once (one a thread) hold a state, and
+        // each of those only its chunk's share of the histogram bins.
         let chunks = (8 * rayon::current_num_threads() as u64).clamp(1, options.replications.max(1));
         // In u128: replications × chunks may not fit in a u64.
         let bounds =
             |k: u64| options.first + (u128::from(options.replications) * u128::from(k) / u128::from(chunks)) as u64;
-        let pool: Mutex<Vec<A>> = Mutex::new(Vec::new());
-        let lock = || pool.lock().unwrap_or_else(PoisonError::into_inner);
+        let total: Mutex<Option<A>> = Mutex::new(None);
         (0..chunks).into_par_iter().for_each(|k| {
-            let mut accumulator = lock().pop().unwrap_or_else(&empty);
+            let mut accumulator = empty();
             let (mut scratch, mut record) = (init(), Record::default());
             for r in bounds(k)..bounds(k + 1) {
                 if stopped.load(Ordering::Relaxed) || cancelled() {
@@ -147,15 +148,17 @@ where
                     progress(1);
                 }
             }
-            lock().push(accumulator);
+            // Exact accumulators: the order of merging does not matter.
+            let mut total = total.lock().unwrap_or_else(PoisonError::into_inner);
+            match total.as_mut() {
+                Some(sum) => merge(sum, accumulator),
+                None => *total = Some(accumulator),
+            }
         });
-        // Exact accumulators: the order of merging does not matter.
-        let mut all = pool.into_inner().unwrap_or_else(PoisonError::into_inner);
-        let mut total = all.pop().unwrap_or_else(&empty);
-        for other in all {
-            merge(&mut total, other);
-        }
         total
+            .into_inner()
+            .unwrap_or_else(PoisonError::into_inner)
+            .unwrap_or_else(&empty)
     };
     let folded = on_threads(options.threads, work)?;
     if stopped.load(Ordering::Relaxed) {
