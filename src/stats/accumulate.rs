@@ -17,7 +17,7 @@
 //!   exact when the bin holds one distinct value (counts, zeros, −100 %).
 
 use super::summary::Summary;
-use std::collections::BTreeMap;
+use rustc_hash::FxHashMap;
 
 /// Mantissa bits a histogram bin keeps: bins are 2⁻¹⁰ of their value wide.
 pub const BIN_MANTISSA_BITS: u32 = 10;
@@ -185,8 +185,30 @@ fn centred(n: u64, cross: &ExactSum, x: &ExactSum, y: &ExactSum) -> f64 {
 pub struct Bin {
     /// Values in the bin.
     pub count: u64,
-    /// Sum of the values' signed mantissas at the bin's exponent.
-    pub(super) mantissas: i128,
+    /// Sum of the values' signed mantissas at the bin's exponent, an `i128`
+    /// kept as two words (a bin is 24 bytes, not 32 with an `i128`'s
+    /// alignment).
+    mantissas: [u64; 2],
+}
+
+impl Bin {
+    /// A bin of `count` values whose mantissas sum to `mantissas`.
+    pub(super) fn new(count: u64, mantissas: i128) -> Bin {
+        Bin {
+            count,
+            mantissas: [mantissas as u64, (mantissas >> 64) as u64],
+        }
+    }
+
+    /// The sum of the values' signed mantissas.
+    pub(super) fn mantissas(&self) -> i128 {
+        (i128::from(self.mantissas[1] as i64) << 64) | i128::from(self.mantissas[0])
+    }
+
+    /// Adds `count` values whose mantissas sum to `mantissas`.
+    fn add(&mut self, count: u64, mantissas: i128) {
+        *self = Bin::new(self.count + count, self.mantissas() + mantissas);
+    }
 }
 
 /// The key of the bin holding `v`: 0 for zero, otherwise ± (the value's
@@ -254,13 +276,14 @@ impl Bin {
             total.add(infinity);
             return;
         }
-        if self.mantissas == 0 {
+        let mantissas = self.mantissas();
+        if mantissas == 0 {
             return;
         }
         // 48-bit chunks are exact as f64, and so are their scaled values.
         let unit = unit_exponent(key);
-        let sign = if self.mantissas < 0 { -1.0 } else { 1.0 };
-        let mut rest = self.mantissas.unsigned_abs();
+        let sign = if mantissas < 0 { -1.0 } else { 1.0 };
+        let mut rest = mantissas.unsigned_abs();
         let mut shift = 0;
         while rest != 0 {
             let chunk = (rest & ((1u128 << 48) - 1)) as u64;
@@ -290,7 +313,10 @@ pub struct Accumulator {
     pub(super) squares: ExactSum,
     pub(super) min: f64,
     pub(super) max: f64,
-    pub(super) bins: BTreeMap<i64, Bin>,
+    /// The histogram's bins in use, by key, in a hash map: a lookup per
+    /// value costs one cache miss where a tree costs several; readers sort
+    /// the keys ([`Accumulator::sorted_bins`]).
+    pub(super) bins: FxHashMap<i64, Bin>,
 }
 
 impl Accumulator {
@@ -331,11 +357,8 @@ impl Accumulator {
             return;
         }
         self.note(v);
-        let bin = self.bins.entry(key_of(v)).or_default();
-        bin.count += 1;
-        if v.is_finite() {
-            bin.mantissas += mantissa_of(v);
-        }
+        let mantissa = if v.is_finite() { mantissa_of(v) } else { 0 };
+        self.bins.entry(key_of(v)).or_default().add(1, mantissa);
     }
 
     /// The accumulator of `values` at once: the same, to the bit, as adding
@@ -351,17 +374,8 @@ impl Accumulator {
         let mut bins: Vec<(i64, Bin)> = Vec::new();
         for (key, mantissa) in keyed {
             match bins.last_mut() {
-                Some((last, bin)) if *last == key => {
-                    bin.count += 1;
-                    bin.mantissas += mantissa;
-                }
-                _ => bins.push((
-                    key,
-                    Bin {
-                        count: 1,
-                        mantissas: mantissa,
-                    },
-                )),
+                Some((last, bin)) if *last == key => bin.add(1, mantissa),
+                _ => bins.push((key, Bin::new(1, mantissa))),
             }
         }
         a.bins = bins.into_iter().collect();
@@ -384,16 +398,24 @@ impl Accumulator {
         self.sum.add_sum(&other.sum);
         self.squares.add_sum(&other.squares);
         for (key, bin) in &other.bins {
-            let mine = self.bins.entry(*key).or_default();
-            mine.count += bin.count;
-            mine.mantissas += bin.mantissas;
+            self.bins.entry(*key).or_default().add(bin.count, bin.mantissas());
         }
+    }
+
+    /// The bins in increasing order of key (of value).
+    pub(super) fn sorted_bins(&self) -> Vec<(i64, Bin)> {
+        let mut bins: Vec<(i64, Bin)> = self.bins.iter().map(|(k, b)| (*k, *b)).collect();
+        bins.sort_unstable_by_key(|(key, _)| *key);
+        bins
     }
 
     /// The histogram as (mean of a bin's values, their count), in
     /// increasing order of value.
     pub fn points(&self) -> Vec<(f64, u64)> {
-        self.bins.iter().map(|(key, bin)| (bin.mean(*key), bin.count)).collect()
+        self.sorted_bins()
+            .iter()
+            .map(|(key, bin)| (bin.mean(*key), bin.count))
+            .collect()
     }
 
     /// The exact sum of the values.
@@ -403,7 +425,7 @@ impl Accumulator {
 
     /// The value of order statistic `rank` (0-based): the exact minimum and
     /// maximum at the ends, otherwise the mean of its bin.
-    fn order_statistic(&self, rank: u64) -> f64 {
+    fn order_statistic(&self, sorted: &[(i64, Bin)], rank: u64) -> f64 {
         if rank == 0 {
             return self.min;
         }
@@ -411,7 +433,7 @@ impl Accumulator {
             return self.max;
         }
         let mut below = 0;
-        for (key, bin) in &self.bins {
+        for (key, bin) in sorted {
             if rank < below + bin.count {
                 return bin.mean(*key).clamp(self.min, self.max);
             }
@@ -423,10 +445,15 @@ impl Accumulator {
     /// The type-7 quantile (linear between order statistics, as R's
     /// default), from the histogram; NaN when empty.
     pub fn quantile(&self, p: f64) -> f64 {
+        self.quantile_of(&self.sorted_bins(), p)
+    }
+
+    /// [`Accumulator::quantile`] from the bins sorted once.
+    fn quantile_of(&self, sorted: &[(i64, Bin)], p: f64) -> f64 {
         if self.n == 0 {
             return f64::NAN;
         }
-        super::summary::type7(self.n, p, |rank| self.order_statistic(rank))
+        super::summary::type7(self.n, p, |rank| self.order_statistic(sorted, rank))
     }
 
     /// Mean of the lowest `share` of values (at least one): whole bins by
@@ -438,7 +465,7 @@ impl Accumulator {
         let k = ((self.n as f64 * share).ceil() as u64).clamp(1, self.n);
         let mut total = ExactSum::new();
         let mut taken = 0;
-        for (key, bin) in &self.bins {
+        for (key, bin) in &self.sorted_bins() {
             if taken + bin.count <= k {
                 bin.add_sum_to(*key, &mut total);
                 taken += bin.count;
@@ -467,7 +494,8 @@ impl Accumulator {
         } else {
             0.0
         };
-        let q = |p: f64| self.quantile(p);
+        let sorted = self.sorted_bins();
+        let q = |p: f64| self.quantile_of(&sorted, p);
         Some(Summary {
             mean,
             se: sd / n.sqrt(),

@@ -59,12 +59,13 @@ fn put_accumulator(out: &mut Vec<u8>, a: &Accumulator) {
     // Bins as varints: the gap to the previous key, the count, and the
     // mantissa sum's distance from count × the bin's smallest mantissa
     // (small, since a bin's values share their leading bits).
-    put_u64(out, a.bins.len() as u64);
+    let bins = a.sorted_bins();
+    put_u64(out, bins.len() as u64);
     let mut previous = before_first_key();
-    for (key, bin) in &a.bins {
+    for (key, bin) in &bins {
         put_varint(out, key.abs_diff(previous) as u128);
         put_varint(out, u128::from(bin.count));
-        put_varint(out, zigzag(bin.mantissas - base(*key, bin.count)));
+        put_varint(out, zigzag(bin.mantissas() - base(*key, bin.count)));
         previous = *key;
     }
 }
@@ -198,7 +199,7 @@ impl Reader<'_> {
             }
             counted = counted.checked_add(count).ok_or("histogram counts overflow")?;
             previous = key;
-            accumulator.bins.insert(key, Bin { count, mantissas });
+            accumulator.bins.insert(key, Bin::new(count, mantissas));
         }
         if counted != n {
             return Err(format!("histogram bins hold {counted} values, the statistic {n}"));
