@@ -309,7 +309,7 @@ impl Bin {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Accumulator {
     pub(super) n: u64,
-    pub(super) sum: ExactSum,
+    /// No separate sum of the values: the bins hold it exactly.
     pub(super) squares: ExactSum,
     pub(super) min: f64,
     pub(super) max: f64,
@@ -345,7 +345,6 @@ impl Accumulator {
             self.max = self.max.max(v);
         }
         self.n += 1;
-        self.sum.add(v);
         let (square, error) = two_product(v, v);
         self.squares.add(square);
         self.squares.add(error);
@@ -395,7 +394,6 @@ impl Accumulator {
             self.max = self.max.max(other.max);
         }
         self.n += other.n;
-        self.sum.add_sum(&other.sum);
         self.squares.add_sum(&other.squares);
         for (key, bin) in &other.bins {
             self.bins.entry(*key).or_default().add(bin.count, bin.mantissas());
@@ -419,8 +417,12 @@ impl Accumulator {
     }
 
     /// The exact sum of the values.
-    pub fn sum(&self) -> &ExactSum {
-        &self.sum
+    pub fn sum(&self) -> ExactSum {
+        let mut total = ExactSum::new();
+        for (key, bin) in &self.bins {
+            bin.add_sum_to(*key, &mut total);
+        }
+        total
     }
 
     /// The value of order statistic `rank` (0-based): the exact minimum and
@@ -486,10 +488,11 @@ impl Accumulator {
             return None;
         }
         let n = self.n as f64;
-        let mean = self.sum.value() / n;
+        let sum = self.sum();
+        let mean = sum.value() / n;
         let sd = if self.n > 1 {
             // n·Σx² − (Σx)² ≥ 0 exactly; it rounds to ≥ 0.
-            let spread = centred(self.n, &self.squares, &self.sum, &self.sum).max(0.0);
+            let spread = centred(self.n, &self.squares, &sum, &sum).max(0.0);
             (spread / n / (n - 1.0)).sqrt()
         } else {
             0.0

@@ -54,7 +54,8 @@ fn put_accumulator(out: &mut Vec<u8>, a: &Accumulator) {
     put_u64(out, a.n);
     put_f64(out, a.min);
     put_f64(out, a.max);
-    put_sum(out, &a.sum);
+    // The sum is written (the format has it), and derived from the bins when read.
+    put_sum(out, &a.sum());
     put_sum(out, &a.squares);
     // Bins as varints: the gap to the previous key, the count, and the
     // mantissa sum's distance from count × the bin's smallest mantissa
@@ -171,7 +172,6 @@ impl Reader<'_> {
         }
         let mut accumulator = Accumulator {
             n,
-            sum,
             squares,
             min,
             max,
@@ -203,6 +203,11 @@ impl Reader<'_> {
         }
         if counted != n {
             return Err(format!("histogram bins hold {counted} values, the statistic {n}"));
+        }
+        // The bins hold the sum; the one written must be theirs.
+        let (written, held) = (sum.canonical(), accumulator.sum().canonical());
+        if written.partials() != held.partials() || written.value().to_bits() != held.value().to_bits() {
+            return Err("a statistic's sum differs from its histogram's".to_string());
         }
         Ok(accumulator)
     }
