@@ -94,9 +94,10 @@ impl Estimate {
         let kept = if keep_values {
             values * 2.0 * replications as f64
         } else {
-            // Per worker and accumulator, histogram bins of about 48 bytes
-            // (a few thousand in practice, never more than the values).
-            let bins = replications.min(4096) as f64 * 48.0;
+            // The total and one chunk's state a worker: per accumulator,
+            // histogram bins of about 40 bytes in a hash map (a few
+            // thousand in practice, never more than the values).
+            let bins = replications.min(4096) as f64 * 40.0;
             (statistics + 2 * horizon) as f64 * bins * (1 + threads) as f64
         };
         let fixed: f64 = engines.iter().map(|e| engine_fixed_bytes(e)).sum::<f64>() * (1 + threads) as f64;
