@@ -124,7 +124,12 @@ pub struct ShardMeta {
 /// SHA-256 of `bytes` as lower-case hex.
 pub fn digest(bytes: &[u8]) -> String {
     use sha2::{Digest, Sha256};
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    hex(&Sha256::digest(bytes))
+}
+
+/// Bytes as lower-case hex.
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// SHA-256 of a file, read in blocks, as lower-case hex, and its size.
@@ -143,7 +148,7 @@ fn file_digest(path: &Path) -> std::io::Result<(String, u64)> {
         hasher.update(&block[..read]);
         size += read as u64;
     }
-    Ok((hasher.finalize().iter().map(|b| format!("{b:02x}")).collect(), size))
+    Ok((hex(&hasher.finalize()), size))
 }
 
 /// Checks a shard specification against the run size: a run cannot have

@@ -1,0 +1,133 @@
+//! Unit tests of the exact accumulators.
+
+use super::*;
+use crate::stats::summary::quantile_sorted;
+
+/// A deterministic spread of awkward values: mixed signs and scales,
+/// repeats, zeros, a NaN.
+fn values() -> Vec<f64> {
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let mut out = Vec::new();
+    for k in 0..5000 {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let u = (state >> 11) as f64 / (1u64 << 53) as f64;
+        out.push(match k % 7 {
+            0 => 0.0,
+            1 => -1.0,
+            2 => (u * 20.0).floor(),
+            3 => 1e6 * (u - 0.3),
+            4 => 1e-3 * u,
+            5 if k == 5 => f64::NAN,
+            _ => -2.5e5 * u * u,
+        });
+    }
+    out
+}
+
+#[test]
+fn an_exact_sum_is_the_correctly_rounded_sum_in_any_order() {
+    let v = [1e16, 1.0, -1e16, 1e-3, 3.0, -1e-3];
+    let mut forward = ExactSum::new();
+    v.iter().for_each(|&x| forward.add(x));
+    let mut backward = ExactSum::new();
+    v.iter().rev().for_each(|&x| backward.add(x));
+    assert_eq!(forward.value(), 4.0);
+    assert_eq!(backward.value(), 4.0);
+    // 0.1 ten times is exactly 1.0000000000000000555…, which rounds to 1.
+    let mut tenths = ExactSum::new();
+    (0..10).for_each(|_| tenths.add(0.1));
+    assert_eq!(tenths.value(), 1.0);
+}
+
+#[test]
+fn any_split_merges_to_the_same_bits() {
+    let v = values();
+    let mut whole = Accumulator::new();
+    v.iter().for_each(|&x| whole.add(x));
+    assert_eq!(Accumulator::of(&v), whole, "at once or one by one");
+    for parts in [2usize, 3, 7, 64] {
+        let mut merged = Accumulator::new();
+        // Uneven chunks, merged in reverse order.
+        let size = v.len() / parts + 1;
+        let mut chunks: Vec<Accumulator> = v
+            .chunks(size)
+            .map(|c| {
+                let mut a = Accumulator::new();
+                c.iter().for_each(|&x| a.add(x));
+                a
+            })
+            .collect();
+        chunks.reverse();
+        chunks.iter().for_each(|c| merged.merge(c));
+        assert_eq!(merged.summary(), whole.summary(), "{parts} parts");
+        assert_eq!(merged.shortfall(0.05), whole.shortfall(0.05));
+    }
+}
+
+#[test]
+fn quantiles_are_within_the_stated_precision_of_the_order_statistics() {
+    let v = values();
+    let mut a = Accumulator::new();
+    v.iter().for_each(|&x| a.add(x));
+    let mut sorted: Vec<f64> = v.iter().copied().filter(|x| !x.is_nan()).collect();
+    sorted.sort_by(f64::total_cmp);
+    for k in 0..=100 {
+        let p = k as f64 / 100.0;
+        let exact = quantile_sorted(&sorted, p);
+        let approximate = a.quantile(p);
+        // Linear interpolation between two order statistics, each read
+        // within the bound, stays within the bound of the larger one.
+        let lo = sorted[((sorted.len() - 1) as f64 * p).floor() as usize];
+        let hi = sorted[(((sorted.len() - 1) as f64 * p).floor() as usize + 1).min(sorted.len() - 1)];
+        let bound = QUANTILE_RELATIVE_ERROR * lo.abs().max(hi.abs());
+        assert!((approximate - exact).abs() <= bound, "p {p}: {approximate} vs {exact}");
+    }
+    let s = a.summary().expect("values");
+    let exact_mean = sorted.iter().sum::<f64>() / sorted.len() as f64;
+    assert!((s.mean - exact_mean).abs() <= 1e-9 * exact_mean.abs().max(1.0));
+    assert_eq!(s.n, sorted.len() as u64);
+    assert_eq!((s.min, s.max), (sorted[0], sorted[sorted.len() - 1]));
+    let es = a.shortfall(0.05).expect("values");
+    let k = (sorted.len() as f64 * 0.05).ceil() as usize;
+    let exact_es = sorted[..k].iter().sum::<f64>() / k as f64;
+    assert!(
+        (es - exact_es).abs() <= QUANTILE_RELATIVE_ERROR * exact_es.abs(),
+        "{es} vs {exact_es}"
+    );
+}
+
+#[test]
+fn discrete_values_are_read_exactly_and_a_constant_has_no_spread() {
+    let mut a = Accumulator::new();
+    for k in 0..1001 {
+        a.add(f64::from(k % 5));
+    }
+    let s = a.summary().expect("values");
+    assert_eq!((s.p05, s.p25, s.p50, s.p75, s.p95), (0.0, 1.0, 2.0, 3.0, 4.0));
+    let mut constant = Accumulator::new();
+    (0..1000).for_each(|_| constant.add(0.1 + 1e6));
+    let s = constant.summary().expect("values");
+    assert_eq!((s.sd, s.se), (0.0, 0.0));
+    assert_eq!(s.mean, 0.1 + 1e6);
+}
+
+#[test]
+fn correlations_come_from_exact_comoments() {
+    let mut c = Comoments::default();
+    let mut halves = [Comoments::default(), Comoments::default()];
+    for k in 0..200 {
+        let x = f64::from(k);
+        let y = 3.0 * x + 7.0;
+        c.add(x, y);
+        halves[k as usize % 2].add(x, y);
+    }
+    assert!((c.correlation() - 1.0).abs() < 1e-15);
+    let [mut even, odd] = halves;
+    even.merge(&odd);
+    assert_eq!(even.correlation(), c.correlation());
+    let mut flat = Comoments::default();
+    (0..10).for_each(|k| flat.add(f64::from(k), 2.0));
+    assert!(flat.correlation().is_nan());
+}
