@@ -89,6 +89,12 @@ fn on_threads<T: Send>(threads: Option<usize>, work: impl FnOnce() -> T + Send) 
     }
 }
 
+/// Replications a fold's chunk holds at most, below [`MOST_CHUNKS`] chunks.
+const CHUNK_REPLICATIONS: u64 = 10_000;
+
+/// The most chunks a fold splits its replications into by size.
+const MOST_CHUNKS: u64 = 4096;
+
 /// Runs every replication like [`replicate_all`], but folds each record
 /// (with its replication's index) into an accumulator as soon as it is
 /// made (one per chunk of the work, merged into the total when the chunk
@@ -124,7 +130,13 @@ where
         // and merged into the total as soon as it ends: besides the total,
         // only the chunks running at once (one a thread) hold a state, and
         // each of those only its chunk's share of the histogram bins.
-        let chunks = (8 * rayon::current_num_threads() as u64).clamp(1, options.replications.max(1));
+        // At least 8 chunks a thread (load balance), and chunks of at most
+        // 10,000 replications up to 4,096 chunks: a running chunk's state
+        // holds only the bins its own replications touch.
+        let by_size = options.replications.div_ceil(CHUNK_REPLICATIONS).min(MOST_CHUNKS);
+        let chunks = (8 * rayon::current_num_threads() as u64)
+            .max(by_size)
+            .clamp(1, options.replications.max(1));
         // In u128: replications × chunks may not fit in a u64.
         let bounds =
             |k: u64| options.first + (u128::from(options.replications) * u128::from(k) / u128::from(chunks)) as u64;
