@@ -171,21 +171,8 @@ pub fn write_folder_with(
     more: impl FnOnce(&Path) -> Result<()>,
 ) -> Result<PathBuf> {
     let target = check_target(parent, name)?;
-    std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
-    clean_leftovers(parent, name);
-    let unique = format!(
-        "{}-{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos())
-    );
-    let temporary = parent.join(format!(".{name}.tmp-{unique}"));
+    let (temporary, unique) = temporary_folder(parent, name, "")?;
     let result = (|| -> Result<()> {
-        std::fs::create_dir(&temporary).map_err(|e| Error::io(&temporary, e))?;
-        let marker = temporary.join(MARKER);
-        std::fs::write(&marker, format!("written by sibsim {}\n", env!("CARGO_PKG_VERSION")))
-            .map_err(|e| Error::io(&marker, e))?;
         for (file, bytes) in files {
             let path = temporary.join(file);
             std::fs::write(&path, bytes).map_err(|e| Error::io(&path, e))?;
@@ -197,6 +184,30 @@ pub fn write_folder_with(
         let _ = std::fs::remove_dir_all(&temporary);
     }
     result.map(|()| target)
+}
+
+/// Creates `parent` if need be, removes dead processes' leftovers of
+/// `name`, and makes a new temporary folder beside `parent/name`, marked as
+/// ours: `.NAME.tmp-PID-NANOS` + `suffix`. Returns it and its `PID-NANOS`.
+fn temporary_folder(parent: &Path, name: &str, suffix: &str) -> Result<(PathBuf, String)> {
+    std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+    clean_leftovers(parent, name);
+    let unique = format!(
+        "{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos())
+    );
+    let temporary = parent.join(format!(".{name}.tmp-{unique}{suffix}"));
+    std::fs::create_dir(&temporary).map_err(|e| Error::io(&temporary, e))?;
+    let marker = temporary.join(MARKER);
+    let marked = std::fs::write(&marker, format!("written by sibsim {}\n", env!("CARGO_PKG_VERSION")));
+    if let Err(e) = marked {
+        let _ = std::fs::remove_dir_all(&temporary);
+        return Err(Error::io(&marker, e));
+    }
+    Ok((temporary, unique))
 }
 
 /// A scratch folder beside `parent/name` for files a run streams while it
@@ -214,17 +225,8 @@ impl Scratch {
     /// As for [`check_target`], and [`Error::Io`] when it cannot be created.
     pub fn new(parent: &Path, name: &str) -> Result<Scratch> {
         check_target(parent, name)?;
-        std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
-        clean_leftovers(parent, name);
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos());
-        let path = parent.join(format!(".{name}.tmp-{}-{nanos}-scratch", std::process::id()));
-        std::fs::create_dir(&path).map_err(|e| Error::io(&path, e))?;
-        let scratch = Scratch { path };
-        let marker = scratch.path.join(MARKER);
-        std::fs::write(&marker, "scratch of a running sibsim\n").map_err(|e| Error::io(&marker, e))?;
-        Ok(scratch)
+        let (path, _) = temporary_folder(parent, name, "-scratch")?;
+        Ok(Scratch { path })
     }
 
     /// The folder.

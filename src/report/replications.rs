@@ -147,16 +147,27 @@ impl RowSpool {
             .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("part-")))
             .collect();
         parts.sort();
-        let file = File::create(target).map_err(|e| Error::io(target, e))?;
-        let mut out = BufWriter::new(file);
-        out.write_all(write_rows(std::iter::once(header(names, event_names))).as_bytes())
-            .map_err(|e| Error::io(target, e))?;
-        for part in &parts {
-            let mut input = File::open(part).map_err(|e| Error::io(part, e))?;
-            std::io::copy(&mut input, &mut out).map_err(|e| Error::io(target, e))?;
-        }
-        out.flush().map_err(|e| Error::io(target, e))
+        let head = write_rows(std::iter::once(header(names, event_names)));
+        join(target, head.as_bytes(), &parts, |_| false)
     }
+}
+
+/// Writes `head`, then every part in order (without its first line where
+/// `skip_header(k)` says so for part k) into `target`, reading in blocks.
+fn join(target: &Path, head: &[u8], parts: &[PathBuf], skip_header: impl Fn(usize) -> bool) -> Result<()> {
+    use std::io::BufRead;
+    let file = File::create(target).map_err(|e| Error::io(target, e))?;
+    let mut out = BufWriter::new(file);
+    out.write_all(head).map_err(|e| Error::io(target, e))?;
+    for (k, part) in parts.iter().enumerate() {
+        let mut input = std::io::BufReader::new(File::open(part).map_err(|e| Error::io(part, e))?);
+        if skip_header(k) {
+            let mut header = Vec::new();
+            input.read_until(b'\n', &mut header).map_err(|e| Error::io(part, e))?;
+        }
+        std::io::copy(&mut input, &mut out).map_err(|e| Error::io(target, e))?;
+    }
+    out.flush().map_err(|e| Error::io(target, e))
 }
 
 /// Joins files of `replications.csv` rows that each start with the same
@@ -166,17 +177,6 @@ impl RowSpool {
 /// # Errors
 /// Failures to read a part or write `target`.
 pub fn concatenate(parts: &[PathBuf], target: &Path) -> Result<()> {
-    use std::io::BufRead;
-    let file = File::create(target).map_err(|e| Error::io(target, e))?;
-    let mut out = BufWriter::new(file);
-    for (k, part) in parts.iter().enumerate() {
-        let mut input = std::io::BufReader::new(File::open(part).map_err(|e| Error::io(part, e))?);
-        if k > 0 {
-            // Every part repeats the header; keep the first one's.
-            let mut header = Vec::new();
-            input.read_until(b'\n', &mut header).map_err(|e| Error::io(part, e))?;
-        }
-        std::io::copy(&mut input, &mut out).map_err(|e| Error::io(target, e))?;
-    }
-    out.flush().map_err(|e| Error::io(target, e))
+    // Every part repeats the header; keep the first one's.
+    join(target, b"", parts, |k| k > 0)
 }
