@@ -160,6 +160,16 @@ pub struct Ledger {
     pub state_cost: [Linear; 2],
     /// The programme costs the payer bears (intervention arm), discounted likewise.
     pub payer_programme_cost: Linear,
+    discount_tables: DiscountTables,
+}
+
+/// A `cost` metric's per-child weights in both arms over `window`, rewritten
+/// from drawn state costs; its fixed programme costs are not drawn and stay.
+fn redraw_cost(arms: &mut [Linear; 2], scenario: &Scenario, window: (usize, usize), discount: &[f64]) {
+    for (arm, linear) in arms.iter_mut().enumerate() {
+        linear.weights.fill(0.0);
+        payer_cost_weights(linear, scenario, arm, window, discount, CostParts::Both);
+    }
 }
 
 /// Discount factors at the start of each slot 0 ..= horizon + 1 (`rate`
@@ -222,26 +232,12 @@ pub fn payer_cost(
     rate: Option<f64>,
     parts: CostParts,
 ) -> Linear {
-    let layout = Layout::new(scenario);
-    let mut linear = Linear::zero(layout);
+    let mut linear = Linear::zero(Layout::new(scenario));
     let discount = discount_table(rate, scenario.time.cycle_years, scenario.time.horizon);
+    payer_cost_weights(&mut linear, scenario, arm, window, &discount, parts);
     let programme =
         parts != CostParts::States && arm == INTERVENTION && scenario.intervention.payer == ProgrammePayer::Payer;
-    let states = if parts == CostParts::Programme { 0.0 } else { 1.0 };
     let iv = &scenario.intervention;
-    for (w, wave) in scenario.cohort.waves.iter().enumerate() {
-        for t in window.0.max(wave.cycle)..window.1 {
-            let enrolled = programme && in_programme(scenario, wave.cycle, t);
-            let amount = |s: usize| {
-                let mut a = states * scenario.states[s].cost;
-                if enrolled && !iv.stops_in[s] {
-                    a += iv.cost_per_child_cycle;
-                }
-                a
-            };
-            add_cycle(&mut linear, layout, scenario.counting, &discount, (w, t), &amount);
-        }
-    }
     if programme && iv.fixed_cost_per_cycle != 0.0 {
         let mut fixed = FixedCosts {
             by_cycle: Vec::new(),
@@ -261,6 +257,64 @@ pub fn payer_cost(
         linear.fixed = Some(Box::new(fixed));
     }
     linear
+}
+
+/// The per-child weights of [`payer_cost`] (its fixed costs aside), added
+/// to `linear`'s, with `discount` the account's [`discount_table`].
+fn payer_cost_weights(
+    linear: &mut Linear,
+    scenario: &Scenario,
+    arm: usize,
+    window: (usize, usize),
+    discount: &[f64],
+    parts: CostParts,
+) {
+    let layout = Layout::new(scenario);
+    let programme =
+        parts != CostParts::States && arm == INTERVENTION && scenario.intervention.payer == ProgrammePayer::Payer;
+    let states = if parts == CostParts::Programme { 0.0 } else { 1.0 };
+    let iv = &scenario.intervention;
+    for (w, wave) in scenario.cohort.waves.iter().enumerate() {
+        for t in window.0.max(wave.cycle)..window.1 {
+            let enrolled = programme && in_programme(scenario, wave.cycle, t);
+            let amount = |s: usize| {
+                let mut a = states * scenario.states[s].cost;
+                if enrolled && !iv.stops_in[s] {
+                    a += iv.cost_per_child_cycle;
+                }
+                a
+            };
+            add_cycle(linear, layout, scenario.counting, discount, (w, t), &amount);
+        }
+    }
+}
+
+/// Discount tables by rate, worked out once per ledger: a replication's
+/// redraw of its cost accounts then calls no `pow`.
+#[derive(Debug, Clone, Default)]
+struct DiscountTables(Vec<(Option<f64>, Vec<f64>)>);
+
+impl DiscountTables {
+    fn new(scenario: &Scenario) -> DiscountTables {
+        let mut tables = DiscountTables::default();
+        let rates = std::iter::once(Some(scenario.discounting.payer_rate))
+            .chain(scenario.metrics.iter().map(|m| m.discount_rate));
+        for rate in rates {
+            if !tables.0.iter().any(|(known, _)| *known == rate) {
+                let table = discount_table(rate, scenario.time.cycle_years, scenario.time.horizon);
+                tables.0.push((rate, table));
+            }
+        }
+        tables
+    }
+
+    /// The table for `rate` (every rate of the scenario has one).
+    fn get(&self, scenario: &Scenario, rate: Option<f64>) -> std::borrow::Cow<'_, [f64]> {
+        match self.0.iter().find(|(known, _)| *known == rate) {
+            Some((_, table)) => std::borrow::Cow::Borrowed(table),
+            None => discount_table(rate, scenario.time.cycle_years, scenario.time.horizon).into(),
+        }
+    }
 }
 
 impl Ledger {
@@ -331,6 +385,43 @@ impl Ledger {
             state_cost: [BASELINE, INTERVENTION]
                 .map(|arm| payer_cost(scenario, arm, (0, horizon), rate, CostParts::States)),
             payer_programme_cost: payer_cost(scenario, INTERVENTION, (0, horizon), rate, CostParts::Programme),
+            discount_tables: match central {
+                Some(central) => central.discount_tables.clone(),
+                None => DiscountTables::new(scenario),
+            },
         }
+    }
+
+    /// Rewrites in place, from `scenario`'s (drawn) state costs, every
+    /// account that depends on them: the state costs and each `cost`
+    /// metric. The same weights [`Ledger::new`] gives, bit for bit, without
+    /// allocating; the other accounts do not depend on drawn parameters.
+    pub fn redraw(&mut self, scenario: &Scenario) {
+        let horizon = scenario.time.horizon;
+        let payer_rate = Some(scenario.discounting.payer_rate);
+        let discount = self.discount_tables.get(scenario, payer_rate);
+        for (arm, linear) in self.state_cost.iter_mut().enumerate() {
+            linear.weights.fill(0.0);
+            payer_cost_weights(linear, scenario, arm, (0, horizon), &discount, CostParts::States);
+        }
+        for (metric, measure) in scenario.metrics.iter().zip(&mut self.metrics) {
+            if let (MetricKind::Cost, Measure::Linear(arms)) = (metric.kind, measure) {
+                let discount = self.discount_tables.get(scenario, metric.discount_rate);
+                redraw_cost(arms, scenario, metric.window, &discount);
+            }
+        }
+    }
+
+    /// Rewrites in place a `cost` metric's accounts over `window` (as
+    /// [`Ledger::measure`] builds them) from `scenario`'s drawn costs.
+    pub fn redraw_cost_measure(
+        &self,
+        arms: &mut [Linear; 2],
+        scenario: &Scenario,
+        metric: &super::Metric,
+        window: (usize, usize),
+    ) {
+        let discount = self.discount_tables.get(scenario, metric.discount_rate);
+        redraw_cost(arms, scenario, window, &discount);
     }
 }

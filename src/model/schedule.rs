@@ -23,21 +23,23 @@ pub const NO_FORCED_STATE: u8 = u8::MAX;
 /// The last state with positive probability ends at 2^32 exactly, so rounding
 /// never gives a zero-probability state any mass.
 pub fn thresholds(probabilities: &[f64]) -> Vec<u32> {
+    let mut out = vec![0; probabilities.len()];
+    thresholds_into(probabilities, &mut out);
+    out
+}
+
+/// [`thresholds`] written into `out` (of the same length).
+pub fn thresholds_into(probabilities: &[f64], out: &mut [u32]) {
     let last_positive = probabilities.iter().rposition(|&p| p > 0.0).unwrap_or(0);
     let mut cumulative = 0.0;
-    probabilities
-        .iter()
-        .enumerate()
-        .map(|(j, &p)| {
-            cumulative += p;
-            if j >= last_positive {
-                THRESHOLD_SCALE
-            } else {
-                ((cumulative * THRESHOLD_SCALE as f64).round() as u64).min(THRESHOLD_SCALE)
-            }
-        })
-        .map(|t| t as u32)
-        .collect()
+    for (j, (&p, t)) in probabilities.iter().zip(out).enumerate() {
+        cumulative += p;
+        *t = if j >= last_positive {
+            THRESHOLD_SCALE
+        } else {
+            ((cumulative * THRESHOLD_SCALE as f64).round() as u64).min(THRESHOLD_SCALE)
+        } as u32;
+    }
 }
 
 /// Draws an index from thresholds built by [`thresholds`].
@@ -91,6 +93,9 @@ pub struct Schedule {
     pub thresholds: Vec<u32>,
     /// Per wave.
     pub waves: Vec<WaveSchedule>,
+    /// Where each matrix comes from (and the cycle whose shock it carries):
+    /// what [`Schedule::redraw`] rebuilds in place.
+    sources: Vec<(Source, Option<usize>)>,
 }
 
 /// Where a matrix comes from; used to build each distinct matrix once.
@@ -135,6 +140,7 @@ impl Schedule {
             n,
             parameters,
             matrices: Vec::new(),
+            sources: Vec::new(),
             index: Vec::new(),
         };
         let max_waning = match parameters.arm {
@@ -184,19 +190,57 @@ impl Schedule {
             });
             first_child += wave.children;
         }
-        let mut all_thresholds = Vec::with_capacity(builder.matrices.len() * n * n);
-        for m in &builder.matrices {
-            for row in m.chunks(n) {
-                all_thresholds.extend(thresholds(row));
-            }
-        }
-        Schedule {
+        let mut schedule = Schedule {
             n,
             horizon,
+            thresholds: vec![0; builder.matrices.len() * n * n],
             matrices: builder.matrices,
-            thresholds: all_thresholds,
             waves,
+            sources: builder.sources,
+        };
+        schedule.fill_thresholds();
+        schedule
+    }
+
+    fn fill_thresholds(&mut self) {
+        let n = self.n;
+        for (m, out) in self.matrices.iter().zip(self.thresholds.chunks_mut(n * n)) {
+            for (row, row_out) in m.chunks(n).zip(out.chunks_mut(n)) {
+                thresholds_into(row, row_out);
+            }
         }
+    }
+
+    /// Whether its matrices carry a shock cycle by cycle.
+    pub fn shocked(&self) -> bool {
+        self.sources.iter().any(|(_, shocked)| shocked.is_some())
+    }
+
+    /// Rebuilds every matrix and threshold in place from new `parameters`
+    /// of the same structure (a replication's draws): the schedule
+    /// [`Schedule::with_parameters`] would build, bit for bit, without
+    /// allocating. The waves' steps do not depend on the values, only on
+    /// the structure, and a shock must be given exactly when
+    /// [`Schedule::shocked`] (a schedule built without a shock may still
+    /// take one whose path is all zeros, and so the other way round).
+    pub fn redraw(&mut self, parameters: &Parameters) {
+        let n = self.n;
+        for (matrix, &(source, shocked)) in self.matrices.iter_mut().zip(&self.sources) {
+            build_into(parameters, source, n, matrix);
+            if let (Some(t), Some((path, targets))) = (shocked, parameters.shock) {
+                apply_shock(matrix, n, path.get(t).copied().unwrap_or(0.0), targets);
+            }
+        }
+        self.fill_thresholds();
+    }
+
+    /// Takes `other`'s matrices and thresholds (a schedule of the same
+    /// structure), keeping its own waves: the comparison group's schedule
+    /// follows the treated one's draws.
+    pub fn copy_matrices_from(&mut self, other: &Schedule) {
+        self.matrices.clone_from(&other.matrices);
+        self.thresholds.clone_from(&other.thresholds);
+        self.sources.clone_from(&other.sources);
     }
 
     /// Thresholds of row `from` of matrix `matrix`.
@@ -211,6 +255,7 @@ struct Builder<'a> {
     n: usize,
     parameters: &'a Parameters<'a>,
     matrices: Vec<Vec<f64>>,
+    sources: Vec<(Source, Option<usize>)>,
     /// Per source (a handful), the matrix index for each shocked cycle t at
     /// slot t + 1 and unshocked at slot 0 (`u32::MAX`: not built yet): a
     /// compile looks matrices up per wave and cycle, and hashing the key
@@ -232,12 +277,14 @@ impl Builder<'_> {
         if let Some(&i) = self.index[source].1.get(slot).filter(|&&i| i != u32::MAX) {
             return i;
         }
-        let mut matrix = self.build(key.0);
+        let mut matrix = Vec::new();
+        build_into(self.parameters, key.0, self.n, &mut matrix);
         if let (Some(t), Some((path, targets))) = (key.1, self.parameters.shock) {
             apply_shock(&mut matrix, self.n, path.get(t).copied().unwrap_or(0.0), targets);
         }
         let i = self.matrices.len() as u32;
         self.matrices.push(matrix);
+        self.sources.push(key);
         let slots = &mut self.index[source].1;
         if slots.len() <= slot {
             slots.resize(slot + 1, u32::MAX);
@@ -245,25 +292,32 @@ impl Builder<'_> {
         slots[slot] = i;
         i
     }
+}
 
-    fn build(&self, source: Source) -> Vec<f64> {
-        match source {
-            Source::Baseline(band) => self.parameters.baseline.matrix(band).probabilities().to_vec(),
-            Source::Full(band) => match self.parameters.arm {
-                InterventionArm::Transitions(t) => t.matrix(band).probabilities().to_vec(),
-                InterventionArm::Effects(_) => {
-                    unreachable!("full matrices only come from a full intervention")
-                }
-            },
-            Source::Effects(band, after) => {
-                let mut p = self.parameters.baseline.matrix(band).probabilities().to_vec();
-                if let InterventionArm::Effects(effects) = self.parameters.arm {
-                    apply_effects(effects, &mut p, self.n, after);
-                }
-                p
+/// Writes the probabilities of the matrix from `source` into `matrix`
+/// (keeping its buffer when it has the size).
+fn build_into(parameters: &Parameters, source: Source, n: usize, matrix: &mut Vec<f64>) {
+    match source {
+        Source::Baseline(band) => refill(matrix, parameters.baseline.matrix(band).probabilities()),
+        Source::Full(band) => match parameters.arm {
+            InterventionArm::Transitions(t) => refill(matrix, t.matrix(band).probabilities()),
+            InterventionArm::Effects(_) => {
+                unreachable!("full matrices only come from a full intervention")
+            }
+        },
+        Source::Effects(band, after) => {
+            refill(matrix, parameters.baseline.matrix(band).probabilities());
+            if let InterventionArm::Effects(effects) = parameters.arm {
+                apply_effects(effects, matrix, n, after);
             }
         }
     }
+}
+
+/// Replaces `matrix`'s values with `values`, keeping its buffer.
+fn refill(matrix: &mut Vec<f64>, values: &[f64]) {
+    matrix.clear();
+    matrix.extend_from_slice(values);
 }
 
 /// Multiplies the odds of every off-diagonal move into `targets` by e^z;

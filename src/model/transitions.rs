@@ -104,6 +104,13 @@ impl StochasticMatrix {
         self.probabilities[i * self.n..(i + 1) * self.n].copy_from_slice(row);
         Ok(())
     }
+
+    /// Takes `other`'s probabilities (a replication's draws restored to the
+    /// central values): no allocation when both are the same size.
+    pub fn copy_probabilities_from(&mut self, other: &StochasticMatrix) {
+        self.n = other.n;
+        self.probabilities.clone_from(&other.probabilities);
+    }
 }
 
 /// Transitions of one arm: a default matrix and optional bands.
@@ -126,6 +133,19 @@ impl Transitions {
     /// Every matrix, the default first, then the bands in order.
     pub fn matrices(&self) -> impl Iterator<Item = &StochasticMatrix> {
         std::iter::once(&self.default).chain(self.bands.iter().map(|b| &b.matrix))
+    }
+
+    /// Takes every probability of `other` (of the same bands), keeping this
+    /// one's buffers: see [`StochasticMatrix::copy_probabilities_from`].
+    pub fn copy_probabilities_from(&mut self, other: &Transitions) {
+        if self.bands.len() != other.bands.len() {
+            self.clone_from(other);
+            return;
+        }
+        self.default.copy_probabilities_from(&other.default);
+        for (band, central) in self.bands.iter_mut().zip(&other.bands) {
+            band.matrix.copy_probabilities_from(&central.matrix);
+        }
     }
 
     /// The matrix for a band index from [`Transitions::band_for`].
@@ -164,28 +184,29 @@ impl BaselineRisk {
     /// scaled back to a distribution, as [`Effect::apply`] does). Counts
     /// stay with the population: the group's rows are derived, not observed.
     pub fn transitions(&self) -> Transitions {
-        let group = |m: &StochasticMatrix| {
-            let mut probabilities = m.probabilities.clone();
+        let mut group = self.population.clone();
+        self.transitions_into(&mut group);
+        group
+    }
+
+    /// [`BaselineRisk::transitions`] written into `group`, which keeps its
+    /// buffers when it has the population's bands (a replication's redraw).
+    pub fn transitions_into(&self, group: &mut Transitions) {
+        if group.bands.len() != self.population.bands.len() {
+            group.clone_from(&self.population);
+        }
+        let derive = |out: &mut StochasticMatrix, m: &StochasticMatrix| {
+            out.copy_probabilities_from(m);
             for e in &self.multipliers {
-                let _ = e.apply(&mut probabilities, m.n, e.relative_risk);
+                let _ = e.apply(&mut out.probabilities, m.n, e.relative_risk);
             }
-            StochasticMatrix {
-                n: m.n,
-                probabilities,
-                counts: None,
-            }
+            out.counts = None;
         };
-        Transitions {
-            default: group(&self.population.default),
-            bands: self
-                .population
-                .bands
-                .iter()
-                .map(|b| Band {
-                    matrix: group(&b.matrix),
-                    ..b.clone()
-                })
-                .collect(),
+        derive(&mut group.default, &self.population.default);
+        for (band, population) in group.bands.iter_mut().zip(&self.population.bands) {
+            band.cycles = population.cycles;
+            band.ages = population.ages;
+            derive(&mut band.matrix, &population.matrix);
         }
     }
 

@@ -5,11 +5,14 @@
 //! payments, the fund's cash flows, and every per-replication statistic.
 
 mod contract;
+mod drawn;
 mod money;
+
+use drawn::ShockPath;
+pub use drawn::Workspaces;
 
 use super::measure::{Evaluate, ExpectedBaseline};
 use super::parallel::{replicate_all, replicate_fold, RunOptions};
-use super::parameters;
 use super::participants::Participants;
 use super::record::{Money, Record, RunResults};
 use super::replication::{simulate_treated, simulate_treated_aggregate, EntriesSpec, Workspace};
@@ -337,8 +340,8 @@ impl Engine {
     }
 
     /// Fresh per-thread scratch space: the treated children and the comparison group.
-    pub fn workspace(&self) -> (Workspace, Workspace) {
-        (
+    pub fn workspace(&self) -> Workspaces {
+        Workspaces::new(
             Workspace::new(self.ledger.layout, self.entries.len(), self.participants.as_ref()),
             Workspace::new(self.ledger.layout, self.entries.len(), None),
         )
@@ -350,7 +353,7 @@ impl Engine {
     }
 
     /// One replication.
-    pub fn replicate(&self, seed: u64, replication: u64, workspaces: &mut (Workspace, Workspace), record: &mut Record) {
+    pub fn replicate(&self, seed: u64, replication: u64, workspaces: &mut Workspaces, record: &mut Record) {
         self.replicate_in(seed, 0, replication, None, workspaces, record, None);
     }
 
@@ -365,38 +368,36 @@ impl Engine {
         contract: u64,
         replication: u64,
         shared_shock: Option<&[f64]>,
-        workspaces: &mut (Workspace, Workspace),
+        workspaces: &mut Workspaces,
         record: &mut Record,
         cancel: Option<&AtomicBool>,
     ) {
         let uncertainty = self.scenario.uncertainty.as_ref();
         let own_shock = uncertainty.and_then(|u| u.shock.as_ref());
         if !uncertainty.is_some_and(|u| u.draws_parameters()) && shared_shock.is_none() && self.fixed_shock.is_none() {
-            return self.replicate_core(seed, contract, replication, workspaces, record, cancel);
+            let Workspaces { treated, control, .. } = workspaces;
+            return self.replicate_core(seed, contract, replication, treated, control, record, cancel);
         }
-        let horizon = self.scenario.time.horizon;
-        let path = match (shared_shock, self.fixed_shock, own_shock) {
-            (Some(p), _, _) => Some(p.to_vec()),
-            (None, Some(level), _) => Some(vec![level; horizon]),
-            (None, None, Some(shock)) => Some(parameters::shock_path(shock, horizon, seed, replication)),
-            (None, None, None) => None,
+        let shock = match (shared_shock, self.fixed_shock, own_shock) {
+            (Some(p), _, _) => ShockPath::Shared(p),
+            (None, Some(level), _) => ShockPath::Fixed(level),
+            (None, None, Some(shock)) => ShockPath::Own(shock),
+            (None, None, None) => ShockPath::None,
         };
-        let targets = self.shock_targets();
-        let drawn = parameters::draw(&self.scenario, seed, contract, replication);
-        let engine = Engine::compile(drawn, path.map(|p| (p, targets)), Some(self));
-        engine.replicate_core(seed, contract, replication, workspaces, record, cancel);
+        self.replicate_drawn(seed, contract, replication, shock, workspaces, record, cancel);
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn replicate_core(
         &self,
         seed: u64,
         contract: u64,
         replication: u64,
-        workspaces: &mut (Workspace, Workspace),
+        treated: &mut Workspace,
+        control: &mut Workspace,
         record: &mut Record,
         cancel: Option<&AtomicBool>,
     ) {
-        let (treated, control) = workspaces;
         // Each wave's enrolled children: as planned, or drawn under volume risk.
         let drawn;
         let enrolled = match self.scenario.uncertainty.as_ref().and_then(|u| u.enrolment.as_ref()) {

@@ -5,11 +5,10 @@
 use crate::error::Result;
 use crate::model::portfolio::Portfolio;
 use crate::model::{discount_factor, names};
-use crate::sim::engine::Engine;
+use crate::sim::engine::{Engine, Workspaces};
 use crate::sim::parallel::{replicate_all, replicate_fold, RunOptions};
 use crate::sim::parameters::shock_path;
 use crate::sim::record::{Money, PayerTotals, Record, RunResults};
-use crate::sim::replication::Workspace;
 
 /// A portfolio compiled for simulation.
 #[derive(Debug, Clone)]
@@ -89,7 +88,7 @@ impl PortfolioEngine {
         &self,
         seed: u64,
         replication: u64,
-        workspaces: &mut [(Workspace, Workspace)],
+        workspaces: &mut [Workspaces],
         records: &mut [Record],
         out: &mut Record,
         cancel: Option<&std::sync::atomic::AtomicBool>,
@@ -211,7 +210,7 @@ impl PortfolioEngine {
     }
 
     /// One worker's scratch: a workspace pair and a record per contract.
-    fn scratch(&self) -> (Vec<(Workspace, Workspace)>, Vec<Record>) {
+    fn scratch(&self) -> (Vec<Workspaces>, Vec<Record>) {
         (
             self.engines.iter().map(|e| e.workspace()).collect::<Vec<_>>(),
             vec![Record::default(); self.engines.len()],

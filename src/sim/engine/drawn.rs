@@ -1,0 +1,256 @@
+//! A replication's own parameters, drawn in place: each thread keeps one
+//! compiled copy of the engine and rewrites, per replication, only what the
+//! draws change (transition matrices and their thresholds, state costs and
+//! the accounts built from them, the shock path). Nothing is recompiled and,
+//! after the first replication, nothing is allocated; the values are bit
+//! for bit those a fresh compile of the drawn scenario gives.
+
+use super::super::parameters::{self, DrawBuffers};
+use super::super::replication::Workspace;
+use super::Engine;
+use crate::model::schedule::Parameters;
+use crate::sim::measure::Evaluate;
+
+/// Per-thread scratch space of an engine's replications: the treated
+/// children, the comparison group, and (under `[uncertainty]` or a shock)
+/// the thread's drawn engine.
+#[derive(Debug, Clone)]
+pub struct Workspaces {
+    /// The treated children in both arms.
+    pub treated: Workspace,
+    /// The comparison group, when the contract measures by one.
+    pub control: Workspace,
+    drawn: Option<Box<Drawn>>,
+}
+
+impl Workspaces {
+    pub(super) fn new(treated: Workspace, control: Workspace) -> Workspaces {
+        Workspaces {
+            treated,
+            control,
+            drawn: None,
+        }
+    }
+}
+
+/// A thread's drawn engine and the buffers its draws reuse.
+#[derive(Debug, Clone)]
+struct Drawn {
+    engine: Engine,
+    buffers: DrawBuffers,
+    /// The shock path of the replication being drawn.
+    path: Vec<f64>,
+}
+
+/// Where a replication's shock path comes from.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum ShockPath<'a> {
+    /// No shock.
+    None,
+    /// A portfolio's path, shared by its contracts.
+    Shared(&'a [f64]),
+    /// One level every cycle (a one-way sensitivity).
+    Fixed(f64),
+    /// The scenario's own shock, drawn.
+    Own(&'a crate::model::Shock),
+}
+
+impl Engine {
+    /// One replication of the central engine `self` with drawn parameters:
+    /// the thread's drawn engine is rewritten from the draws, then runs it.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn replicate_drawn(
+        &self,
+        seed: u64,
+        contract: u64,
+        replication: u64,
+        shock: ShockPath,
+        workspaces: &mut Workspaces,
+        record: &mut super::Record,
+        cancel: Option<&std::sync::atomic::AtomicBool>,
+    ) {
+        let Workspaces {
+            treated,
+            control,
+            drawn,
+        } = workspaces;
+        let drawn = drawn.get_or_insert_with(|| {
+            Box::new(Drawn {
+                engine: self.clone(),
+                buffers: DrawBuffers::default(),
+                path: Vec::new(),
+            })
+        });
+        let horizon = self.scenario.time.horizon;
+        let path = &mut drawn.path;
+        let shocked = match shock {
+            ShockPath::None => false,
+            ShockPath::Shared(shared) => {
+                path.clear();
+                path.extend_from_slice(shared);
+                true
+            }
+            ShockPath::Fixed(level) => {
+                path.clear();
+                path.resize(horizon, level);
+                true
+            }
+            ShockPath::Own(own) => {
+                parameters::shock_path_into(own, horizon, seed, replication, path);
+                true
+            }
+        };
+        if drawn.engine.schedule.shocked() != shocked || drawn.engine.shock.is_some() != shocked {
+            // The first replication, or a change of structure: compile once.
+            let scenario = parameters::draw(&self.scenario, seed, contract, replication);
+            let shock = shocked.then(|| (path.clone(), self.shock_targets()));
+            drawn.engine = Engine::compile(scenario, shock, Some(self));
+        } else {
+            drawn
+                .engine
+                .redraw(self, seed, contract, replication, path, &mut drawn.buffers);
+        }
+        drawn
+            .engine
+            .replicate_core(seed, contract, replication, treated, control, record, cancel);
+    }
+
+    /// Rewrites this engine (compiled from `central`'s scenario, with a
+    /// shock exactly when `central`'s replications have one) for one
+    /// replication's draws and shock `path`.
+    fn redraw(
+        &mut self,
+        central: &Engine,
+        seed: u64,
+        contract: u64,
+        replication: u64,
+        path: &[f64],
+        buffers: &mut DrawBuffers,
+    ) {
+        parameters::redraw(
+            &central.scenario,
+            &mut self.scenario,
+            seed,
+            contract,
+            replication,
+            buffers,
+        );
+        if let Some((own, _)) = &mut self.shock {
+            own.clear();
+            own.extend_from_slice(path);
+        }
+        let parameters = Parameters {
+            baseline: &self.scenario.baseline,
+            arm: &self.scenario.intervention.arm,
+            shock: self
+                .shock
+                .as_ref()
+                .map(|(path, targets)| (path.as_slice(), targets.as_slice())),
+        };
+        self.schedule.redraw(&parameters);
+        if let Some((control, _)) = &mut self.control {
+            control.copy_matrices_from(&self.schedule);
+        }
+        self.ledger.redraw(&self.scenario);
+        self.redraw_cost_measures();
+    }
+
+    /// Rewrites the measures of every `cost` metric (the only ones drawn
+    /// parameters move) from this engine's drawn state costs.
+    fn redraw_cost_measures(&mut self) {
+        let scenario = &self.scenario;
+        let ledger = &self.ledger;
+        let redraw = |measure: &mut Evaluate, m: usize, window: (usize, usize)| {
+            if let (true, Evaluate::Linear(arms)) = (Engine::drawn_measure(scenario, m), measure) {
+                ledger.redraw_cost_measure(arms, scenario, &scenario.metrics[m], window);
+            }
+        };
+        for (m, measure) in self.metrics.iter_mut().enumerate() {
+            redraw(measure, m, scenario.metrics[m].window);
+        }
+        let Some(contract) = &scenario.contract else {
+            return;
+        };
+        for (component, measures) in contract.components.iter().zip(&mut self.contract_measures) {
+            if let Some(m) = component.metric {
+                for (&date, measure) in component.at.iter().zip(measures) {
+                    redraw(measure, m, scenario.metrics[m].window_to(date));
+                }
+            }
+        }
+        for (review, measure) in contract.reviews.iter().zip(&mut self.review_measures) {
+            if let (Some(measure), Some(c)) = (measure, review.component) {
+                let m = contract.components[c].metric.unwrap_or(0);
+                redraw(measure, m, scenario.metrics[m].window_to(review.at));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Engine, Record};
+    use crate::sim::parameters;
+    use std::path::Path;
+
+    /// One replication as it was run before the in-place redraw: the drawn
+    /// scenario compiled afresh.
+    fn compiled(central: &Engine, replication: u64, shock: Option<f64>, record: &mut Record) {
+        let horizon = central.scenario.time.horizon;
+        let own = central.scenario.uncertainty.as_ref().and_then(|u| u.shock.as_ref());
+        let path = match (shock, own) {
+            (Some(level), _) => Some(vec![level; horizon]),
+            (None, Some(own)) => Some(parameters::shock_path(own, horizon, 5, replication)),
+            (None, None) => None,
+        };
+        let scenario = parameters::draw(&central.scenario, 5, 0, replication);
+        let engine = Engine::compile(scenario, path.map(|p| (p, central.shock_targets())), Some(central));
+        let mut workspaces = engine.workspace();
+        let super::Workspaces { treated, control, .. } = &mut workspaces;
+        engine.replicate_core(5, 0, replication, treated, control, record, None);
+    }
+
+    fn bits(record: &Record) -> Vec<u64> {
+        let paths = record
+            .values
+            .iter()
+            .chain(&record.payments)
+            .chain(&record.fund_spending);
+        let paths = paths.chain(&record.investor_path).chain(&record.payer_path);
+        paths.map(|v| v.to_bits()).collect()
+    }
+
+    #[test]
+    fn a_redrawn_engine_replicates_as_a_freshly_compiled_one() {
+        let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+        let mut checked = 0;
+        for name in [
+            "hameenlinna-icehearts",
+            "vantaa-perhekumppani",
+            "nyc-able",
+            "helsinki",
+            "essex-mst",
+        ] {
+            let scenario = crate::scenario::load(&folder.join(format!("{name}.toml"))).expect("a bundled scenario");
+            let mut central = Engine::new(scenario);
+            for shock in [None, Some(0.4)] {
+                central.fixed_shock = shock;
+                // One thread's workspaces across replications, as a run reuses them.
+                let mut workspaces = central.workspace();
+                for replication in 0..12 {
+                    let (mut redrawn, mut fresh) = (Record::default(), Record::default());
+                    central.replicate_in(5, 0, replication, None, &mut workspaces, &mut redrawn, None);
+                    compiled(&central, replication, shock, &mut fresh);
+                    assert_eq!(
+                        bits(&redrawn),
+                        bits(&fresh),
+                        "{name}, shock {shock:?}, replication {replication}"
+                    );
+                    assert_eq!(redrawn.events, fresh.events, "{name}, replication {replication}");
+                    checked += 1;
+                }
+            }
+        }
+        assert_eq!(checked, 120);
+    }
+}
