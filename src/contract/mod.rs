@@ -59,7 +59,7 @@ impl Observation {
 }
 
 /// What the contract paid in one replication.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Settlement {
     /// Payment at the end of each cycle (negative: paid back), lag included.
     pub by_cycle: Vec<f64>,
@@ -92,22 +92,49 @@ impl Contract {
         horizon: usize,
         cancelled_after: Option<usize>,
     ) -> Settlement {
-        let mut by_cycle = vec![0.0; horizon];
-        let mut by_date: Vec<Vec<f64>> = self.components.iter().map(|c| vec![0.0; c.at.len()]).collect();
-        let mut paid = vec![0.0; self.components.len()];
+        let mut settlement = Settlement::default();
+        self.settle_into(observations, horizon, cancelled_after, &mut settlement);
+        settlement
+    }
+
+    /// [`Contract::settle`] written into `out`, whose buffers are kept: no
+    /// allocation once it has held this contract's settlement. A
+    /// component's payment dates are strictly increasing (validation).
+    pub fn settle_into(
+        &self,
+        observations: &[Vec<Observation>],
+        horizon: usize,
+        cancelled_after: Option<usize>,
+        out: &mut Settlement,
+    ) {
+        let components = self.components.len();
+        out.by_cycle.clear();
+        out.by_cycle.resize(horizon, 0.0);
+        out.by_component.clear();
+        out.by_component.resize(components, 0.0);
+        out.by_date.truncate(components);
+        out.by_date.resize_with(components, Vec::new);
+        for (dates, component) in out.by_date.iter_mut().zip(&self.components) {
+            dates.clear();
+            dates.resize(component.at.len(), 0.0);
+        }
+        let Settlement {
+            by_cycle,
+            by_component: paid,
+            by_date,
+        } = out;
         let mut total = 0.0;
-        let mut next_date = vec![0usize; self.components.len()];
         for t in 0..horizon {
             if cancelled_after.is_some_and(|end| t > end) {
                 break;
             }
             let mut at_date = 0.0;
             for (c, component) in self.components.iter().enumerate() {
-                let d = next_date[c];
+                // The date paid at t, if any: the dates before t are settled.
+                let d = component.at.partition_point(|&date| date < t);
                 if component.at.get(d) != Some(&t) {
                     continue;
                 }
-                next_date[c] += 1;
                 let observation = observations[c][d];
                 let effect = observation.relative_effect();
                 let mut entitled = if component.threshold.is_some_and(|th| effect < th) {
@@ -142,11 +169,6 @@ impl Contract {
                 by_date[c][d] = due;
                 by_cycle[self.paid_in(c, t, horizon)] += due;
             }
-        }
-        Settlement {
-            by_cycle,
-            by_component: paid,
-            by_date,
         }
     }
 }

@@ -62,17 +62,29 @@ fn bisect(flows: &[f64], mut a: f64, mut b: f64) -> f64 {
 /// Annual IRR of `flows[k]` at time k·`step_years` (positive = to the investor).
 pub fn irr(flows: &[f64], step_years: f64) -> Irr {
     let tolerance = 1e-9 * flows.iter().map(|f| f.abs()).fold(0.0, f64::max);
-    let signs: Vec<bool> = flows.iter().filter(|f| f.abs() > tolerance).map(|&f| f > 0.0).collect();
-    if signs.is_empty() {
+    // The signs of the flows that are not negligible, counted in one pass.
+    let (mut positive, mut negative, mut changes, mut last) = (0usize, 0usize, 0usize, None);
+    for &f in flows.iter().filter(|f| f.abs() > tolerance) {
+        let sign = f > 0.0;
+        if sign {
+            positive += 1;
+        } else {
+            negative += 1;
+        }
+        if last.is_some_and(|l| l != sign) {
+            changes += 1;
+        }
+        last = Some(sign);
+    }
+    if positive + negative == 0 {
         return Irr::None;
     }
-    if signs.iter().all(|&positive| !positive) {
+    if positive == 0 {
         return Irr::TotalLoss;
     }
-    if signs.iter().all(|&positive| positive) {
+    if negative == 0 {
         return Irr::None;
     }
-    let changes = signs.windows(2).filter(|w| w[0] != w[1]).count();
     // Search u = ln x over a wide range: u = −Δ·ln(1 + r), so u ∈ [−40, 40]
     // covers annual rates from about −100 % to e^(40/Δ) − 1.
     let limit = 40.0;
@@ -98,19 +110,22 @@ pub fn irr(flows: &[f64], step_years: f64) -> Irr {
     }
     // Several sign changes: count the roots on a fine grid.
     let steps = 4000;
-    let mut roots = Vec::new();
+    let (mut roots, mut first) = (0usize, 0.0);
     let mut previous = (-limit, npv_at(flows, -limit));
     for i in 1..=steps {
         let u = -limit + 2.0 * limit * i as f64 / steps as f64;
         let f = npv_at(flows, u);
         if f == 0.0 || (f < 0.0) != (previous.1 < 0.0) {
-            roots.push(if f == 0.0 { u } else { bisect(flows, previous.0, u) });
+            if roots == 0 {
+                first = if f == 0.0 { u } else { bisect(flows, previous.0, u) };
+            }
+            roots += 1;
         }
         previous = (u, f);
     }
-    match roots.len() {
+    match roots {
         0 => Irr::None,
-        1 => Irr::Rate(to_rate(roots[0])),
+        1 => Irr::Rate(to_rate(first)),
         _ => Irr::NotUnique,
     }
 }

@@ -16,10 +16,14 @@ pub struct TrancheFlows {
     pub contributions: f64,
     /// What it got back (guarantee included).
     pub distributions: f64,
+    /// What it is still owed after the last distribution, the guarantee
+    /// aside: its contributions with their coupon accrued, less what it got
+    /// back (never below 0).
+    pub owed: f64,
 }
 
 /// The fund's cash flows in one replication.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct FundFlows {
     /// Net flow to all investors at each grid time.
     pub investor: Vec<f64>,
@@ -50,12 +54,41 @@ pub struct Closing {
     pub payment_share: f64,
 }
 
+impl FundFlows {
+    /// Zero flows on a grid of `grid` times for `tranches` tranches,
+    /// keeping the buffers it has.
+    fn reset(&mut self, grid: usize, tranches: usize) {
+        let zero = |v: &mut Vec<f64>| {
+            v.clear();
+            v.resize(grid, 0.0);
+        };
+        zero(&mut self.investor);
+        zero(&mut self.refunds);
+        self.tranches.truncate(tranches);
+        self.tranches.resize_with(tranches, || TrancheFlows {
+            flows: Vec::new(),
+            contributions: 0.0,
+            distributions: 0.0,
+            owed: 0.0,
+        });
+        for tranche in &mut self.tranches {
+            zero(&mut tranche.flows);
+            (tranche.contributions, tranche.distributions, tranche.owed) = (0.0, 0.0, 0.0);
+        }
+        self.contributions = 0.0;
+        self.distributions = 0.0;
+        self.guarantee = 0.0;
+        self.fees = 0.0;
+        self.overcall = 0.0;
+        self.termination_payment = 0.0;
+    }
+}
+
 struct Waterfall<'a> {
     fund: &'a Fund,
     step_years: f64,
-    out: FundFlows,
-    /// What each senior tranche is owed, accrued to `accrued_at`.
-    owed: Vec<f64>,
+    /// The flows so far; each tranche's `owed` is accrued to `accrued_at`.
+    out: &'a mut FundFlows,
     accrued_at: usize,
     distributed: f64,
 }
@@ -64,8 +97,8 @@ impl Waterfall<'_> {
     fn accrue(&mut self, k: usize) {
         if k > self.accrued_at {
             let years = (k - self.accrued_at) as f64 * self.step_years;
-            for (owed, tranche) in self.owed.iter_mut().zip(&self.fund.tranches) {
-                *owed *= (1.0 + tranche.coupon).powf(years);
+            for (flows, tranche) in self.out.tranches.iter_mut().zip(&self.fund.tranches) {
+                flows.owed *= (1.0 + tranche.coupon).powf(years);
             }
             self.accrued_at = k;
         }
@@ -80,8 +113,8 @@ impl Waterfall<'_> {
         self.out.investor[k] -= amount;
         for (i, tranche) in self.fund.tranches.iter().enumerate() {
             let part = tranche.share * amount;
-            self.owed[i] += part;
             let flows = &mut self.out.tranches[i];
+            flows.owed += part;
             flows.contributions += part;
             flows.flows[k] -= part;
         }
@@ -104,10 +137,10 @@ impl Waterfall<'_> {
         let last = self.fund.tranches.len() - 1;
         let mut left = paid;
         for i in 0..=last {
-            let part = if i == last { left } else { left.min(self.owed[i]) };
-            self.owed[i] -= part.min(self.owed[i]);
-            left -= part;
             let flows = &mut self.out.tranches[i];
+            let part = if i == last { left } else { left.min(flows.owed) };
+            flows.owed -= part.min(flows.owed);
+            left -= part;
             flows.distributions += part;
             flows.flows[k] += part;
         }
@@ -134,31 +167,27 @@ impl Fund {
         step_years: f64,
         closing: Option<Closing>,
     ) -> FundFlows {
+        let mut out = FundFlows::default();
+        self.flows_into(programme, receipts, step_years, closing, &mut out);
+        out
+    }
+
+    /// [`Fund::flows_closing`] written into `out`, whose buffers are kept:
+    /// no allocation once it has held the flows of this fund and horizon.
+    pub fn flows_into(
+        &self,
+        programme: &[f64],
+        receipts: &[f64],
+        step_years: f64,
+        closing: Option<Closing>,
+        out: &mut FundFlows,
+    ) {
         let horizon = programme.len();
-        let grid = horizon + 1;
+        out.reset(horizon + 1, self.tranches.len());
         let mut w = Waterfall {
             fund: self,
             step_years,
-            out: FundFlows {
-                investor: vec![0.0; grid],
-                tranches: self
-                    .tranches
-                    .iter()
-                    .map(|_| TrancheFlows {
-                        flows: vec![0.0; grid],
-                        contributions: 0.0,
-                        distributions: 0.0,
-                    })
-                    .collect(),
-                contributions: 0.0,
-                distributions: 0.0,
-                guarantee: 0.0,
-                fees: 0.0,
-                overcall: 0.0,
-                refunds: vec![0.0; grid],
-                termination_payment: 0.0,
-            },
-            owed: vec![0.0; self.tranches.len()],
+            out,
             accrued_at: 0,
             distributed: 0.0,
         };
@@ -216,7 +245,6 @@ impl Fund {
             w.out.guarantee = covered;
         }
         w.out.overcall = (w.out.contributions - self.capital).max(0.0);
-        w.out
     }
 }
 

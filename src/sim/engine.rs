@@ -8,8 +8,8 @@ mod contract;
 mod drawn;
 mod money;
 
-use drawn::ShockPath;
 pub use drawn::Workspaces;
+use drawn::{Buffers, SettleBuffers, ShockPath};
 
 use super::measure::{Evaluate, ExpectedBaseline};
 use super::parallel::{replicate_all, replicate_fold, RunOptions};
@@ -74,6 +74,8 @@ pub struct Engine {
     measured: Vec<(usize, usize, usize)>,
     /// Which optional statistics and events this contract reports.
     reports: Reports,
+    /// The payer's discount factor at each grid time k·Δ, k = 0 ..= horizon + 1.
+    payer_discount: Vec<f64>,
     /// Names of the per-replication statistics, in record order (shared
     /// with the engines a replication compiles).
     pub statistic_names: std::sync::Arc<Vec<String>>,
@@ -290,6 +292,10 @@ impl Engine {
         });
         let fund = scenario.fund.clone().unwrap_or_else(Fund::unlimited);
         let reports = reports(&scenario);
+        let (rate, step) = (scenario.discounting.payer_rate, scenario.time.cycle_years);
+        let payer_discount = (0..scenario.time.horizon + 2)
+            .map(|k| crate::model::discount_factor(rate, k as f64 * step))
+            .collect();
         let (statistic_names, event_names) = match central {
             Some(c) => (c.statistic_names.clone(), c.event_names.clone()),
             None => {
@@ -329,6 +335,7 @@ impl Engine {
             entry_cycles,
             measured,
             reports,
+            payer_discount,
             statistic_names,
             event_names,
         }
@@ -375,8 +382,7 @@ impl Engine {
         let uncertainty = self.scenario.uncertainty.as_ref();
         let own_shock = uncertainty.and_then(|u| u.shock.as_ref());
         if !uncertainty.is_some_and(|u| u.draws_parameters()) && shared_shock.is_none() && self.fixed_shock.is_none() {
-            let Workspaces { treated, control, .. } = workspaces;
-            return self.replicate_core(seed, contract, replication, treated, control, record, cancel);
+            return self.replicate_core(seed, contract, replication, workspaces.buffers(), record, cancel);
         }
         let shock = match (shared_shock, self.fixed_shock, own_shock) {
             (Some(p), _, _) => ShockPath::Shared(p),
@@ -393,70 +399,85 @@ impl Engine {
         seed: u64,
         contract: u64,
         replication: u64,
-        treated: &mut Workspace,
-        control: &mut Workspace,
+        buffers: &mut Buffers,
         record: &mut Record,
         cancel: Option<&AtomicBool>,
     ) {
+        let Buffers {
+            treated,
+            control,
+            settle: scratch,
+        } = buffers;
         // Each wave's enrolled children: as planned, or drawn under volume risk.
-        let drawn;
         let enrolled = match self.scenario.uncertainty.as_ref().and_then(|u| u.enrolment.as_ref()) {
             Some(enrolment) => {
-                drawn = super::reviews::enrolled(enrolment, &self.planned, seed, contract, replication);
-                &drawn
+                let drawn = &mut scratch.enrolled;
+                super::reviews::enrolled_into(enrolment, &self.planned, seed, contract, replication, drawn);
+                drawn.as_slice()
             }
             None => &self.planned,
         };
         self.simulate(seed, contract, replication, enrolled, treated, control, cancel);
         let decisions = self.review(seed, contract, replication, treated, control);
         match decisions.terminated {
-            None => self.settle(decisions, treated, control, record),
+            None => self.settle(decisions, treated, control, scratch, record),
             Some((at, _)) => {
                 // The programme stops after `at`: the same children, the same
                 // draws, transitions from then on as after the programme.
+                // Rare (a review terminated the contract), so compiled here.
                 let mut scenario = self.scenario.clone();
                 scenario.intervention.ends_at = Some(at + 1);
                 let engine = Engine::compile(scenario, self.shock.clone(), Some(self));
-                engine.simulate(seed, contract, replication, enrolled, treated, control, cancel);
+                let enrolled = enrolled.to_vec();
+                engine.simulate(seed, contract, replication, &enrolled, treated, control, cancel);
                 engine.cancel_waves(&decisions, treated, control);
-                engine.settle(decisions, treated, control, record);
+                engine.settle(decisions, treated, control, scratch, record);
             }
         }
     }
 
     /// Everything a replication reports once its children are simulated and
     /// the reviews have decided.
-    fn settle(&self, decisions: Decisions, treated: &Workspace, control: &Workspace, record: &mut Record) {
+    fn settle(
+        &self,
+        decisions: Decisions,
+        treated: &Workspace,
+        control: &Workspace,
+        scratch: &mut SettleBuffers,
+        record: &mut Record,
+    ) {
         let horizon = self.scenario.time.horizon;
         let step = self.scenario.time.cycle_years;
         record.values.clear();
         record.events.clear();
-        self.push_metrics(treated, &mut record.values);
-        let paid = self.settle_contract(treated, control, &decisions, &mut record.values);
-        let mut payments = paid.by_cycle;
+        self.push_metrics(treated, &mut scratch.metric_values, &mut record.values);
+        let paid = self.settle_contract(treated, control, &decisions, scratch, &mut record.values);
+        record.payments.clone_from(&scratch.settlement.by_cycle);
 
         // The fund.
-        let mut programme = vec![0.0; horizon];
-        self.programme_by_cycle(&treated.occupancy[INTERVENTION], &treated.children, &mut programme);
+        let programme = &mut scratch.programme;
+        programme.resize(horizon, 0.0);
+        self.programme_by_cycle(&treated.occupancy[INTERVENTION], &treated.children, programme);
         let payer_bears = self.scenario.intervention.payer == ProgrammePayer::Payer;
-        let fund_spending: Vec<f64> = if payer_bears {
-            vec![0.0; horizon]
+        record.fund_spending.clear();
+        if payer_bears {
+            record.fund_spending.resize(horizon, 0.0);
         } else {
-            programme.clone()
-        };
+            record.fund_spending.extend_from_slice(programme);
+        }
         let closing = decisions
             .terminated
             .map(|(at, payment_share)| Closing { at, payment_share });
-        let flows = self.fund.flows_closing(&fund_spending, &payments, step, closing);
+        let flows = &mut scratch.flows;
+        self.fund
+            .flows_into(&record.fund_spending, &record.payments, step, closing, flows);
         if let Some(closing) = closing {
-            payments[closing.at] += flows.termination_payment;
+            record.payments[closing.at] += flows.termination_payment;
         }
-        record.payments.clone_from(&payments);
-        record.fund_spending.clone_from(&fund_spending);
 
-        let payer = self.payer_totals(treated, &payments, &flows);
+        let payer = self.payer_totals(treated, &record.payments, flows);
         let investor_rate = self.scenario.discounting.investor_rate;
-        let (money, events) = Money::settle(payer, &flows, investor_rate, step, paid.without_impact);
+        let (money, events) = Money::settle(payer, flows, investor_rate, step, paid.without_impact);
         record.push_money(money, events);
         self.push_contract_figures(treated, &decisions, paid.per_participant, record);
         if self.event_names.len() > record.events.len() {
@@ -471,8 +492,12 @@ impl Engine {
                 record.events.push(m < 1.0);
             }
         }
-        let programme_by_payer = if payer_bears { Some(programme.as_slice()) } else { None };
-        self.cash_paths(treated, &payments, programme_by_payer, &flows, record);
+        let programme_by_payer = if payer_bears {
+            Some(scratch.programme.as_slice())
+        } else {
+            None
+        };
+        self.cash_paths(treated, programme_by_payer, &scratch.flows, &mut scratch.payer, record);
     }
 
     /// Appends the optional contract statistics and events ([`Reports`]).
@@ -543,12 +568,9 @@ impl Engine {
     }
 
     /// Appends every metric in both arms, then every true impact.
-    fn push_metrics(&self, treated: &Workspace, values: &mut Vec<f64>) {
-        let metric_values: Vec<[f64; 2]> = self
-            .metrics
-            .iter()
-            .map(|m| m.evaluate(treated, &self.entry_cycles))
-            .collect();
+    fn push_metrics(&self, treated: &Workspace, metric_values: &mut Vec<[f64; 2]>, values: &mut Vec<f64>) {
+        metric_values.clear();
+        metric_values.extend(self.metrics.iter().map(|m| m.evaluate(treated, &self.entry_cycles)));
         for arm in [BASELINE, INTERVENTION] {
             values.extend(metric_values.iter().map(|v| v[arm]));
         }
@@ -556,7 +578,7 @@ impl Engine {
             self.scenario
                 .metrics
                 .iter()
-                .zip(&metric_values)
+                .zip(metric_values.iter())
                 .map(|(m, v)| m.improvement(v[BASELINE], v[INTERVENTION])),
         );
     }

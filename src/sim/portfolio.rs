@@ -3,11 +3,12 @@
 //! whose cash flows are the sum of the contracts'.
 
 use crate::error::Result;
+use crate::fund::FundFlows;
 use crate::model::portfolio::Portfolio;
 use crate::model::{discount_factor, names};
 use crate::sim::engine::{Engine, Workspaces};
 use crate::sim::parallel::{replicate_all, replicate_fold, RunOptions};
-use crate::sim::parameters::shock_path;
+use crate::sim::parameters::shock_path_into;
 use crate::sim::record::{Money, PayerTotals, Record, RunResults};
 
 /// A portfolio compiled for simulation.
@@ -84,39 +85,55 @@ impl PortfolioEngine {
             .sum()
     }
 
-    fn replicate(
+    /// One replication of every contract and the pooled fund, written to
+    /// `out`; `workspace` is the thread's (see
+    /// [`PortfolioEngine::workspace`]). Allocates nothing once the
+    /// workspace's buffers have their sizes.
+    pub fn replicate(
         &self,
         seed: u64,
         replication: u64,
-        workspaces: &mut [Workspaces],
-        records: &mut [Record],
+        workspace: &mut PortfolioWorkspace,
         out: &mut Record,
         cancel: Option<&std::sync::atomic::AtomicBool>,
     ) {
-        let path = match self.fixed_shock {
-            Some(level) => Some(vec![level; self.horizon]),
-            None => self
-                .portfolio
-                .shock
-                .as_ref()
-                .map(|s| shock_path(s, self.horizon, seed, replication)),
+        let PortfolioWorkspace {
+            contracts,
+            records,
+            path,
+            spending,
+            receipts,
+            flows,
+        } = workspace;
+        let shocked = match (self.fixed_shock, &self.portfolio.shock) {
+            (Some(level), _) => {
+                path.clear();
+                path.resize(self.horizon, level);
+                true
+            }
+            (None, Some(shock)) => {
+                shock_path_into(shock, self.horizon, seed, replication, path);
+                true
+            }
+            (None, None) => false,
         };
         let step = self.portfolio.cycle_years;
-        let mut spending = vec![0.0; self.horizon];
-        let mut receipts = vec![0.0; self.horizon];
+        for buffer in [&mut *spending, &mut *receipts, &mut out.payer_path] {
+            buffer.clear();
+            buffer.resize(self.horizon, 0.0);
+        }
         let mut payer = PayerTotals::default();
-        let mut payer_path = vec![0.0; self.horizon];
         let mut paid_without_impact = false;
         for (c, engine) in self.engines.iter().enumerate() {
             let offset = self.portfolio.offsets[c];
             let h = engine.scenario.time.horizon;
-            let slice = path.as_ref().map(|p| &p[offset..offset + h]);
+            let slice = shocked.then(|| &path[offset..offset + h]);
             engine.replicate_in(
                 seed,
                 c as u64,
                 replication,
                 slice,
-                &mut workspaces[c],
+                &mut contracts[c],
                 &mut records[c],
                 cancel,
             );
@@ -131,14 +148,14 @@ impl PortfolioEngine {
             payer.true_savings += record.money.true_savings * to_start;
             payer.payments += record.money.payments * to_start;
             payer.programme_costs += record.money.programme_costs * to_start;
-            for (t, cell) in payer_path.iter_mut().enumerate() {
+            for (t, cell) in out.payer_path.iter_mut().enumerate() {
                 if t >= offset {
                     *cell += record.payer_path[(t - offset).min(h - 1)];
                 }
             }
             paid_without_impact |= record.money_events.paid_without_impact;
         }
-        let flows = self.portfolio.fund.flows(&spending, &receipts, step);
+        self.portfolio.fund.flows_into(spending, receipts, step, None, flows);
         let rate = self.engines.first().map_or(0.0, |e| e.scenario.discounting.payer_rate);
         let refunds: f64 = flows
             .refunds
@@ -148,7 +165,7 @@ impl PortfolioEngine {
             .sum();
         // Return-cap refunds go back to the payers (discounted at the first contract's payer rate).
         payer.payments -= refunds;
-        let (money, events) = Money::settle(payer, &flows, self.portfolio.investor_rate, step, paid_without_impact);
+        let (money, events) = Money::settle(payer, flows, self.portfolio.investor_rate, step, paid_without_impact);
         out.values.clear();
         out.events.clear();
         out.push_money(money, events);
@@ -162,7 +179,6 @@ impl PortfolioEngine {
             cumulative += flows.investor[t + 1];
             out.investor_path.push(cumulative);
         }
-        out.payer_path = payer_path;
     }
 
     /// Runs replications in parallel, in replication order.
@@ -172,8 +188,8 @@ impl PortfolioEngine {
     pub fn run(&self, options: &RunOptions) -> Result<RunResults> {
         let records = replicate_all(
             options,
-            || self.scratch(),
-            |(workspaces, records), r, out| self.replicate(options.seed, r, workspaces, records, out, options.cancel),
+            || self.workspace(),
+            |workspace, r, out| self.replicate(options.seed, r, workspace, out, options.cancel),
         )?;
         Ok(RunResults::from_records(
             &records,
@@ -201,19 +217,37 @@ impl PortfolioEngine {
     ) -> Result<A> {
         replicate_fold(
             options,
-            || self.scratch(),
-            |(workspaces, records), r, out| self.replicate(options.seed, r, workspaces, records, out, options.cancel),
+            || self.workspace(),
+            |workspace, r, out| self.replicate(options.seed, r, workspace, out, options.cancel),
             empty,
             add,
             merge,
         )
     }
 
-    /// One worker's scratch: a workspace pair and a record per contract.
-    fn scratch(&self) -> (Vec<Workspaces>, Vec<Record>) {
-        (
-            self.engines.iter().map(|e| e.workspace()).collect::<Vec<_>>(),
-            vec![Record::default(); self.engines.len()],
-        )
+    /// Fresh per-thread scratch space: each contract's workspaces and
+    /// record, and the pooled fund's buffers.
+    pub fn workspace(&self) -> PortfolioWorkspace {
+        PortfolioWorkspace {
+            contracts: self.engines.iter().map(|e| e.workspace()).collect(),
+            records: vec![Record::default(); self.engines.len()],
+            path: Vec::new(),
+            spending: Vec::new(),
+            receipts: Vec::new(),
+            flows: FundFlows::default(),
+        }
     }
+}
+
+/// A portfolio's per-thread scratch space, reused across replications.
+#[derive(Debug, Clone)]
+pub struct PortfolioWorkspace {
+    contracts: Vec<Workspaces>,
+    records: Vec<Record>,
+    /// The shared shock path.
+    path: Vec<f64>,
+    /// The pooled fund's spending and receipts per cycle.
+    spending: Vec<f64>,
+    receipts: Vec<f64>,
+    flows: FundFlows,
 }

@@ -4,34 +4,45 @@
 
 use super::rng::{stream_for, Purpose};
 use crate::model::Enrolment;
-use rand::Rng;
 use rand_distr::{Beta, Binomial, Distribution};
 
 /// Each wave's enrolled children: s ~ Beta(mean, sd) once for the contract,
 /// then Binomial(planned, s) per wave, in file order.
 pub fn enrolled(enrolment: &Enrolment, planned: &[u64], seed: u64, contract: u64, replication: u64) -> Vec<u64> {
+    let mut out = Vec::with_capacity(planned.len());
+    enrolled_into(enrolment, planned, seed, contract, replication, &mut out);
+    out
+}
+
+/// [`enrolled`] written into `out` (cleared first), keeping its buffer.
+pub fn enrolled_into(
+    enrolment: &Enrolment,
+    planned: &[u64],
+    seed: u64,
+    contract: u64,
+    replication: u64,
+    out: &mut Vec<u64>,
+) {
+    out.clear();
     let mut rng = stream_for(seed, contract, replication, Purpose::Enrolment);
     let share = match enrolment.beta_parameters() {
         // Valid by validation; the mean if the distribution ever refused.
         Some((alpha, beta)) => Beta::new(alpha, beta).map_or(enrolment.mean, |d| d.sample(&mut rng)),
         None => enrolment.mean,
     };
-    planned
-        .iter()
-        .map(|&children| {
-            if share >= 1.0 {
-                children
-            } else {
-                Binomial::new(children, share.max(0.0)).map_or(0, |d| d.sample(&mut rng))
-            }
-        })
-        .collect()
+    out.extend(planned.iter().map(|&children| {
+        if share >= 1.0 {
+            children
+        } else {
+            Binomial::new(children, share.max(0.0)).map_or(0, |d| d.sample(&mut rng))
+        }
+    }));
 }
 
-/// One uniform per review, in review order: whether a review acts by chance.
-pub fn chance(reviews: usize, seed: u64, contract: u64, replication: u64) -> Vec<f64> {
-    let mut rng = stream_for(seed, contract, replication, Purpose::Reviews);
-    (0..reviews).map(|_| rng.random::<f64>()).collect()
+/// The stream of whether each review acts by chance: one uniform `f64`
+/// per review, in review order, drawn for every review.
+pub fn chances(seed: u64, contract: u64, replication: u64) -> rand_chacha::ChaCha8Rng {
+    stream_for(seed, contract, replication, Purpose::Reviews)
 }
 
 /// What the reviews of one replication decided.

@@ -5,16 +5,15 @@
 use super::super::measure::{Evaluate, ExpectedBaseline, Observe};
 use super::super::replication::Workspace;
 use super::super::reviews::Decisions;
-use super::Engine;
+use super::{Engine, SettleBuffers};
 use crate::contract::Settlement;
 use crate::model::contract::{Baseline, Contract, ReviewAction};
-use crate::model::discount_factor;
 use crate::model::ledger::{BASELINE, INTERVENTION};
+use rand::Rng;
 
-/// What the contract paid in one replication, for the money record.
+/// What the contract paid in one replication, for the money record (the
+/// payments themselves are in the settlement buffer).
 pub(super) struct Paid {
-    /// Outcome and enrolment payments at the end of each cycle (lag included).
-    pub(super) by_cycle: Vec<f64>,
     /// Some component paid although its true impact was not positive.
     pub(super) without_impact: bool,
     /// Discounted per-participant outcome payments, and their deadweight.
@@ -51,8 +50,10 @@ impl Engine {
         if terms.reviews.is_empty() {
             return decisions;
         }
-        let chance = super::super::reviews::chance(terms.reviews.len(), seed, contract, replication);
+        let mut chance = super::super::reviews::chances(seed, contract, replication);
         for (k, review) in terms.reviews.iter().enumerate() {
+            // Drawn for every review in order, used or not.
+            let chance: f64 = chance.random();
             let measured = match (&self.review_measures[k], review.component, review.below) {
                 (Some(measure), Some(c), Some(below)) => {
                     let observation = self.observer(
@@ -70,7 +71,7 @@ impl Engine {
                 }
                 _ => false,
             };
-            if !(measured || chance[k] < review.probability) {
+            if !(measured || chance < review.probability) {
                 continue;
             }
             decisions.cut_enrolment(review.at);
@@ -135,12 +136,19 @@ impl Engine {
         treated: &Workspace,
         control: &Workspace,
         decisions: &Decisions,
+        scratch: &mut SettleBuffers,
         values: &mut Vec<f64>,
     ) -> Paid {
         let horizon = self.scenario.time.horizon;
+        let SettleBuffers {
+            observations,
+            settlement,
+            ..
+        } = scratch;
         let Some(contract) = &self.scenario.contract else {
+            settlement.by_cycle.clear();
+            settlement.by_cycle.resize(horizon, 0.0);
             return Paid {
-                by_cycle: vec![0.0; horizon],
                 without_impact: false,
                 per_participant: [0.0; 2],
             };
@@ -149,34 +157,33 @@ impl Engine {
             let plan = self.participants.as_ref()?;
             Some(plan.at_slot(&treated.participant, plan.offsets[c]? + d))
         };
-        let mut observations = Vec::with_capacity(contract.components.len());
-        for (c, component) in contract.components.iter().enumerate() {
+        observations.truncate(contract.components.len());
+        observations.resize_with(contract.components.len(), Vec::new);
+        for (c, (component, dates)) in contract.components.iter().zip(observations.iter_mut()).enumerate() {
             let mut amount = 0.0;
-            let dates: Vec<_> = (0..component.at.len())
-                .map(|d| {
-                    let due = slot(c, d).map(|[due, _]| {
-                        amount += due;
-                        amount
-                    });
-                    let measure = self.contract_measures[c].get(d);
-                    self.observer(
-                        contract,
-                        c,
-                        measure,
-                        self.baselines.components[c].get(d),
-                        component.at[d],
-                        due,
-                    )
-                    .observe(treated, control, &self.entry_cycles, &self.planned)
-                })
-                .collect();
-            observations.push(dates);
+            dates.clear();
+            for d in 0..component.at.len() {
+                let due = slot(c, d).map(|[due, _]| {
+                    amount += due;
+                    amount
+                });
+                let measure = self.contract_measures[c].get(d);
+                let observer = self.observer(
+                    contract,
+                    c,
+                    measure,
+                    self.baselines.components[c].get(d),
+                    component.at[d],
+                    due,
+                );
+                dates.push(observer.observe(treated, control, &self.entry_cycles, &self.planned));
+            }
         }
         for &(_, c, d) in &self.measured {
             values.push(observations[c][d].impact);
         }
         let cancelled_after = decisions.terminated.map(|(at, _)| at);
-        let settlement = contract.settle(&observations, horizon, cancelled_after);
+        contract.settle_into(observations, horizon, cancelled_after, settlement);
         let mut without_impact = false;
         for (c, &paid) in settlement.by_component.iter().enumerate() {
             let (Some(m), Some(last)) = (contract.components[c].metric, self.contract_measures[c].last()) else {
@@ -187,9 +194,8 @@ impl Engine {
                 without_impact = true;
             }
         }
-        let per_participant = self.deadweight(&settlement, &slot);
+        let per_participant = self.deadweight(settlement, &slot);
         Paid {
-            by_cycle: settlement.by_cycle,
             without_impact,
             per_participant,
         }
@@ -204,8 +210,6 @@ impl Engine {
             return [0.0; 2];
         };
         let horizon = self.scenario.time.horizon;
-        let rate = self.scenario.discounting.payer_rate;
-        let step = self.scenario.time.cycle_years;
         let mut total = [0.0; 2];
         for (c, component) in contract.components.iter().enumerate() {
             if !component.pays_per_outcome() {
@@ -224,7 +228,7 @@ impl Engine {
                 };
                 owed -= paid;
                 owed_deadweight -= carried;
-                let factor = discount_factor(rate, (contract.paid_in(c, date, horizon) + 1) as f64 * step);
+                let factor = self.payer_discount(contract.paid_in(c, date, horizon) + 1);
                 total[0] += paid * factor;
                 total[1] += carried * factor;
             }

@@ -8,28 +8,70 @@
 use super::super::parameters::{self, DrawBuffers};
 use super::super::replication::Workspace;
 use super::Engine;
+use crate::contract::{Observation, Settlement};
+use crate::fund::FundFlows;
 use crate::model::schedule::Parameters;
 use crate::sim::measure::Evaluate;
 
 /// Per-thread scratch space of an engine's replications: the treated
-/// children, the comparison group, and (under `[uncertainty]` or a shock)
-/// the thread's drawn engine.
+/// children, the comparison group, the buffers of the settlement, and
+/// (under `[uncertainty]` or a shock) the thread's drawn engine. Once its
+/// buffers have their sizes, a replication allocates nothing.
 #[derive(Debug, Clone)]
 pub struct Workspaces {
-    /// The treated children in both arms.
-    pub treated: Workspace,
-    /// The comparison group, when the contract measures by one.
-    pub control: Workspace,
+    buffers: Buffers,
     drawn: Option<Box<Drawn>>,
+}
+
+/// What one replication writes to, whichever engine runs it.
+#[derive(Debug, Clone)]
+pub(super) struct Buffers {
+    /// The treated children in both arms.
+    pub(super) treated: Workspace,
+    /// The comparison group, when the contract measures by one.
+    pub(super) control: Workspace,
+    /// The settlement's scratch.
+    pub(super) settle: SettleBuffers,
+}
+
+/// The vectors a replication's settlement fills, kept between replications.
+#[derive(Debug, Clone, Default)]
+pub(super) struct SettleBuffers {
+    /// Each wave's enrolled children under volume risk.
+    pub(super) enrolled: Vec<u64>,
+    /// Every metric in both arms.
+    pub(super) metric_values: Vec<[f64; 2]>,
+    /// `observations[c][d]`: component c measured at its d-th date.
+    pub(super) observations: Vec<Vec<Observation>>,
+    /// What the contract paid.
+    pub(super) settlement: Settlement,
+    /// Programme costs per cycle.
+    pub(super) programme: Vec<f64>,
+    /// The fund's cash flows.
+    pub(super) flows: FundFlows,
+    /// The payer's state costs avoided per cycle (its cash path).
+    pub(super) payer: Vec<f64>,
 }
 
 impl Workspaces {
     pub(super) fn new(treated: Workspace, control: Workspace) -> Workspaces {
         Workspaces {
-            treated,
-            control,
+            buffers: Buffers {
+                treated,
+                control,
+                settle: SettleBuffers::default(),
+            },
             drawn: None,
         }
+    }
+
+    /// The treated children of the last replication, in both arms.
+    pub fn treated(&self) -> &Workspace {
+        &self.buffers.treated
+    }
+
+    pub(super) fn buffers(&mut self) -> &mut Buffers {
+        &mut self.buffers
     }
 }
 
@@ -69,11 +111,7 @@ impl Engine {
         record: &mut super::Record,
         cancel: Option<&std::sync::atomic::AtomicBool>,
     ) {
-        let Workspaces {
-            treated,
-            control,
-            drawn,
-        } = workspaces;
+        let Workspaces { buffers, drawn } = workspaces;
         let drawn = drawn.get_or_insert_with(|| {
             Box::new(Drawn {
                 engine: self.clone(),
@@ -112,7 +150,7 @@ impl Engine {
         }
         drawn
             .engine
-            .replicate_core(seed, contract, replication, treated, control, record, cancel);
+            .replicate_core(seed, contract, replication, buffers, record, cancel);
     }
 
     /// Rewrites this engine (compiled from `central`'s scenario, with a
@@ -206,8 +244,7 @@ mod tests {
         let scenario = parameters::draw(&central.scenario, 5, 0, replication);
         let engine = Engine::compile(scenario, path.map(|p| (p, central.shock_targets())), Some(central));
         let mut workspaces = engine.workspace();
-        let super::Workspaces { treated, control, .. } = &mut workspaces;
-        engine.replicate_core(5, 0, replication, treated, control, record, None);
+        engine.replicate_core(5, 0, replication, workspaces.buffers(), record, None);
     }
 
     fn bits(record: &Record) -> Vec<u64> {

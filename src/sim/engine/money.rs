@@ -10,6 +10,18 @@ use crate::model::ledger::{in_programme, BASELINE, INTERVENTION};
 use crate::model::Counting;
 
 impl Engine {
+    /// The payer's discount factor at grid time k·Δ (from a table worked
+    /// out once per engine: the value `discount_factor` gives).
+    pub(super) fn payer_discount(&self, k: usize) -> f64 {
+        match self.payer_discount.get(k) {
+            Some(&factor) => factor,
+            None => discount_factor(
+                self.scenario.discounting.payer_rate,
+                k as f64 * self.scenario.time.cycle_years,
+            ),
+        }
+    }
+
     /// Adds `amount(wave, cycle, state) × occupancy` to `out[cycle]`, with the
     /// counting convention (undiscounted).
     pub(super) fn per_cycle(
@@ -75,16 +87,14 @@ impl Engine {
     /// The payer's discounted totals: state costs avoided, payments less
     /// return-cap refunds, and the programme costs it bears.
     pub(super) fn payer_totals(&self, treated: &Workspace, payments: &[f64], flows: &FundFlows) -> PayerTotals {
-        let rate = self.scenario.discounting.payer_rate;
-        let step = self.scenario.time.cycle_years;
         let state_cost =
             [BASELINE, INTERVENTION].map(|arm| self.ledger.state_cost[arm].of_counts(&treated.occupancy[arm]));
         let mut paid = 0.0;
         for (t, p) in payments.iter().enumerate() {
-            paid += p * discount_factor(rate, (t + 1) as f64 * step);
+            paid += p * self.payer_discount(t + 1);
         }
         for (k, r) in flows.refunds.iter().enumerate() {
-            paid -= r * discount_factor(rate, k as f64 * step);
+            paid -= r * self.payer_discount(k);
         }
         let programme_costs = self
             .ledger
@@ -100,12 +110,14 @@ impl Engine {
     /// Cumulative cash paths at the end of each cycle: the investors' net
     /// flow, and the payer's undiscounted position (state costs avoided −
     /// payments + refunds − the programme costs it bears).
+    /// The record's payments are the contract's, termination payment included;
+    /// `payer` is scratch.
     pub(super) fn cash_paths(
         &self,
         treated: &Workspace,
-        payments: &[f64],
         programme_by_payer: Option<&[f64]>,
         flows: &FundFlows,
+        payer: &mut Vec<f64>,
         record: &mut Record,
     ) {
         let horizon = self.scenario.time.horizon;
@@ -115,11 +127,13 @@ impl Engine {
             cumulative += flows.investor[t + 1];
             record.investor_path.push(cumulative);
         }
-        let mut payer = vec![0.0; horizon];
+        payer.clear();
+        payer.resize(horizon, 0.0);
         let costs = &self.scenario.states;
         let state_amount = |_: usize, _: usize, s: usize| costs[s].cost;
-        self.per_cycle(&treated.occupancy[BASELINE], 1.0, &state_amount, &mut payer);
-        self.per_cycle(&treated.occupancy[INTERVENTION], -1.0, &state_amount, &mut payer);
+        self.per_cycle(&treated.occupancy[BASELINE], 1.0, &state_amount, payer);
+        self.per_cycle(&treated.occupancy[INTERVENTION], -1.0, &state_amount, payer);
+        let payments = &record.payments;
         record.payer_path.clear();
         let mut cumulative = 0.0;
         for t in 0..horizon {
