@@ -234,15 +234,19 @@ impl Job {
                 spool.write(replication, &r.values, &r.events);
             }
         };
-        let merge = |(state, spool): &mut Folded, (other, other_spool): Folded| {
+        let merge = |(state, spool): &mut Folded, (mut other, other_spool): Folded| {
+            // Binned while small: the total's bins are then walked once a chunk.
+            other.flush();
             state.merge(&other);
             if let (Some(spool), Some(other_spool)) = (spool, other_spool) {
                 spool.absorb(other_spool);
             }
         };
-        match self {
+        let (mut state, spool) = match self {
             Job::Single(e) => e.run_fold(options, empty, add, merge),
             Job::Portfolio(p) => p.run_fold(options, empty, add, merge),
-        }
+        }?;
+        state.flush();
+        Ok((state, spool))
     }
 }

@@ -56,14 +56,14 @@ fn put_accumulator(out: &mut Vec<u8>, a: &Accumulator) {
     put_f64(out, a.max);
     // The sum is written (the format has it), and derived from the bins when read.
     put_sum(out, &a.sum());
-    put_sum(out, &a.squares);
+    put_sum(out, &a.squares());
     // Bins as varints: the gap to the previous key, the count, and the
     // mantissa sum's distance from count × the bin's smallest mantissa
     // (small, since a bin's values share their leading bits).
     let bins = a.sorted_bins();
     put_u64(out, bins.len() as u64);
     let mut previous = before_first_key();
-    for (key, bin) in &bins {
+    for (key, bin) in bins.iter() {
         put_varint(out, key.abs_diff(previous) as u128);
         put_varint(out, u128::from(bin.count));
         put_varint(out, zigzag(bin.mantissas() - base(*key, bin.count)));
@@ -175,7 +175,8 @@ impl Reader<'_> {
             squares,
             min,
             max,
-            bins: Default::default(),
+            bins: Vec::new(),
+            pending: Vec::new(),
         };
         let mut counted: u64 = 0;
         let mut previous = before_first_key();
@@ -199,7 +200,7 @@ impl Reader<'_> {
             }
             counted = counted.checked_add(count).ok_or("histogram counts overflow")?;
             previous = key;
-            accumulator.bins.insert(key, Bin::new(count, mantissas));
+            accumulator.bins.push((key, Bin::new(count, mantissas)));
         }
         if counted != n {
             return Err(format!("histogram bins hold {counted} values, the statistic {n}"));

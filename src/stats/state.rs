@@ -112,6 +112,20 @@ impl RunState {
         }
     }
 
+    /// Bins every accumulator's pending values (see [`Accumulator::flush`]):
+    /// the state reads the same either way, but a flushed one is read
+    /// without binning a copy, and merges into another by its bins alone.
+    pub fn flush(&mut self) {
+        for a in self
+            .statistics
+            .iter_mut()
+            .chain(&mut self.investor_paths)
+            .chain(&mut self.payer_paths)
+        {
+            a.flush();
+        }
+    }
+
     /// Adds every replication of `other` (a state of the same run's shape).
     pub fn merge(&mut self, other: &RunState) {
         self.replications += other.replications;

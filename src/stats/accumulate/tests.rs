@@ -131,3 +131,51 @@ fn correlations_come_from_exact_comoments() {
     (0..10).for_each(|k| flat.add(f64::from(k), 2.0));
     assert!(flat.correlation().is_nan());
 }
+
+#[test]
+fn batched_bins_are_those_of_binning_each_value() {
+    let mut v = values();
+    v.extend([
+        f64::INFINITY,
+        -0.0,
+        f64::NEG_INFINITY,
+        0.0,
+        f64::INFINITY,
+        5e-324,
+        -5e-324,
+    ]);
+    // The reference: each value's bin looked up in an ordered map.
+    let mut reference = std::collections::BTreeMap::<i64, (u64, i128)>::new();
+    for &x in v.iter().filter(|x| !x.is_nan()) {
+        let bin = reference.entry(key_of(x)).or_default();
+        bin.0 += 1;
+        bin.1 += if x.is_finite() { mantissa_of(x) } else { 0 };
+    }
+    let expected: Vec<(i64, u64, i128)> = reference.into_iter().map(|(k, (c, m))| (k, c, m)).collect();
+    let bins = |a: &Accumulator| -> Vec<(i64, u64, i128)> {
+        a.sorted_bins()
+            .iter()
+            .map(|(k, b)| (*k, b.count, b.mantissas()))
+            .collect()
+    };
+    let mut one_by_one = Accumulator::new();
+    v.iter().for_each(|&x| one_by_one.add(x));
+    assert_eq!(
+        bins(&one_by_one),
+        expected,
+        "added one by one (flushed every {PENDING})"
+    );
+    assert_eq!(bins(&Accumulator::of(&v)), expected, "at once");
+    // Merged from pieces of every size around the batch, some with values pending.
+    for size in [1, 7, PENDING - 1, PENDING, PENDING + 1, 3 * PENDING] {
+        let mut merged = Accumulator::new();
+        for piece in v.chunks(size).rev() {
+            let mut a = Accumulator::new();
+            piece.iter().for_each(|&x| a.add(x));
+            merged.merge(&a);
+        }
+        assert_eq!(bins(&merged), expected, "pieces of {size}");
+        assert_eq!(merged, one_by_one, "pieces of {size}");
+        assert_eq!(merged.count(), one_by_one.count());
+    }
+}
