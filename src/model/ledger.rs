@@ -392,10 +392,13 @@ impl Ledger {
         }
     }
 
-    /// Rewrites in place, from `scenario`'s (drawn) state costs, every
-    /// account that depends on them: the state costs and each `cost`
-    /// metric. The same weights [`Ledger::new`] gives, bit for bit, without
-    /// allocating; the other accounts do not depend on drawn parameters.
+    /// Rewrites in place, from `scenario`'s (drawn) state costs, the state
+    /// costs' accounts: the weights [`Ledger::new`] gives, bit for bit,
+    /// without allocating. The programme's account does not depend on drawn
+    /// parameters. The `cost` metrics' accounts in `metrics` keep the
+    /// values they were built with: a replication evaluates the measures
+    /// its engine compiled from them, and redraws those
+    /// ([`Ledger::redraw_cost_measure`]) rather than both.
     pub fn redraw(&mut self, scenario: &Scenario) {
         let horizon = scenario.time.horizon;
         let payer_rate = Some(scenario.discounting.payer_rate);
@@ -403,12 +406,6 @@ impl Ledger {
         for (arm, linear) in self.state_cost.iter_mut().enumerate() {
             linear.weights.fill(0.0);
             payer_cost_weights(linear, scenario, arm, (0, horizon), &discount, CostParts::States);
-        }
-        for (metric, measure) in scenario.metrics.iter().zip(&mut self.metrics) {
-            if let (MetricKind::Cost, Measure::Linear(arms)) = (metric.kind, measure) {
-                let discount = self.discount_tables.get(scenario, metric.discount_rate);
-                redraw_cost(arms, scenario, metric.window, &discount);
-            }
         }
     }
 

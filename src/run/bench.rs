@@ -142,7 +142,11 @@ pub fn bench(job: &Job, threads: &[u64], options: BenchOptions, cancel: Option<&
         threads.to_vec()
     };
     let mut rows = Vec::new();
-    for &t in &threads {
+    let mut kernel = BenchRow {
+        threads: 1,
+        times: Vec::with_capacity(options.runs as usize),
+    };
+    for (row, &t) in threads.iter().enumerate() {
         let run = RunOptions {
             threads: Some(t as usize),
             cancel,
@@ -150,24 +154,27 @@ pub fn bench(job: &Job, threads: &[u64], options: BenchOptions, cancel: Option<&
         };
         for _ in 0..options.warmup {
             job.run_state(&run)?;
+            if row == 0 {
+                bare_kernel(job, options.replications, cancel)?;
+            }
         }
         let mut times = Vec::with_capacity(options.runs as usize);
         for _ in 0..options.runs.max(1) {
             let started = std::time::Instant::now();
             job.run_state(&run)?;
             times.push(started.elapsed().as_secs_f64());
+            // The kernel runs between the first row's runs, so that a
+            // machine's changing load falls on both sides of the ratio.
+            if row == 0 {
+                kernel.times.push(bare_kernel(job, options.replications, cancel)?);
+            }
         }
         rows.push(BenchRow { threads: t, times });
     }
-    for _ in 0..options.warmup {
-        bare_kernel(job, options.replications, cancel)?;
-    }
-    let mut kernel = BenchRow {
-        threads: 1,
-        times: Vec::with_capacity(options.runs as usize),
-    };
-    for _ in 0..options.runs.max(1) {
-        kernel.times.push(bare_kernel(job, options.replications, cancel)?);
+    if rows.is_empty() {
+        for _ in 0..options.runs.max(1) {
+            kernel.times.push(bare_kernel(job, options.replications, cancel)?);
+        }
     }
     let sampler = match job {
         Job::Single(e) if e.aggregate => "aggregate",
