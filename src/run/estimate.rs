@@ -82,7 +82,7 @@ impl Estimate {
             Job::Single(e) => (e.statistic_names.len(), e.event_names.len(), e.scenario.time.horizon),
             Job::Portfolio(p) => (p.statistic_names.len(), p.event_names.len(), p.horizon),
         };
-        let per_replication: f64 = engines.iter().map(|e| engine_pairs(e)).sum();
+        let per_replication = job_pairs(job);
         let pairs = per_replication * replications as f64 * points as f64;
         // Replications are the unit of parallel work.
         let threads = threads.clamp(1, replications.max(1).min(usize::MAX as u64) as usize);
@@ -162,6 +162,52 @@ pub fn available_memory() -> Option<u64> {
     let line = text.lines().find(|l| l.starts_with("MemAvailable:"))?;
     let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     kb.checked_mul(1024)
+}
+
+/// Work of one replication of a job in the units of [`Estimate::pairs`].
+fn job_pairs(job: &Job) -> f64 {
+    match job {
+        Job::Single(e) => engine_pairs(e),
+        Job::Portfolio(p) => p.engines.iter().map(engine_pairs).sum(),
+    }
+}
+
+/// Replications whose work is at most this many pairs are small enough to
+/// time directly (a few milliseconds each on any machine).
+const PROBE_MOST_PAIRS: f64 = 2e6;
+
+/// This job's own single-thread speed in the units of [`Estimate::pairs`]:
+/// its first replications timed for about 10 ms on this thread (contracts,
+/// draws, accounts and all, which the bare kernel of [`measured_rate`]
+/// leaves out: a real scenario runs at a fraction of it). A job whose
+/// replication is too large to time quickly (a typo of four billion
+/// children) falls back to [`measured_rate`].
+pub fn job_rate(job: &Job) -> f64 {
+    let pairs = job_pairs(job);
+    if !(pairs > 0.0 && pairs <= PROBE_MOST_PAIRS) {
+        return measured_rate();
+    }
+    let mut record = crate::sim::record::Record::default();
+    let started = std::time::Instant::now();
+    let mut done = 0u64;
+    match job {
+        Job::Single(engine) => {
+            let mut workspaces = engine.workspace();
+            while done == 0 || (started.elapsed().as_secs_f64() < 0.01 && done < 10_000) {
+                engine.replicate(1, done, &mut workspaces, &mut record);
+                done += 1;
+            }
+        }
+        Job::Portfolio(portfolio) => {
+            let mut workspace = portfolio.workspace();
+            while done == 0 || (started.elapsed().as_secs_f64() < 0.01 && done < 10_000) {
+                portfolio.replicate(1, done, &mut workspace, &mut record, None);
+                done += 1;
+            }
+        }
+    }
+    let seconds = started.elapsed().as_secs_f64().max(1e-6);
+    (pairs * done as f64 / seconds).max(1e3)
 }
 
 /// This machine's single-thread speed in child-cycle pairs per second: a
@@ -255,5 +301,20 @@ mod tests {
     #[test]
     fn the_machine_is_measured() {
         assert!(measured_rate() > 1e6);
+    }
+
+    #[test]
+    fn a_small_job_is_timed_on_its_own_replications() {
+        let file = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/hameenlinna-icehearts.toml");
+        let scenario = crate::scenario::load(std::path::Path::new(file)).expect("a bundled scenario");
+        let mut big = scenario.clone();
+        let job = Job::Single(Box::new(Engine::new(scenario)));
+        let rate = job_rate(&job);
+        assert!(rate > 1e3 && rate.is_finite(), "{rate}");
+        // A typo of four billion children is not timed by running it.
+        big.cohort.waves[0].children = 4_000_000_000;
+        let huge = Job::Single(Box::new(Engine::new(big)));
+        assert!(job_pairs(&huge) > PROBE_MOST_PAIRS);
+        assert!(job_rate(&huge) > 1e6, "the bare kernel's rate");
     }
 }

@@ -6,7 +6,7 @@
 //! anything runs (one bad file means nothing runs); [`Plan::run`] runs one
 //! planned file and writes its folder atomically.
 
-use super::estimate::{available_memory, measured_rate, Estimate};
+use super::estimate::{available_memory, job_rate, Estimate};
 use super::job::Job;
 use crate::cluster::shard::{self, ShardMeta};
 use crate::error::{InputError, Result};
@@ -120,7 +120,6 @@ impl RunRequest {
                 .into());
             }
         }
-        let rate = measured_rate();
         let available = available_memory();
         let worker_threads = self.threads.unwrap_or_else(rayon::current_num_threads);
         let mut runs = Vec::with_capacity(jobs.len());
@@ -139,7 +138,7 @@ impl RunRequest {
                 }
             };
             // Kept replications are streamed to disk, not held.
-            let estimate = Estimate::of(&job, end - first, 1, worker_threads, rate, false);
+            let estimate = Estimate::of(&job, end - first, 1, worker_threads, job_rate(&job), false);
             estimate.check(&path.display().to_string(), available, self.force)?;
             runs.push(Planned {
                 job,

@@ -138,7 +138,7 @@ impl<'a> Sweep<'a> {
             replications,
             points,
             threads,
-            crate::run::estimate::measured_rate(),
+            crate::run::estimate::job_rate(&first),
             true,
         );
         sweep
