@@ -17,6 +17,9 @@
 //!   exact when the bin holds one distinct value (counts, zeros, −100 %).
 
 use super::summary::Summary;
+use batch::{merge_runs, sortable, unsortable, Runs, PENDING};
+
+mod batch;
 
 /// Mantissa bits a histogram bin keeps: bins are 2⁻¹⁰ of their value wide.
 pub const BIN_MANTISSA_BITS: u32 = 10;
@@ -303,11 +306,6 @@ impl Bin {
     }
 }
 
-/// Values an accumulator takes before it bins them: binning one value at a
-/// time costs a lookup in a large table (a cache miss, measured as most of
-/// the fold's time); binning a sorted batch walks the bins once.
-const PENDING: usize = 1024;
-
 /// A statistic's mergeable state: count, exact sums of values and squares,
 /// extremes and the histogram. NaN (an undefined value) is left out.
 #[derive(Debug, Clone, Default)]
@@ -337,104 +335,6 @@ impl PartialEq for Accumulator {
             && squares.partials == theirs.partials
             && special
             && a.bins == b.bins
-    }
-}
-
-/// `v`'s bits as an integer that sorts as the values do (−0 before +0).
-fn sortable(v: f64) -> u64 {
-    let bits = v.to_bits();
-    if bits >> 63 == 1 {
-        !bits
-    } else {
-        bits | 1 << 63
-    }
-}
-
-/// The value whose [`sortable`] bits these are.
-fn unsortable(bits: u64) -> f64 {
-    f64::from_bits(if bits >> 63 == 1 { bits & !(1 << 63) } else { !bits })
-}
-
-/// Sorted values (as [`sortable`] bits) as bins: each run of one key, with
-/// its count and exact mantissa sum, from either end.
-#[derive(Clone)]
-struct Runs<'a>(&'a [u64]);
-
-impl Runs<'_> {
-    fn bin(values: &[u64]) -> (i64, Bin) {
-        let key = key_of(unsortable(values[0]));
-        let mantissas = values
-            .iter()
-            .map(|&bits| unsortable(bits))
-            .filter(|v| v.is_finite())
-            .map(mantissa_of)
-            .sum();
-        (key, Bin::new(values.len() as u64, mantissas))
-    }
-}
-
-impl Iterator for Runs<'_> {
-    type Item = (i64, Bin);
-
-    fn next(&mut self) -> Option<(i64, Bin)> {
-        let key = key_of(unsortable(*self.0.first()?));
-        let length = self.0.iter().take_while(|&&b| key_of(unsortable(b)) == key).count();
-        let (run, rest) = self.0.split_at(length);
-        self.0 = rest;
-        Some(Runs::bin(run))
-    }
-}
-
-impl DoubleEndedIterator for Runs<'_> {
-    fn next_back(&mut self) -> Option<(i64, Bin)> {
-        let key = key_of(unsortable(*self.0.last()?));
-        let length = self
-            .0
-            .iter()
-            .rev()
-            .take_while(|&&b| key_of(unsortable(b)) == key)
-            .count();
-        let (rest, run) = self.0.split_at(self.0.len() - length);
-        self.0 = rest;
-        Some(Runs::bin(run))
-    }
-}
-
-/// Adds `runs` (bins in increasing order of key) to the sorted `bins` in
-/// place: bins both hold are added in one forward walk, then the new ones
-/// are merged in from the back, so nothing but `bins`' own growth allocates.
-fn merge_runs<I>(bins: &mut Vec<(i64, Bin)>, runs: I)
-where
-    I: DoubleEndedIterator<Item = (i64, Bin)> + Clone,
-{
-    let mut new = 0;
-    let mut at = 0;
-    for (key, bin) in runs.clone() {
-        while at < bins.len() && bins[at].0 < key {
-            at += 1;
-        }
-        match bins.get_mut(at) {
-            Some((held, mine)) if *held == key => mine.add(bin.count, bin.mantissas()),
-            _ => new += 1,
-        }
-    }
-    if new == 0 {
-        return;
-    }
-    let old = bins.len();
-    bins.resize(old + new, (0, Bin::default()));
-    let (mut read, mut write) = (old, old + new);
-    for (key, bin) in runs.rev() {
-        while read > 0 && bins[read - 1].0 > key {
-            read -= 1;
-            write -= 1;
-            bins[write] = bins[read];
-        }
-        if read > 0 && bins[read - 1].0 == key {
-            continue; // added in the forward walk
-        }
-        write -= 1;
-        bins[write] = (key, bin);
     }
 }
 
