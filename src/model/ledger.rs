@@ -392,6 +392,14 @@ impl Ledger {
         }
     }
 
+    /// The factor at slot `slot` (time `slot`·Δ) of the discount table for
+    /// `rate`, worked out once per ledger (the value `discount_factor`
+    /// gives); `None` past the table or for a rate the scenario does not use.
+    pub fn discount_at(&self, rate: Option<f64>, slot: usize) -> Option<f64> {
+        let (_, table) = self.discount_tables.0.iter().find(|(known, _)| *known == rate)?;
+        table.get(slot).copied()
+    }
+
     /// Rewrites in place, from `scenario`'s (drawn) state costs, the state
     /// costs' accounts: the weights [`Ledger::new`] gives, bit for bit,
     /// without allocating. The programme's account does not depend on drawn

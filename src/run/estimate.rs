@@ -95,8 +95,9 @@ impl Estimate {
             values * 2.0 * replications as f64
         } else {
             // The total and one chunk's state a worker: per accumulator,
-            // histogram bins of about 40 bytes in a hash map (a few
-            // thousand in practice, never more than the values).
+            // about 40 bytes a histogram bin (32 in the sorted vector, and
+            // its slack; a few thousand bins in practice, never more than
+            // the values), which also covers the batch of pending values.
             let bins = replications.min(4096) as f64 * 40.0;
             (statistics + 2 * horizon) as f64 * bins * (1 + threads) as f64
         };

@@ -8,8 +8,9 @@ mod contract;
 mod drawn;
 mod money;
 
+use super::parameters::ShockPath;
 pub use drawn::Workspaces;
-use drawn::{Buffers, SettleBuffers, ShockPath};
+use drawn::{Buffers, SettleBuffers};
 
 use super::measure::{Evaluate, ExpectedBaseline};
 use super::parallel::{replicate_all, replicate_fold, RunOptions};
@@ -74,8 +75,6 @@ pub struct Engine {
     measured: Vec<(usize, usize, usize)>,
     /// Which optional statistics and events this contract reports.
     reports: Reports,
-    /// The payer's discount factor at each grid time k·Δ, k = 0 ..= horizon + 1.
-    payer_discount: Vec<f64>,
     /// Names of the per-replication statistics, in record order (shared
     /// with the engines a replication compiles).
     pub statistic_names: std::sync::Arc<Vec<String>>,
@@ -292,10 +291,6 @@ impl Engine {
         });
         let fund = scenario.fund.clone().unwrap_or_else(Fund::unlimited);
         let reports = reports(&scenario);
-        let (rate, step) = (scenario.discounting.payer_rate, scenario.time.cycle_years);
-        let payer_discount = (0..scenario.time.horizon + 2)
-            .map(|k| crate::model::discount_factor(rate, k as f64 * step))
-            .collect();
         let (statistic_names, event_names) = match central {
             Some(c) => (c.statistic_names.clone(), c.event_names.clone()),
             None => {
@@ -335,7 +330,6 @@ impl Engine {
             entry_cycles,
             measured,
             reports,
-            payer_discount,
             statistic_names,
             event_names,
         }
@@ -387,7 +381,7 @@ impl Engine {
         let shock = match (shared_shock, self.fixed_shock, own_shock) {
             (Some(p), _, _) => ShockPath::Shared(p),
             (None, Some(level), _) => ShockPath::Fixed(level),
-            (None, None, Some(shock)) => ShockPath::Own(shock),
+            (None, None, Some(shock)) => ShockPath::Drawn(shock),
             (None, None, None) => ShockPath::None,
         };
         self.replicate_drawn(seed, contract, replication, shock, workspaces, record, cancel);

@@ -207,6 +207,39 @@ pub fn redraw(
     }
 }
 
+/// Where a replication's shock path comes from.
+#[derive(Debug, Clone, Copy)]
+pub enum ShockPath<'a> {
+    /// No shock.
+    None,
+    /// A portfolio's path, shared by its contracts.
+    Shared(&'a [f64]),
+    /// One level every cycle (a one-way sensitivity).
+    Fixed(f64),
+    /// A shock's path, drawn ([`shock_path`]).
+    Drawn(&'a Shock),
+}
+
+impl ShockPath<'_> {
+    /// Writes replication `replication`'s path over `horizon` cycles into
+    /// `path`, keeping its buffer; whether there is a shock.
+    pub fn fill(self, horizon: usize, seed: u64, replication: u64, path: &mut Vec<f64>) -> bool {
+        match self {
+            ShockPath::None => return false,
+            ShockPath::Shared(shared) => {
+                path.clear();
+                path.extend_from_slice(shared);
+            }
+            ShockPath::Fixed(level) => {
+                path.clear();
+                path.resize(horizon, level);
+            }
+            ShockPath::Drawn(shock) => shock_path_into(shock, horizon, seed, replication, path),
+        }
+        true
+    }
+}
+
 /// One replication's shock path z_0 … z_{horizon−1}: stationary AR(1) with
 /// standard deviation `sd` and autocorrelation ρ. Keyed by (seed,
 /// replication) only, so every contract of a portfolio sees the same path.

@@ -8,7 +8,7 @@ use crate::model::portfolio::Portfolio;
 use crate::model::{discount_factor, names};
 use crate::sim::engine::{Engine, Workspaces};
 use crate::sim::parallel::{replicate_all, replicate_fold, RunOptions};
-use crate::sim::parameters::shock_path_into;
+use crate::sim::parameters::ShockPath;
 use crate::sim::record::{Money, PayerTotals, Record, RunResults};
 
 /// A portfolio compiled for simulation.
@@ -105,18 +105,12 @@ impl PortfolioEngine {
             receipts,
             flows,
         } = workspace;
-        let shocked = match (self.fixed_shock, &self.portfolio.shock) {
-            (Some(level), _) => {
-                path.clear();
-                path.resize(self.horizon, level);
-                true
-            }
-            (None, Some(shock)) => {
-                shock_path_into(shock, self.horizon, seed, replication, path);
-                true
-            }
-            (None, None) => false,
+        let shock = match (self.fixed_shock, &self.portfolio.shock) {
+            (Some(level), _) => ShockPath::Fixed(level),
+            (None, Some(shock)) => ShockPath::Drawn(shock),
+            (None, None) => ShockPath::None,
         };
+        let shocked = shock.fill(self.horizon, seed, replication, path);
         let step = self.portfolio.cycle_years;
         for buffer in [&mut *spending, &mut *receipts, &mut out.payer_path] {
             buffer.clear();

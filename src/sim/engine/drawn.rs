@@ -5,7 +5,7 @@
 //! after the first replication, nothing is allocated; the values are bit
 //! for bit those a fresh compile of the drawn scenario gives.
 
-use super::super::parameters::{self, DrawBuffers};
+use super::super::parameters::{self, DrawBuffers, ShockPath};
 use super::super::replication::Workspace;
 use super::Engine;
 use crate::contract::{Observation, Settlement};
@@ -84,19 +84,6 @@ struct Drawn {
     path: Vec<f64>,
 }
 
-/// Where a replication's shock path comes from.
-#[derive(Debug, Clone, Copy)]
-pub(super) enum ShockPath<'a> {
-    /// No shock.
-    None,
-    /// A portfolio's path, shared by its contracts.
-    Shared(&'a [f64]),
-    /// One level every cycle (a one-way sensitivity).
-    Fixed(f64),
-    /// The scenario's own shock, drawn.
-    Own(&'a crate::model::Shock),
-}
-
 impl Engine {
     /// One replication of the central engine `self` with drawn parameters:
     /// the thread's drawn engine is rewritten from the draws, then runs it.
@@ -119,25 +106,8 @@ impl Engine {
                 path: Vec::new(),
             })
         });
-        let horizon = self.scenario.time.horizon;
         let path = &mut drawn.path;
-        let shocked = match shock {
-            ShockPath::None => false,
-            ShockPath::Shared(shared) => {
-                path.clear();
-                path.extend_from_slice(shared);
-                true
-            }
-            ShockPath::Fixed(level) => {
-                path.clear();
-                path.resize(horizon, level);
-                true
-            }
-            ShockPath::Own(own) => {
-                parameters::shock_path_into(own, horizon, seed, replication, path);
-                true
-            }
-        };
+        let shocked = shock.fill(self.scenario.time.horizon, seed, replication, path);
         if drawn.engine.schedule.shocked() != shocked || drawn.engine.shock.is_some() != shocked {
             // The first replication, or a change of structure: compile once.
             let scenario = parameters::draw(&self.scenario, seed, contract, replication);

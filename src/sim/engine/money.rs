@@ -10,16 +10,13 @@ use crate::model::ledger::{in_programme, BASELINE, INTERVENTION};
 use crate::model::Counting;
 
 impl Engine {
-    /// The payer's discount factor at grid time k·Δ (from a table worked
-    /// out once per engine: the value `discount_factor` gives).
+    /// The payer's discount factor at grid time k·Δ, from the ledger's table
+    /// for the payer's rate (the value `discount_factor` gives).
     pub(super) fn payer_discount(&self, k: usize) -> f64 {
-        match self.payer_discount.get(k) {
-            Some(&factor) => factor,
-            None => discount_factor(
-                self.scenario.discounting.payer_rate,
-                k as f64 * self.scenario.time.cycle_years,
-            ),
-        }
+        let rate = self.scenario.discounting.payer_rate;
+        self.ledger
+            .discount_at(Some(rate), k)
+            .unwrap_or_else(|| discount_factor(rate, k as f64 * self.scenario.time.cycle_years))
     }
 
     /// Adds `amount(wave, cycle, state) × occupancy` to `out[cycle]`, with the
