@@ -150,7 +150,7 @@ fn reported_quantiles_are_within_the_stated_precision_of_the_replications() {
             let h = (n - 1) as f64 * level.1;
             let (lo, hi) = (sorted[h.floor() as usize], sorted[(h.floor() as usize + 1).min(n - 1)]);
             let exact = quantile_sorted(&sorted, level.1);
-            let bound = QUANTILE_RELATIVE_ERROR * lo.abs().max(hi.abs());
+            let bound = (QUANTILE_RELATIVE_ERROR * lo.abs().max(hi.abs())).max(s.quantile_absolute_error);
             assert!(
                 (reported - exact).abs() <= bound,
                 "{name} {}: {reported} vs {exact}",

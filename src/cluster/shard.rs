@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 /// The format tag of `shard.json`.
-pub const FORMAT: &str = "sibsim-shard-4";
+pub const FORMAT: &str = "sibsim-shard-5";
 
 /// Replication range of shard `index` (1-based) of `count` over `total`:
 /// the I-th of N contiguous slices.

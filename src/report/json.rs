@@ -72,7 +72,7 @@ pub fn summary_json(summary: &RunSummary, currency: &str) -> Value {
         "currency": currency,
         "engine_version": ENGINE_VERSION,
         "rng": RNG_ALGORITHM,
-        "quantiles": "type 7 (linear between order statistics), each order statistic read at the mean of its histogram bin (bins 2^-10 of their value wide); exact where a bin holds one distinct value",
+        "quantiles": "type 7 (linear between order statistics), each order statistic read at the mean of its histogram bin: bins 2^-10 of their value wide above the statistic's floor (2^-7 of its largest magnitude, rounded down to a power of two), 2^-10 of the floor wide below it; so within the larger of quantile_relative_error × |q| and the statistic's quantile_absolute_error, and exact where a bin holds one distinct value",
         "quantile_relative_error": crate::stats::accumulate::QUANTILE_RELATIVE_ERROR,
         "sums": "exact (correctly rounded once), so every figure is the same for any split into threads or shards",
         "statistics": statistics,

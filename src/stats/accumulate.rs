@@ -9,20 +9,22 @@
 //! - Squares and cross products enter as exact two-products (via FMA), so
 //!   Σx², Σxy are exact too, and n·Σxy − Σx·Σy is formed exactly before
 //!   its one rounding: a statistic that never varies has sd 0 exactly.
-//! - [`Accumulator`] also keeps a sparse histogram whose bins are at most
-//!   2⁻¹⁰ wide relative to their values (≤ 0.098 %), each with an integer
-//!   count and the exact sum of its values (an integer of mantissas at the
-//!   bin's binary exponent). A quantile is read at the mean of the bin that
-//!   holds its order statistic, so its relative error is below 0.1 %, and
-//!   exact when the bin holds one distinct value (counts, zeros, −100 %).
+//! - [`Accumulator`] also keeps a sparse histogram of bounded size (see
+//!   `accumulate/bins.rs`): bins at most 2⁻¹⁰ wide relative to their values
+//!   (≤ 0.098 %) above the statistic's floor, 2⁻¹⁰ of the floor wide below
+//!   it, each with an integer count and the exact sum of its values. A
+//!   quantile is read at the mean of the bin that holds its order
+//!   statistic, so its error is below 0.1 % of its value or 2⁻¹⁰ of the
+//!   floor, whichever is larger, and it is exact when the bin holds one
+//!   distinct value (counts, zeros, −100 %).
 
 use super::summary::Summary;
 use batch::{merge_runs, sortable, unsortable, Runs, PENDING};
+use bins::{floor_for, holds_mantissas, infinite_key, is_tiny, pow2, unit_exponent, LOWEST_FLOOR};
+pub use bins::{Bin, BIN_MANTISSA_BITS, FLOOR_OCTAVES};
 
 mod batch;
-
-/// Mantissa bits a histogram bin keeps: bins are 2⁻¹⁰ of their value wide.
-pub const BIN_MANTISSA_BITS: u32 = 10;
+pub(super) mod bins;
 
 /// The largest relative error of a quantile read from the histogram.
 pub const QUANTILE_RELATIVE_ERROR: f64 = 1.0 / (1u64 << BIN_MANTISSA_BITS) as f64;
@@ -31,15 +33,6 @@ pub const QUANTILE_RELATIVE_ERROR: f64 = 1.0 / (1u64 << BIN_MANTISSA_BITS) as f6
 fn two_product(a: f64, b: f64) -> (f64, f64) {
     let p = a * b;
     (p, a.mul_add(b, -p))
-}
-
-/// 2^e as an `f64` (exact wherever the result is a normal number).
-fn pow2(e: i32) -> f64 {
-    if (-1022..=1023).contains(&e) {
-        f64::from_bits(((e + 1023) as u64) << 52)
-    } else {
-        2f64.powi(e)
-    }
 }
 
 /// An exact sum of `f64` values. Two sums of the same values may hold
@@ -181,160 +174,59 @@ fn centred(n: u64, cross: &ExactSum, x: &ExactSum, y: &ExactSum) -> f64 {
     total.value()
 }
 
-/// One histogram bin: how many values fell in it and their exact sum, as
-/// an integer count of the bin's smallest unit.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct Bin {
-    /// Values in the bin.
-    pub count: u64,
-    /// Sum of the values' signed mantissas at the bin's exponent, an `i128`
-    /// kept as two words (a bin is 24 bytes, not 32 with an `i128`'s
-    /// alignment).
-    mantissas: [u64; 2],
-}
-
-impl Bin {
-    /// A bin of `count` values whose mantissas sum to `mantissas`.
-    pub(super) fn new(count: u64, mantissas: i128) -> Bin {
-        Bin {
-            count,
-            mantissas: [mantissas as u64, (mantissas >> 64) as u64],
-        }
-    }
-
-    /// The sum of the values' signed mantissas.
-    pub(super) fn mantissas(&self) -> i128 {
-        (i128::from(self.mantissas[1] as i64) << 64) | i128::from(self.mantissas[0])
-    }
-
-    /// Adds `count` values whose mantissas sum to `mantissas`.
-    fn add(&mut self, count: u64, mantissas: i128) {
-        *self = Bin::new(self.count + count, self.mantissas() + mantissas);
-    }
-}
-
-/// The key of the bin holding `v`: 0 for zero, otherwise ± (the value's
-/// sign, exponent and top mantissa bits + 1), so keys sort as values do.
-fn key_of(v: f64) -> i64 {
-    if v == 0.0 {
-        return 0;
-    }
-    let k = (v.abs().to_bits() >> (52 - BIN_MANTISSA_BITS)) as i64 + 1;
-    if v < 0.0 {
-        -k
-    } else {
-        k
-    }
-}
-
-/// The bits of the smallest magnitude in bin `key` (not the zero bin).
-fn floor_bits(key: i64) -> u64 {
-    (key.unsigned_abs() - 1) << (52 - BIN_MANTISSA_BITS)
-}
-
-/// The signed mantissa of the smallest magnitude in bin `key` (a finite,
-/// nonzero bin), at the bin's unit.
-pub(super) fn bin_floor_mantissa(key: i64) -> i128 {
-    let floor = f64::from_bits(floor_bits(key));
-    mantissa_of(if key < 0 { -floor } else { floor })
-}
-
-/// The binary exponent of the unit of a bin's mantissas.
-fn unit_exponent(key: i64) -> i32 {
-    let top = floor_bits(key) >> 52;
-    if top == 0 {
-        -1074
-    } else {
-        top as i32 - 1075
-    }
-}
-
-/// `v`'s signed mantissa at its exponent's unit (finite `v`).
-fn mantissa_of(v: f64) -> i128 {
-    let bits = v.abs().to_bits();
-    let fraction = bits & ((1u64 << 52) - 1);
-    let m = if bits >> 52 == 0 {
-        fraction
-    } else {
-        fraction | 1u64 << 52
-    };
-    if v < 0.0 {
-        -(m as i128)
-    } else {
-        m as i128
-    }
-}
-
-/// Key of the bin of +∞ (−∞ is its negative); such bins hold no sum.
-pub(super) fn infinite_key() -> i64 {
-    key_of(f64::INFINITY)
-}
-
-impl Bin {
-    /// The exact sum of the bin's values, added into `total`.
-    fn add_sum_to(&self, key: i64, total: &mut ExactSum) {
-        if key.abs() >= infinite_key() {
-            let infinity = if key > 0 { f64::INFINITY } else { f64::NEG_INFINITY };
-            total.add(infinity);
-            return;
-        }
-        let mantissas = self.mantissas();
-        if mantissas == 0 {
-            return;
-        }
-        // 48-bit chunks are exact as f64, and so are their scaled values.
-        let unit = unit_exponent(key);
-        let sign = if mantissas < 0 { -1.0 } else { 1.0 };
-        let mut rest = mantissas.unsigned_abs();
-        let mut shift = 0;
-        while rest != 0 {
-            let chunk = (rest & ((1u128 << 48) - 1)) as u64;
-            total.add(sign * chunk as f64 * pow2(unit + shift));
-            rest >>= 48;
-            shift += 48;
-        }
-    }
-
-    /// The mean of the bin's values.
-    fn mean(&self, key: i64) -> f64 {
-        if key.abs() >= infinite_key() {
-            return if key > 0 { f64::INFINITY } else { f64::NEG_INFINITY };
-        }
-        let mut total = ExactSum::new();
-        self.add_sum_to(key, &mut total);
-        total.value() / self.count as f64
-    }
-}
-
 /// A statistic's mergeable state: count, exact sums of values and squares,
 /// extremes and the histogram. NaN (an undefined value) is left out.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Accumulator {
     pub(super) n: u64,
-    /// No separate sum of the values: the bins hold it exactly.
+    /// No separate sum of the values: the bins and `tiny` hold it exactly.
     pub(super) squares: ExactSum,
     pub(super) min: f64,
     pub(super) max: f64,
+    /// The histogram's floor, 2^`floor` (see `bins.rs`): that of the
+    /// largest finite magnitude binned.
+    pub(super) floor: i32,
     /// The histogram's bins in use, in increasing order of key (of value).
     pub(super) bins: Vec<(i64, Bin)>,
+    /// The exact sums of the tiny bins' values, negative then positive.
+    pub(super) tiny: [ExactSum; 2],
     /// Values counted in `n`, `min` and `max` but not yet in `squares` and
     /// `bins` (at most [`PENDING`]), as [`sortable`] bits.
     pub(super) pending: Vec<u64>,
+}
+
+impl Default for Accumulator {
+    fn default() -> Accumulator {
+        Accumulator {
+            n: 0,
+            squares: ExactSum::default(),
+            min: 0.0,
+            max: 0.0,
+            floor: LOWEST_FLOOR,
+            bins: Vec::new(),
+            tiny: Default::default(),
+            pending: Vec::new(),
+        }
+    }
 }
 
 /// Equal when they hold the same values' state, whatever is still pending.
 impl PartialEq for Accumulator {
     fn eq(&self, other: &Accumulator) -> bool {
         let (a, b) = (self.binned(), other.binned());
-        let (squares, theirs) = (a.squares.canonical(), b.squares.canonical());
         // An infinite value's square leaves a NaN in the special part.
-        let special = squares.special == theirs.special || (squares.special.is_nan() && theirs.special.is_nan());
+        let same = |x: &ExactSum, y: &ExactSum| {
+            let (x, y) = (x.canonical(), y.canonical());
+            x.partials == y.partials && (x.special == y.special || (x.special.is_nan() && y.special.is_nan()))
+        };
         a.n == b.n
             && a.min.to_bits() == b.min.to_bits()
             && a.max.to_bits() == b.max.to_bits()
-            && squares.partials == theirs.partials
-            && special
+            && same(&a.squares, &b.squares)
+            && a.floor == b.floor
             && a.bins == b.bins
+            && same(&a.tiny[0], &b.tiny[0])
+            && same(&a.tiny[1], &b.tiny[1])
     }
 }
 
@@ -342,6 +234,18 @@ impl Accumulator {
     /// An empty accumulator.
     pub fn new() -> Accumulator {
         Accumulator::default()
+    }
+
+    /// Empties the accumulator, keeping its bins' and batch's room.
+    pub fn clear(&mut self) {
+        let (mut bins, mut pending) = (std::mem::take(&mut self.bins), std::mem::take(&mut self.pending));
+        bins.clear();
+        pending.clear();
+        *self = Accumulator {
+            bins,
+            pending,
+            ..Accumulator::default()
+        };
     }
 
     /// Values added (NaN left out).
@@ -355,24 +259,71 @@ impl Accumulator {
     }
 
     /// Bins the pending values: their squares into the exact sum (in the
-    /// order they came), then their bins, sorted, into the histogram.
+    /// order they came), the floor raised to theirs, then their bins,
+    /// sorted, into the histogram.
     pub fn flush(&mut self) {
         if self.pending.is_empty() {
             return;
         }
+        let mut floor = self.floor;
         for &bits in &self.pending {
             let v = unsortable(bits);
             let (square, error) = two_product(v, v);
             self.squares.add(square);
             self.squares.add(error);
+            if v.is_finite() && v != 0.0 {
+                floor = floor.max(floor_for(v));
+            }
         }
+        self.coarsen(floor);
         self.pending.sort_unstable();
-        merge_runs(&mut self.bins, Runs(&self.pending));
+        let tiny_below = pow2(floor - BIN_MANTISSA_BITS as i32);
+        for &bits in &self.pending {
+            let v = unsortable(bits);
+            if v != 0.0 && v.abs() < tiny_below {
+                self.tiny[usize::from(v > 0.0)].add(v);
+            }
+        }
+        merge_runs(&mut self.bins, Runs::new(&self.pending, floor));
         self.pending.clear();
     }
 
+    /// Raises the floor to `floor` (when above it): the bins under the new
+    /// floor merge into its wider linear bins, exactly.
+    fn coarsen(&mut self, floor: i32) {
+        let from = self.floor;
+        if floor <= from {
+            return;
+        }
+        self.floor = floor;
+        let mut kept = 0;
+        for read in 0..self.bins.len() {
+            let (key, bin) = self.bins[read];
+            let (new_key, shift) = bins::coarser(key, from, floor);
+            let mantissas = match shift {
+                Some(shift) if shift >= 0 => bin.mantissas() >> shift,
+                Some(shift) => bin.mantissas() << -shift,
+                None => {
+                    if holds_mantissas(key, from) {
+                        // Its values are tiny now: their sum joins the tiny sum.
+                        Accumulator::add_mantissas_to(key, from, &bin, &mut self.tiny[usize::from(key > 0)]);
+                    }
+                    0
+                }
+            };
+            match self.bins[..kept].last_mut() {
+                Some((last, held)) if *last == new_key => held.add(bin.count, mantissas),
+                _ => {
+                    self.bins[kept] = (new_key, Bin::new(bin.count, mantissas));
+                    kept += 1;
+                }
+            }
+        }
+        self.bins.truncate(kept);
+    }
+
     /// This accumulator with nothing pending: itself, or a binned copy.
-    fn binned(&self) -> std::borrow::Cow<'_, Accumulator> {
+    pub(super) fn binned(&self) -> std::borrow::Cow<'_, Accumulator> {
         if self.pending.is_empty() {
             return std::borrow::Cow::Borrowed(self);
         }
@@ -433,7 +384,22 @@ impl Accumulator {
         }
         self.n += other.n;
         self.squares.add_sum(&other.squares);
+        // Both at the higher floor first (a copy of the other when it is
+        // lower: this happens once a chunk, not once a value).
+        self.coarsen(other.floor);
+        let coarsened;
+        let other = if other.floor < self.floor {
+            let mut copy = other.clone();
+            copy.coarsen(self.floor);
+            coarsened = copy;
+            &coarsened
+        } else {
+            other
+        };
         merge_runs(&mut self.bins, other.bins.iter().copied());
+        for (mine, theirs) in self.tiny.iter_mut().zip(&other.tiny) {
+            mine.add_sum(theirs);
+        }
         // Its pending values join this one's, binned with them.
         self.pending.extend_from_slice(&other.pending);
         if self.pending.len() >= PENDING {
@@ -441,43 +407,79 @@ impl Accumulator {
         }
     }
 
-    /// The bins in increasing order of key (of value), pending values binned.
-    pub(super) fn sorted_bins(&self) -> std::borrow::Cow<'_, [(i64, Bin)]> {
-        match self.binned() {
-            std::borrow::Cow::Borrowed(a) => std::borrow::Cow::Borrowed(&a.bins),
-            std::borrow::Cow::Owned(a) => std::borrow::Cow::Owned(a.bins),
-        }
-    }
-
     /// The histogram as (mean of a bin's values, their count), in
     /// increasing order of value.
     pub fn points(&self) -> Vec<(f64, u64)> {
-        self.sorted_bins()
+        let binned = self.binned();
+        binned
+            .bins
             .iter()
-            .map(|(key, bin)| (bin.mean(*key), bin.count))
+            .map(|(key, bin)| (binned.bin_mean(*key, bin), bin.count))
             .collect()
     }
 
     /// The exact sum of the values.
     pub fn sum(&self) -> ExactSum {
+        let binned = self.binned();
         let mut total = ExactSum::new();
-        for (key, bin) in self.sorted_bins().iter() {
-            bin.add_sum_to(*key, &mut total);
+        for (key, bin) in &binned.bins {
+            binned.add_bin_sum(*key, bin, &mut total);
         }
         total
     }
 
-    /// The exact sum of the squares of the values.
-    pub(super) fn squares(&self) -> std::borrow::Cow<'_, ExactSum> {
-        match self.binned() {
-            std::borrow::Cow::Borrowed(a) => std::borrow::Cow::Borrowed(&a.squares),
-            std::borrow::Cow::Owned(a) => std::borrow::Cow::Owned(a.squares),
+    /// The largest error of a quantile read from the histogram, beside the
+    /// relative [`QUANTILE_RELATIVE_ERROR`]: the width of a linear bin,
+    /// 2⁻¹⁰ of the floor.
+    pub fn quantile_absolute_error(&self) -> f64 {
+        pow2(self.binned().floor - BIN_MANTISSA_BITS as i32)
+    }
+
+    /// Adds the exact sum of the values of bin `key` (binned at `floor`,
+    /// one that holds mantissas) into `total`.
+    fn add_mantissas_to(key: i64, floor: i32, bin: &Bin, total: &mut ExactSum) {
+        let mantissas = bin.mantissas();
+        if mantissas == 0 {
+            return;
+        }
+        // 48-bit chunks are exact as f64, and so are their scaled values.
+        let unit = unit_exponent(key, floor);
+        let sign = if mantissas < 0 { -1.0 } else { 1.0 };
+        let mut rest = mantissas.unsigned_abs();
+        let mut shift = 0;
+        while rest != 0 {
+            let chunk = (rest & ((1u128 << 48) - 1)) as u64;
+            total.add(sign * chunk as f64 * pow2(unit + shift));
+            rest >>= 48;
+            shift += 48;
         }
     }
 
-    /// The value of order statistic `rank` (0-based): the exact minimum and
-    /// maximum at the ends, otherwise the mean of its bin.
-    fn order_statistic(&self, sorted: &[(i64, Bin)], rank: u64) -> f64 {
+    /// Adds the exact sum of bin `key`'s values into `total`.
+    fn add_bin_sum(&self, key: i64, bin: &Bin, total: &mut ExactSum) {
+        if key.abs() >= infinite_key() {
+            total.add(if key > 0 { f64::INFINITY } else { f64::NEG_INFINITY });
+        } else if is_tiny(key, self.floor) {
+            total.add_sum(&self.tiny[usize::from(key > 0)]);
+        } else if key != 0 {
+            Accumulator::add_mantissas_to(key, self.floor, bin, total);
+        }
+    }
+
+    /// The mean of bin `key`'s values.
+    fn bin_mean(&self, key: i64, bin: &Bin) -> f64 {
+        if key.abs() >= infinite_key() {
+            return if key > 0 { f64::INFINITY } else { f64::NEG_INFINITY };
+        }
+        let mut total = ExactSum::new();
+        self.add_bin_sum(key, bin, &mut total);
+        total.value() / bin.count as f64
+    }
+
+    /// The value of order statistic `rank` (0-based) of a binned
+    /// accumulator: the exact minimum and maximum at the ends, otherwise
+    /// the mean of its bin.
+    fn order_statistic(&self, rank: u64) -> f64 {
         if rank == 0 {
             return self.min;
         }
@@ -485,9 +487,9 @@ impl Accumulator {
             return self.max;
         }
         let mut below = 0;
-        for (key, bin) in sorted {
+        for (key, bin) in &self.bins {
             if rank < below + bin.count {
-                return bin.mean(*key).clamp(self.min, self.max);
+                return self.bin_mean(*key, bin).clamp(self.min, self.max);
             }
             below += bin.count;
         }
@@ -497,15 +499,15 @@ impl Accumulator {
     /// The type-7 quantile (linear between order statistics, as R's
     /// default), from the histogram; NaN when empty.
     pub fn quantile(&self, p: f64) -> f64 {
-        self.quantile_of(&self.sorted_bins(), p)
+        self.binned().binned_quantile(p)
     }
 
-    /// [`Accumulator::quantile`] from the bins sorted once.
-    fn quantile_of(&self, sorted: &[(i64, Bin)], p: f64) -> f64 {
+    /// [`Accumulator::quantile`] of a binned accumulator.
+    fn binned_quantile(&self, p: f64) -> f64 {
         if self.n == 0 {
             return f64::NAN;
         }
-        super::summary::type7(self.n, p, |rank| self.order_statistic(sorted, rank))
+        super::summary::type7(self.n, p, |rank| self.order_statistic(rank))
     }
 
     /// Mean of the lowest `share` of values (at least one): whole bins by
@@ -515,14 +517,15 @@ impl Accumulator {
             return None;
         }
         let k = ((self.n as f64 * share).ceil() as u64).clamp(1, self.n);
+        let binned = self.binned();
         let mut total = ExactSum::new();
         let mut taken = 0;
-        for (key, bin) in self.sorted_bins().iter() {
+        for (key, bin) in &binned.bins {
             if taken + bin.count <= k {
-                bin.add_sum_to(*key, &mut total);
+                binned.add_bin_sum(*key, bin, &mut total);
                 taken += bin.count;
             } else {
-                total.add((k - taken) as f64 * bin.mean(*key));
+                total.add((k - taken) as f64 * binned.bin_mean(*key, bin));
                 taken = k;
             }
             if taken == k {
@@ -548,8 +551,7 @@ impl Accumulator {
         } else {
             0.0
         };
-        let sorted = &binned.bins;
-        let q = |p: f64| self.quantile_of(sorted, p);
+        let q = |p: f64| binned.binned_quantile(p);
         Some(Summary {
             mean,
             se: sd / n.sqrt(),
@@ -564,6 +566,7 @@ impl Accumulator {
             p95: q(0.95),
             p99: q(0.99),
             n: self.n,
+            quantile_absolute_error: pow2(binned.floor - BIN_MANTISSA_BITS as i32),
         })
     }
 }

@@ -6,7 +6,11 @@
 //! against what the shard's description allows before it is used, so that
 //! merging hostile shards can neither panic nor overflow.
 
-use super::accumulate::{bin_floor_mantissa, infinite_key, Accumulator, Bin, Comoments, ExactSum};
+use super::accumulate::bins::{
+    bin_floor_mantissa, floor_of_bin, holds_mantissas, infinite_key, is_bin, is_tiny, mantissa_limit, HIGHEST_FLOOR,
+    LOWEST_FLOOR,
+};
+use super::accumulate::{Accumulator, Bin, Comoments, ExactSum};
 use super::state::RunState;
 
 /// More partials than an exact sum of finite doubles ever needs.
@@ -51,24 +55,26 @@ fn put_sum(out: &mut Vec<u8>, sum: &ExactSum) {
 }
 
 fn put_accumulator(out: &mut Vec<u8>, a: &Accumulator) {
+    let a = a.binned();
     put_u64(out, a.n);
     put_f64(out, a.min);
     put_f64(out, a.max);
     // The sum is written (the format has it), and derived from the bins when read.
     put_sum(out, &a.sum());
-    put_sum(out, &a.squares());
+    put_sum(out, &a.squares);
+    put_varint(out, zigzag(i128::from(a.floor)));
     // Bins as varints: the gap to the previous key, the count, and the
     // mantissa sum's distance from count × the bin's smallest mantissa
     // (small, since a bin's values share their leading bits).
-    let bins = a.sorted_bins();
-    put_u64(out, bins.len() as u64);
+    put_u64(out, a.bins.len() as u64);
     let mut previous = before_first_key();
-    for (key, bin) in bins.iter() {
+    for (key, bin) in &a.bins {
         put_varint(out, key.abs_diff(previous) as u128);
         put_varint(out, u128::from(bin.count));
-        put_varint(out, zigzag(bin.mantissas() - base(*key, bin.count)));
+        put_varint(out, zigzag(bin.mantissas() - base(*key, a.floor, bin.count)));
         previous = *key;
     }
+    a.tiny.iter().for_each(|sum| put_sum(out, sum));
 }
 
 fn put_comoments(out: &mut Vec<u8>, c: &Comoments) {
@@ -96,14 +102,14 @@ fn before_first_key() -> i64 {
     -infinite_key() - 1
 }
 
-/// `count` × the signed mantissa of bin `key`'s smallest magnitude (0 for
-/// the zero and infinite bins): what a bin's mantissa sum is stored
-/// relative to.
-fn base(key: i64, count: u64) -> i128 {
-    if key == 0 || key.abs() >= infinite_key() {
+/// `count` × the signed mantissa of bin `key`'s smallest magnitude at
+/// `floor` (0 for bins that keep no mantissas): what a bin's mantissa sum
+/// is stored relative to.
+fn base(key: i64, floor: i32, count: u64) -> i128 {
+    if !holds_mantissas(key, floor) {
         return 0;
     }
-    bin_floor_mantissa(key) * i128::from(count)
+    bin_floor_mantissa(key, floor) * i128::from(count)
 }
 
 /// Reads fields off the front of untrusted bytes.
@@ -166,6 +172,10 @@ impl Reader<'_> {
             return Err("a statistic's minimum is above its maximum".to_string());
         }
         let (sum, squares) = (self.sum()?, self.sum()?);
+        let floor = i32::try_from(unzigzag(self.varint()?))
+            .ok()
+            .filter(|f| (LOWEST_FLOOR..=HIGHEST_FLOOR).contains(f))
+            .ok_or("a histogram floor out of range")?;
         let bins = self.u64()?;
         if bins > n {
             return Err(format!("{bins} histogram bins for {n} values"));
@@ -175,11 +185,12 @@ impl Reader<'_> {
             squares,
             min,
             max,
-            bins: Vec::new(),
-            pending: Vec::new(),
+            floor,
+            ..Accumulator::default()
         };
         let mut counted: u64 = 0;
         let mut previous = before_first_key();
+        let mut asked = LOWEST_FLOOR;
         for _ in 0..bins {
             let gap = i64::try_from(self.varint()?).map_err(|_| "a histogram key out of range")?;
             let key = previous.checked_add(gap).ok_or("a histogram key out of range")?;
@@ -187,23 +198,43 @@ impl Reader<'_> {
             if count == 0 || count > n {
                 return Err(format!("a histogram bin of {count} values"));
             }
-            if key.abs() > infinite_key() {
+            if !is_bin(key, floor) {
                 return Err(format!("histogram bin {key} is not a bin a run writes"));
             }
             let mantissas = unzigzag(self.varint()?)
-                .checked_add(base(key, count))
+                .checked_add(base(key, floor, count))
                 .ok_or("a histogram sum out of range")?;
-            // A bin's mantissas are below 2^53 each.
-            let largest = u128::from(count) << 53;
-            if key <= previous || mantissas.unsigned_abs() > largest || (key == 0 && mantissas != 0) {
+            let largest = if holds_mantissas(key, floor) {
+                u128::from(count) * mantissa_limit(key, floor)
+            } else {
+                0
+            };
+            if key <= previous || mantissas.unsigned_abs() > largest {
                 return Err(format!("histogram bin {key} is not a bin a run writes"));
             }
             counted = counted.checked_add(count).ok_or("histogram counts overflow")?;
             previous = key;
+            asked = asked.max(floor_of_bin(key, floor));
             accumulator.bins.push((key, Bin::new(count, mantissas)));
         }
         if counted != n {
             return Err(format!("histogram bins hold {counted} values, the statistic {n}"));
+        }
+        if asked != floor {
+            return Err(format!(
+                "a histogram floor of 2^{floor} where its values ask for 2^{asked}"
+            ));
+        }
+        for (side, key) in [(0, -1), (1, 1)] {
+            let tiny = self.sum()?;
+            let held = accumulator
+                .bins
+                .iter()
+                .any(|(k, _)| k.signum() == key && is_tiny(*k, floor));
+            if tiny.special != 0.0 || (!held && !tiny.partials.is_empty()) {
+                return Err("a histogram's tiny bin sum is not one a run writes".to_string());
+            }
+            accumulator.tiny[side] = tiny;
         }
         // The bins hold the sum; the one written must be theirs.
         let (written, held) = (sum.canonical(), accumulator.sum().canonical());

@@ -51,6 +51,10 @@ pub struct Summary {
     pub p99: f64,
     /// Number of replications with a defined value.
     pub n: u64,
+    /// The largest error of a quantile near zero: a quantile `q` is within
+    /// the larger of 2⁻¹⁰·|q| and this of the exact order statistics (the
+    /// width of the histogram's linear bins under its floor).
+    pub quantile_absolute_error: f64,
 }
 
 impl Summary {

@@ -2,7 +2,7 @@
 //! integers that sort as the values do, and a batch joins the sorted bins
 //! in one pass.
 
-use super::{key_of, mantissa_of, Bin};
+use super::bins::{holds_mantissas, key_at, mantissa_at, unit_exponent, Bin};
 
 /// Values an accumulator takes before it bins them: binning one value at a
 /// time costs a lookup in a large table (a cache miss, measured as most of
@@ -24,21 +24,32 @@ pub(super) fn unsortable(bits: u64) -> f64 {
     f64::from_bits(if bits >> 63 == 1 { bits & !(1 << 63) } else { !bits })
 }
 
-/// Sorted values (as [`sortable`] bits) as bins: each run of one key, with
-/// its count and exact mantissa sum, from either end.
+/// Sorted values (as [`sortable`] bits) as bins at a floor: each run of
+/// one key, with its count and exact mantissa sum, from either end.
 #[derive(Clone)]
-pub(super) struct Runs<'a>(pub(super) &'a [u64]);
+pub(super) struct Runs<'a> {
+    values: &'a [u64],
+    floor: i32,
+}
 
 impl Runs<'_> {
-    fn bin(values: &[u64]) -> (i64, Bin) {
-        let key = key_of(unsortable(values[0]));
-        let mantissas = values
-            .iter()
-            .map(|&bits| unsortable(bits))
-            .filter(|v| v.is_finite())
-            .map(mantissa_of)
-            .sum();
-        (key, Bin::new(values.len() as u64, mantissas))
+    /// The runs of `values` (sorted [`sortable`] bits) binned at `floor`.
+    pub(super) fn new(values: &[u64], floor: i32) -> Runs<'_> {
+        Runs { values, floor }
+    }
+
+    fn key(&self, bits: u64) -> i64 {
+        key_at(unsortable(bits), self.floor)
+    }
+
+    fn bin(&self, run: &[u64]) -> (i64, Bin) {
+        let key = self.key(run[0]);
+        if !holds_mantissas(key, self.floor) {
+            return (key, Bin::new(run.len() as u64, 0));
+        }
+        let unit = unit_exponent(key, self.floor);
+        let mantissas = run.iter().map(|&bits| mantissa_at(unsortable(bits), unit)).sum();
+        (key, Bin::new(run.len() as u64, mantissas))
     }
 }
 
@@ -46,26 +57,21 @@ impl Iterator for Runs<'_> {
     type Item = (i64, Bin);
 
     fn next(&mut self) -> Option<(i64, Bin)> {
-        let key = key_of(unsortable(*self.0.first()?));
-        let length = self.0.iter().take_while(|&&b| key_of(unsortable(b)) == key).count();
-        let (run, rest) = self.0.split_at(length);
-        self.0 = rest;
-        Some(Runs::bin(run))
+        let key = self.key(*self.values.first()?);
+        let length = self.values.iter().take_while(|&&b| self.key(b) == key).count();
+        let (run, rest) = self.values.split_at(length);
+        self.values = rest;
+        Some(self.bin(run))
     }
 }
 
 impl DoubleEndedIterator for Runs<'_> {
     fn next_back(&mut self) -> Option<(i64, Bin)> {
-        let key = key_of(unsortable(*self.0.last()?));
-        let length = self
-            .0
-            .iter()
-            .rev()
-            .take_while(|&&b| key_of(unsortable(b)) == key)
-            .count();
-        let (rest, run) = self.0.split_at(self.0.len() - length);
-        self.0 = rest;
-        Some(Runs::bin(run))
+        let key = self.key(*self.values.last()?);
+        let length = self.values.iter().rev().take_while(|&&b| self.key(b) == key).count();
+        let (rest, run) = self.values.split_at(self.values.len() - length);
+        self.values = rest;
+        Some(self.bin(run))
     }
 }
 
