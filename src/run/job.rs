@@ -234,12 +234,14 @@ impl Job {
                 spool.write(replication, &r.values, &r.events);
             }
         };
-        let merge = |(state, spool): &mut Folded, (mut other, other_spool): Folded| {
+        let merge = |(state, spool): &mut Folded, (other, other_spool): &mut Folded| {
             // Binned while small: the total's bins are then walked once a chunk.
             other.flush();
-            state.merge(&other);
-            if let (Some(spool), Some(other_spool)) = (spool, other_spool) {
-                spool.absorb(other_spool);
+            state.merge(other);
+            other.clear();
+            let finished = std::mem::replace(other_spool, rows.map(RowSpool::new));
+            if let (Some(spool), Some(finished)) = (spool, finished) {
+                spool.absorb(finished);
             }
         };
         let (mut state, spool) = match self {

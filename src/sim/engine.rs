@@ -587,7 +587,7 @@ impl Engine {
         options: &RunOptions,
         empty: impl Fn() -> A + Sync + Send,
         add: impl Fn(&mut A, u64, &Record) + Sync + Send,
-        merge: impl Fn(&mut A, A) + Sync + Send,
+        merge: impl Fn(&mut A, &mut A) + Sync + Send,
     ) -> Result<A> {
         replicate_fold(
             options,

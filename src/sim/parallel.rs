@@ -98,8 +98,11 @@ const MOST_CHUNKS: u64 = 4096;
 /// Runs every replication like [`replicate_all`], but folds each record
 /// (with its replication's index) into an accumulator as soon as it is
 /// made (one per chunk of the work, merged into the total when the chunk
-/// ends) instead of keeping it: memory does not grow with replications,
-/// and no record is allocated after a chunk's first.
+/// ends) instead of keeping it: memory does not grow with replications.
+/// `merge` adds its second accumulator into the first and leaves the
+/// second as `empty` makes one, keeping what it allocated: a worker reuses
+/// its workspace, record and accumulator from chunk to chunk, so a run
+/// allocates them once a worker, not once a chunk.
 /// With exact, order-free accumulators (`stats::RunState`), the result is
 /// the same on any number of threads.
 ///
@@ -121,7 +124,7 @@ where
     A: Send,
     N: Fn() -> A + Sync + Send,
     G: Fn(&mut A, u64, &Record) + Sync + Send,
-    M: Fn(&mut A, A) + Sync + Send,
+    M: Fn(&mut A, &mut A) + Sync + Send,
 {
     let stopped = AtomicBool::new(false);
     let cancelled = || options.cancel.is_some_and(|c| c.load(Ordering::Relaxed));
@@ -140,37 +143,32 @@ where
         // In u128: replications × chunks may not fit in a u64.
         let bounds =
             |k: u64| options.first + (u128::from(options.replications) * u128::from(k) / u128::from(chunks)) as u64;
-        let total: Mutex<Option<A>> = Mutex::new(None);
-        (0..chunks).into_par_iter().for_each(|k| {
-            let mut accumulator = empty();
-            let (mut scratch, mut record) = (init(), Record::default());
-            for r in bounds(k)..bounds(k + 1) {
-                if stopped.load(Ordering::Relaxed) || cancelled() {
-                    stopped.store(true, Ordering::Relaxed);
-                    break;
+        let total = Mutex::new(empty());
+        let worker = || (init(), empty(), Record::default());
+        (0..chunks)
+            .into_par_iter()
+            .for_each_init(worker, |(scratch, accumulator, record), k| {
+                for r in bounds(k)..bounds(k + 1) {
+                    if stopped.load(Ordering::Relaxed) || cancelled() {
+                        stopped.store(true, Ordering::Relaxed);
+                        break;
+                    }
+                    replicate(scratch, r, record);
+                    // A replication cut short by cancellation is incomplete.
+                    if cancelled() {
+                        stopped.store(true, Ordering::Relaxed);
+                        break;
+                    }
+                    add(accumulator, r, record);
+                    if let Some(progress) = options.progress {
+                        progress(1);
+                    }
                 }
-                replicate(&mut scratch, r, &mut record);
-                // A replication cut short by cancellation is incomplete.
-                if cancelled() {
-                    stopped.store(true, Ordering::Relaxed);
-                    break;
-                }
-                add(&mut accumulator, r, &record);
-                if let Some(progress) = options.progress {
-                    progress(1);
-                }
-            }
-            // Exact accumulators: the order of merging does not matter.
-            let mut total = total.lock().unwrap_or_else(PoisonError::into_inner);
-            match total.as_mut() {
-                Some(sum) => merge(sum, accumulator),
-                None => *total = Some(accumulator),
-            }
-        });
-        total
-            .into_inner()
-            .unwrap_or_else(PoisonError::into_inner)
-            .unwrap_or_else(&empty)
+                // Exact accumulators: the order of merging does not matter.
+                let mut total = total.lock().unwrap_or_else(PoisonError::into_inner);
+                merge(&mut total, accumulator);
+            });
+        total.into_inner().unwrap_or_else(PoisonError::into_inner)
     };
     let folded = on_threads(options.threads, work)?;
     if stopped.load(Ordering::Relaxed) {

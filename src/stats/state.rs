@@ -126,6 +126,21 @@ impl RunState {
         }
     }
 
+    /// Empties the state, keeping what its accumulators allocated.
+    pub fn clear(&mut self) {
+        self.replications = 0;
+        for a in self
+            .statistics
+            .iter_mut()
+            .chain(&mut self.investor_paths)
+            .chain(&mut self.payer_paths)
+        {
+            a.clear();
+        }
+        self.events.iter_mut().for_each(|e| *e = 0);
+        self.payment_pairs.iter_mut().for_each(|c| *c = Comoments::default());
+    }
+
     /// Adds every replication of `other` (a state of the same run's shape).
     pub fn merge(&mut self, other: &RunState) {
         self.replications += other.replications;
