@@ -7,7 +7,7 @@
 //! merging hostile shards can neither panic nor overflow.
 
 use super::accumulate::bins::{
-    bin_floor_mantissa, floor_of_bin, holds_mantissas, infinite_key, is_bin, is_tiny, mantissa_limit, HIGHEST_FLOOR,
+    bin_floor_mantissa, floor_of_bin, holds_mantissas, infinite_key, is_bin, is_tiny, mantissa_width, HIGHEST_FLOOR,
     LOWEST_FLOOR,
 };
 use super::accumulate::{Accumulator, Bin, Comoments, ExactSum};
@@ -204,12 +204,18 @@ impl Reader<'_> {
             let mantissas = unzigzag(self.varint()?)
                 .checked_add(base(key, floor, count))
                 .ok_or("a histogram sum out of range")?;
-            let largest = if holds_mantissas(key, floor) {
-                u128::from(count) * mantissa_limit(key, floor)
+            // Every value of a bin lies in it, so the mean of the bin's
+            // mantissas does too (and later sums stay far from overflow).
+            let (lowest, highest) = if holds_mantissas(key, floor) {
+                let lowest = bin_floor_mantissa(key, floor).unsigned_abs();
+                let count = u128::from(count);
+                (count * lowest, count * (lowest + mantissa_width(key, floor)))
             } else {
-                0
+                (0, 0)
             };
-            if key <= previous || mantissas.unsigned_abs() > largest {
+            let magnitude = mantissas.unsigned_abs();
+            let signed = mantissas == 0 || (mantissas < 0) == (key < 0);
+            if key <= previous || !signed || magnitude < lowest || magnitude > highest {
                 return Err(format!("histogram bin {key} is not a bin a run writes"));
             }
             counted = counted.checked_add(count).ok_or("histogram counts overflow")?;
@@ -313,6 +319,30 @@ mod tests {
     fn empty() -> RunState {
         let s = state();
         RunState::new("s", 1, s.names, s.event_names, 2, 2020.0, 1.0)
+    }
+
+    #[test]
+    fn a_bin_whose_sum_lies_outside_it_or_a_wrong_floor_is_refused() {
+        let mut s = state();
+        s.flush();
+        assert!(decode(&encode(&s), empty(), 50).is_ok());
+        let a = &s.statistics[0];
+        let at = a
+            .bins
+            .iter()
+            .position(|(k, _)| holds_mantissas(*k, a.floor))
+            .expect("a bin with a sum");
+        let (key, bin) = a.bins[at];
+        let wide = i128::try_from(mantissa_width(key, a.floor)).expect("small") * i128::from(bin.count);
+        for outside in [wide + 1, -(bin.mantissas() - 1)] {
+            let mut bad = s.clone();
+            bad.statistics[0].bins[at].1 = Bin::new(bin.count, bin.mantissas() + outside);
+            let refused = decode(&encode(&bad), empty(), 50).expect_err("refused");
+            assert!(refused.contains("not a bin a run writes"), "{refused}");
+        }
+        let mut bad = s.clone();
+        bad.statistics[0].floor -= 1;
+        assert!(decode(&encode(&bad), empty(), 50).is_err());
     }
 
     #[test]

@@ -175,13 +175,14 @@ pub(in crate::stats) fn floor_of_bin(key: i64, floor: i32) -> i32 {
     }
 }
 
-/// The largest magnitude of a bin's mantissa sum, a value: a relative
-/// bin's values are below 2^53 units, a linear bin's below 2^62.
-pub(in crate::stats) fn mantissa_limit(key: i64, floor: i32) -> u128 {
+/// How many units wide bin `key` (one that [`holds_mantissas`]) is: every
+/// value in it has a mantissa at least [`bin_floor_mantissa`]'s and below
+/// that plus this, in magnitude.
+pub(in crate::stats) fn mantissa_width(key: i64, floor: i32) -> u128 {
     if key.abs() < tiny_key(floor) + LINEAR_BINS {
-        1 << 62
+        1 << (floor - BIN_MANTISSA_BITS as i32 - unit_exponent(key, floor))
     } else {
-        1 << 53
+        1 << (52 - BIN_MANTISSA_BITS)
     }
 }
 
