@@ -2,7 +2,7 @@
 //! integers that sort as the values do, and a batch joins the sorted bins
 //! in one pass.
 
-use super::bins::{holds_mantissas, key_at, mantissa_at, unit_exponent, Bin};
+use super::bins::{holds_mantissas, mantissa_at, unit_exponent, Bin, Binning};
 
 /// Values an accumulator takes before it bins them: binning one value at a
 /// time costs a lookup in a large table (a cache miss, measured as most of
@@ -29,25 +29,29 @@ pub(super) fn unsortable(bits: u64) -> f64 {
 #[derive(Clone)]
 pub(super) struct Runs<'a> {
     values: &'a [u64],
-    floor: i32,
+    binning: Binning,
 }
 
 impl Runs<'_> {
     /// The runs of `values` (sorted [`sortable`] bits) binned at `floor`.
     pub(super) fn new(values: &[u64], floor: i32) -> Runs<'_> {
-        Runs { values, floor }
+        Runs {
+            values,
+            binning: Binning::new(floor),
+        }
     }
 
     fn key(&self, bits: u64) -> i64 {
-        key_at(unsortable(bits), self.floor)
+        self.binning.key(unsortable(bits))
     }
 
     fn bin(&self, run: &[u64]) -> (i64, Bin) {
         let key = self.key(run[0]);
-        if !holds_mantissas(key, self.floor) {
+        let floor = self.binning.floor;
+        if !holds_mantissas(key, floor) {
             return (key, Bin::new(run.len() as u64, 0));
         }
-        let unit = unit_exponent(key, self.floor);
+        let unit = unit_exponent(key, floor);
         let mantissas = run.iter().map(|&bits| mantissa_at(unsortable(bits), unit)).sum();
         (key, Bin::new(run.len() as u64, mantissas))
     }

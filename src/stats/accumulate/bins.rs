@@ -39,12 +39,14 @@ pub(in crate::stats) const HIGHEST_FLOOR: i32 = 1024 - FLOOR_OCTAVES;
 /// Linear bins below the floor, a sign.
 const LINEAR_BINS: i64 = 1 << BIN_MANTISSA_BITS;
 
-/// 2^e as an `f64` (exact wherever the result is a normal number).
+/// 2^e as an `f64`, exactly (0 below 2^-1074, ∞ above 2^1023), from its
+/// bits: no `powi` call.
 pub(super) fn pow2(e: i32) -> f64 {
-    if (-1022..=1023).contains(&e) {
-        f64::from_bits(((e + 1023) as u64) << 52)
-    } else {
-        2f64.powi(e)
+    match e {
+        -1022..=1023 => f64::from_bits(((e + 1023) as u64) << 52),
+        -1074..=-1023 => f64::from_bits(1u64 << (e + 1074)),
+        ..=-1075 => 0.0,
+        _ => f64::INFINITY,
     }
 }
 
@@ -74,20 +76,50 @@ pub(in crate::stats) fn infinite_key() -> i64 {
 /// The key of the bin holding `v` (not NaN) at `floor`: 0 for zero,
 /// otherwise ± a magnitude key, so that keys sort as values do.
 pub(super) fn key_at(v: f64, floor: i32) -> i64 {
-    if v == 0.0 {
-        return 0;
+    Binning::new(floor).key(v)
+}
+
+/// A floor with the two powers of two that binning at it needs, worked out
+/// once for a batch of values.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Binning {
+    /// The floor's exponent.
+    pub(super) floor: i32,
+    /// 2^floor: magnitudes from here up have relative bins.
+    lowest_relative: f64,
+    /// 2^(10 − floor): a magnitude below the floor times this is its
+    /// linear bin.
+    linear_scale: f64,
+}
+
+impl Binning {
+    /// Binning at `floor`.
+    pub(super) fn new(floor: i32) -> Binning {
+        Binning {
+            floor,
+            lowest_relative: pow2(floor),
+            linear_scale: pow2(BIN_MANTISSA_BITS as i32 - floor),
+        }
     }
-    let magnitude = v.abs();
-    let k = if magnitude >= pow2(floor) {
-        relative_key(magnitude)
-    } else {
-        // Below 1,024 exactly: a scaling by a power of two.
-        tiny_key(floor) + (magnitude * pow2(BIN_MANTISSA_BITS as i32 - floor)) as i64
-    };
-    if v < 0.0 {
-        -k
-    } else {
-        k
+
+    /// The key of the bin holding `v` (not NaN), as [`key_at`].
+    #[inline]
+    pub(super) fn key(&self, v: f64) -> i64 {
+        if v == 0.0 {
+            return 0;
+        }
+        let magnitude = v.abs();
+        let k = if magnitude >= self.lowest_relative {
+            relative_key(magnitude)
+        } else {
+            // Below 1,024 exactly: a scaling by a power of two.
+            tiny_key(self.floor) + (magnitude * self.linear_scale) as i64
+        };
+        if v < 0.0 {
+            -k
+        } else {
+            k
+        }
     }
 }
 
