@@ -96,8 +96,9 @@ impl Estimate {
         } else {
             // The total and one chunk's state a worker: per accumulator,
             // about 40 bytes a histogram bin (32 in the sorted vector, and
-            // its slack; a few thousand bins in practice, never more than
-            // the values), which also covers the batch of pending values.
+            // its slack; a few thousand bins on average, never more than
+            // the values or the floor's bound of 20,480), which also covers
+            // the batch of pending values.
             let bins = replications.min(4096) as f64 * 40.0;
             (statistics + 2 * horizon) as f64 * bins * (1 + threads) as f64
         };
