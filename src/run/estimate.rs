@@ -191,23 +191,25 @@ pub fn job_rate(job: &Job) -> f64 {
     }
     let mut record = crate::sim::record::Record::default();
     let started = std::time::Instant::now();
-    let mut done = 0u64;
-    match job {
+    // Replications 0, 1, … until about 10 ms have passed (at least one).
+    let mut timed = |replicate: &mut dyn FnMut(u64, &mut crate::sim::record::Record)| {
+        let mut done = 0u64;
+        while done == 0 || (started.elapsed().as_secs_f64() < 0.01 && done < 10_000) {
+            replicate(done, &mut record);
+            done += 1;
+        }
+        done
+    };
+    let done = match job {
         Job::Single(engine) => {
             let mut workspaces = engine.workspace();
-            while done == 0 || (started.elapsed().as_secs_f64() < 0.01 && done < 10_000) {
-                engine.replicate(1, done, &mut workspaces, &mut record);
-                done += 1;
-            }
+            timed(&mut |r, record| engine.replicate(1, r, &mut workspaces, record))
         }
         Job::Portfolio(portfolio) => {
             let mut workspace = portfolio.workspace();
-            while done == 0 || (started.elapsed().as_secs_f64() < 0.01 && done < 10_000) {
-                portfolio.replicate(1, done, &mut workspace, &mut record, None);
-                done += 1;
-            }
+            timed(&mut |r, record| portfolio.replicate(1, r, &mut workspace, record, None))
         }
-    }
+    };
     let seconds = started.elapsed().as_secs_f64().max(1e-6);
     (pairs * done as f64 / seconds).max(1e3)
 }

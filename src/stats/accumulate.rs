@@ -20,7 +20,7 @@
 
 use super::summary::Summary;
 use batch::{merge_runs, sortable, unsortable, Runs, PENDING};
-use bins::{floor_for, holds_mantissas, infinite_key, is_tiny, pow2, unit_exponent, LOWEST_FLOOR};
+use bins::{floor_for, holds_mantissas, infinite_key, is_tiny, linear_width, pow2, unit_exponent, LOWEST_FLOOR};
 pub use bins::{Bin, BIN_MANTISSA_BITS, FLOOR_OCTAVES};
 
 mod batch;
@@ -277,7 +277,7 @@ impl Accumulator {
         }
         self.coarsen(floor);
         self.pending.sort_unstable();
-        let tiny_below = pow2(floor - BIN_MANTISSA_BITS as i32);
+        let tiny_below = linear_width(floor);
         for &bits in &self.pending {
             let v = unsortable(bits);
             if v != 0.0 && v.abs() < tiny_below {
@@ -432,7 +432,7 @@ impl Accumulator {
     /// relative [`QUANTILE_RELATIVE_ERROR`]: the width of a linear bin,
     /// 2⁻¹⁰ of the floor.
     pub fn quantile_absolute_error(&self) -> f64 {
-        pow2(self.binned().floor - BIN_MANTISSA_BITS as i32)
+        linear_width(self.binned().floor)
     }
 
     /// Adds the exact sum of the values of bin `key` (binned at `floor`,
@@ -566,7 +566,7 @@ impl Accumulator {
             p95: q(0.95),
             p99: q(0.99),
             n: self.n,
-            quantile_absolute_error: pow2(binned.floor - BIN_MANTISSA_BITS as i32),
+            quantile_absolute_error: linear_width(binned.floor),
         })
     }
 }

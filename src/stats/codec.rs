@@ -201,17 +201,17 @@ impl Reader<'_> {
             if !is_bin(key, floor) {
                 return Err(format!("histogram bin {key} is not a bin a run writes"));
             }
+            let base = base(key, floor, count);
             let mantissas = unzigzag(self.varint()?)
-                .checked_add(base(key, floor, count))
+                .checked_add(base)
                 .ok_or("a histogram sum out of range")?;
             // Every value of a bin lies in it, so the mean of the bin's
             // mantissas does too (and later sums stay far from overflow).
-            let (lowest, highest) = if holds_mantissas(key, floor) {
-                let lowest = bin_floor_mantissa(key, floor).unsigned_abs();
-                let count = u128::from(count);
-                (count * lowest, count * (lowest + mantissa_width(key, floor)))
+            let lowest = base.unsigned_abs();
+            let highest = if holds_mantissas(key, floor) {
+                lowest + u128::from(count) * mantissa_width(key, floor)
             } else {
-                (0, 0)
+                0
             };
             let magnitude = mantissas.unsigned_abs();
             let signed = mantissas == 0 || (mantissas < 0) == (key < 0);

@@ -116,27 +116,21 @@ impl RunState {
     /// the state reads the same either way, but a flushed one is read
     /// without binning a copy, and merges into another by its bins alone.
     pub fn flush(&mut self) {
-        for a in self
-            .statistics
+        self.accumulators_mut().for_each(Accumulator::flush);
+    }
+
+    /// Every accumulator: the statistics', then both cash-flow paths'.
+    fn accumulators_mut(&mut self) -> impl Iterator<Item = &mut Accumulator> {
+        self.statistics
             .iter_mut()
             .chain(&mut self.investor_paths)
             .chain(&mut self.payer_paths)
-        {
-            a.flush();
-        }
     }
 
     /// Empties the state, keeping what its accumulators allocated.
     pub fn clear(&mut self) {
         self.replications = 0;
-        for a in self
-            .statistics
-            .iter_mut()
-            .chain(&mut self.investor_paths)
-            .chain(&mut self.payer_paths)
-        {
-            a.clear();
-        }
+        self.accumulators_mut().for_each(Accumulator::clear);
         self.events.iter_mut().for_each(|e| *e = 0);
         self.payment_pairs.iter_mut().for_each(|c| *c = Comoments::default());
     }

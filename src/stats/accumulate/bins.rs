@@ -50,6 +50,12 @@ pub(super) fn pow2(e: i32) -> f64 {
     }
 }
 
+/// The width of a linear bin at `floor`, F·2⁻¹⁰: the tiny bins hold the
+/// magnitudes below it, and it bounds a quantile's error below the floor.
+pub(super) fn linear_width(floor: i32) -> f64 {
+    pow2(floor - BIN_MANTISSA_BITS as i32)
+}
+
 /// The floor a finite, nonzero `v` asks for.
 pub(super) fn floor_for(v: f64) -> i32 {
     let exponent = ((v.to_bits() >> 52) & 0x7ff) as i32 - 1023;
@@ -160,7 +166,7 @@ pub(super) fn unit_exponent(key: i64, floor: i32) -> i32 {
 fn lower_bound(key: i64, floor: i32) -> f64 {
     let k = key.abs();
     if k < tiny_key(floor) + LINEAR_BINS {
-        (k - tiny_key(floor)) as f64 * pow2(floor - BIN_MANTISSA_BITS as i32)
+        (k - tiny_key(floor)) as f64 * linear_width(floor)
     } else {
         f64::from_bits(((k - 1) as u64) << (52 - BIN_MANTISSA_BITS))
     }
