@@ -47,7 +47,7 @@ fn one_replication(c: &mut Criterion) {
 
 /// The draw kernel alone: trajectories of both arms, no accounting.
 fn kernel(c: &mut Criterion) {
-    use sibsim::sim::replication::{simulate_treated, Workspace};
+    use sibsim::sim::replication::{simulate_treated, EntryMasks, Workspace};
     let mut group = c.benchmark_group("kernel");
     let engine = engine("bench-6x1000x20.toml");
     group.throughput(Throughput::Elements(pairs(&engine)));
@@ -61,7 +61,7 @@ fn kernel(c: &mut Criterion) {
             simulate_treated(
                 &engine.schedule,
                 engine.ledger.layout,
-                &[],
+                &EntryMasks::default(),
                 None,
                 &children,
                 &mut rng,

@@ -16,7 +16,7 @@ use super::measure::{Evaluate, ExpectedBaseline};
 use super::parallel::{replicate_all, replicate_fold, RunOptions};
 use super::participants::Participants;
 use super::record::{Money, Record, RunResults};
-use super::replication::{simulate_treated, simulate_treated_aggregate, EntriesSpec, Workspace};
+use super::replication::{simulate_treated, simulate_treated_aggregate, EntriesSpec, EntryMasks, Workspace};
 use super::reviews::Decisions;
 use super::rng::{stream_for, Purpose};
 use crate::error::Result;
@@ -55,6 +55,8 @@ pub struct Engine {
     /// a terminated contract's schedule under the same path).
     shock: Option<(Vec<f64>, Vec<bool>)>,
     entries: Vec<EntriesSpec>,
+    /// `entries` as the trajectory loop reads them.
+    entry_masks: EntryMasks,
     metrics: Vec<Evaluate>,
     /// `contract_measures[c][d]`: component c's metric over its window up to date d.
     contract_measures: Vec<Vec<Evaluate>>,
@@ -311,6 +313,7 @@ impl Engine {
                         .all(|w| w.children >= AGGREGATE_CHILDREN_PER_STATE_PAIR * (schedule.n * schedule.n) as u64)
             }
         };
+        let entry_masks = EntryMasks::new(&entries, schedule.n, schedule.horizon);
         Engine {
             scenario,
             schedule,
@@ -320,6 +323,7 @@ impl Engine {
             fixed_shock: None,
             shock,
             entries,
+            entry_masks,
             metrics,
             contract_measures,
             baselines,
@@ -541,7 +545,7 @@ impl Engine {
             if self.aggregate {
                 simulate_treated_aggregate(schedule, layout, children, &mut rng, workspace, cancel);
             } else {
-                let entries = &self.entries;
+                let entries = &self.entry_masks;
                 simulate_treated(
                     schedule,
                     layout,

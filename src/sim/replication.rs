@@ -28,6 +28,83 @@ pub struct EntriesSpec {
     pub window: (usize, usize),
 }
 
+/// The entries specs as bit masks for the hot loop: bit m stands for spec
+/// m, so one lookup per child, cycle and arm notes every spec at once, and
+/// a child's entries are counted once, when it ends.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EntryMasks {
+    specs: usize,
+    states: usize,
+    /// `moves[from * states + to]`: the specs whose set holds `to` but not `from`.
+    moves: Vec<u64>,
+    /// `inside[s]`: the specs whose set holds state s.
+    inside: Vec<u64>,
+    /// `open[t]`: the specs whose window holds cycle t (t = 0..=horizon).
+    open: Vec<u64>,
+}
+
+impl EntryMasks {
+    /// The masks of `specs` (at most 64) over `states` states and cycles
+    /// 0..=`horizon`.
+    pub fn new(specs: &[EntriesSpec], states: usize, horizon: usize) -> EntryMasks {
+        let holding = |s: usize| {
+            specs
+                .iter()
+                .enumerate()
+                .filter(|(_, spec)| spec.mask >> s & 1 == 1)
+                .fold(0u64, |bits, (m, _)| bits | 1 << m)
+        };
+        let inside: Vec<u64> = (0..states).map(holding).collect();
+        let moves = (0..states * states)
+            .map(|i| inside[i % states] & !inside[i / states])
+            .collect();
+        let open = (0..=horizon)
+            .map(|t| {
+                specs
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, spec)| t >= spec.window.0 && t < spec.window.1)
+                    .fold(0u64, |bits, (m, _)| bits | 1 << m)
+            })
+            .collect();
+        EntryMasks {
+            specs: specs.len(),
+            states,
+            moves,
+            inside,
+            open,
+        }
+    }
+
+    /// No specs: nothing to note.
+    pub fn is_empty(&self) -> bool {
+        self.specs == 0
+    }
+
+    /// The specs a child entering at cycle `t` in `state` has entered.
+    #[inline(always)]
+    fn start(&self, state: usize, t: usize) -> u64 {
+        self.inside[state] & self.open[t]
+    }
+
+    /// The specs a move from `from` to `to` into cycle `t` enters.
+    #[inline(always)]
+    fn step(&self, from: usize, to: usize, t: usize) -> u64 {
+        self.moves[from * self.states + to] & self.open[t]
+    }
+}
+
+/// Counts a finished child's entries (`flags[arm]`: the specs it entered)
+/// into each spec's counts.
+#[inline(always)]
+fn count_entries(counts: &mut [[u64; 2]], flags: [u64; 2]) {
+    for (m, count) in counts.iter_mut().enumerate() {
+        for arm in [BASELINE, INTERVENTION] {
+            count[arm] += flags[arm] >> m & 1;
+        }
+    }
+}
+
 /// Per-thread scratch space, reused across replications.
 #[derive(Debug, Clone)]
 pub struct Workspace {
@@ -178,7 +255,7 @@ impl Workspace {
 pub fn simulate_treated(
     schedule: &Schedule,
     layout: Layout,
-    entries: &[EntriesSpec],
+    entries: &EntryMasks,
     participants: Option<&Participants>,
     children: &[u64],
     rng: &mut ChaCha8Rng,
@@ -211,34 +288,6 @@ pub fn simulate_treated(
     workspace.gather();
 }
 
-#[inline(always)]
-fn entered(spec: &EntriesSpec, t: usize, state: usize, previous: Option<usize>) -> bool {
-    let inside = |s: usize| spec.mask >> s & 1 == 1;
-    t >= spec.window.0 && t < spec.window.1 && inside(state) && previous.is_none_or(|p| !inside(p))
-}
-
-/// Counts an entry into each `entries` metric's set at the transition into
-/// cycle `t`, once per child and arm (`flags` remembers who already entered).
-#[inline(always)]
-fn note_entries(
-    entries: &[EntriesSpec],
-    counts: &mut [[u64; 2]],
-    flags: &mut [u64; 2],
-    t: usize,
-    previous: [Option<usize>; 2],
-    next: [usize; 2],
-) {
-    for (m, spec) in entries.iter().enumerate() {
-        let bit = 1u64 << m;
-        for arm in [BASELINE, INTERVENTION] {
-            if flags[arm] & bit == 0 && entered(spec, t, next[arm], previous[arm]) {
-                flags[arm] |= bit;
-                counts[m][arm] += 1;
-            }
-        }
-    }
-}
-
 /// Row `state` of matrix `matrix` as a fixed-size array (`N` > 0).
 #[inline(always)]
 fn next_in<const N: usize>(rows: &[[u32; N]], matrix: usize, state: usize, half_uniform: u32) -> usize {
@@ -252,7 +301,7 @@ fn next_in<const N: usize>(rows: &[[u32; N]], matrix: usize, state: usize, half_
 fn run_children<const ENTRIES: bool, const N: usize>(
     schedule: &Schedule,
     layout: Layout,
-    entries: &[EntriesSpec],
+    entries: &EntryMasks,
     participants: Option<&Participants>,
     rng: &mut ChaCha8Rng,
     workspace: &mut Workspace,
@@ -311,14 +360,7 @@ fn run_children<const ENTRIES: bool, const N: usize>(
                 lanes_baseline[j * lane + cell + start] += 1;
                 lanes_intervention[j * lane + cell + start] += 1;
                 if ENTRIES {
-                    note_entries(
-                        entries,
-                        entry_counts,
-                        &mut flags[j],
-                        entry,
-                        [None, None],
-                        [start, start],
-                    );
+                    flags[j] = [entries.start(start, entry); 2];
                 }
             }
             for (k, step) in wave.steps.iter().enumerate() {
@@ -330,8 +372,8 @@ fn run_children<const ENTRIES: bool, const N: usize>(
                         lanes_baseline[j * lane + cell + forced] += 1;
                         lanes_intervention[j * lane + cell + forced] += 1;
                         if ENTRIES {
-                            let previous = [Some(baseline[j]), Some(intervention[j])];
-                            note_entries(entries, entry_counts, &mut flags[j], word, previous, [forced, forced]);
+                            flags[j][BASELINE] |= entries.step(baseline[j], forced, word);
+                            flags[j][INTERVENTION] |= entries.step(intervention[j], forced, word);
                         }
                         baseline[j] = forced;
                         intervention[j] = forced;
@@ -348,13 +390,17 @@ fn run_children<const ENTRIES: bool, const N: usize>(
                     lanes_baseline[j * lane + cell + next_baseline] += 1;
                     lanes_intervention[j * lane + cell + next_intervention] += 1;
                     if ENTRIES {
-                        let previous = [Some(baseline[j]), Some(intervention[j])];
-                        let next = [next_baseline, next_intervention];
-                        note_entries(entries, entry_counts, &mut flags[j], word, previous, next);
+                        flags[j][BASELINE] |= entries.step(baseline[j], next_baseline, word);
+                        flags[j][INTERVENTION] |= entries.step(intervention[j], next_intervention, word);
                     }
                     baseline[j] = next_baseline;
                     intervention[j] = next_intervention;
                 });
+            }
+            if ENTRIES {
+                for lane_flags in flags {
+                    count_entries(entry_counts, lane_flags);
+                }
             }
             if let Some(plan) = participants {
                 for lane_flags in flags {
@@ -373,7 +419,10 @@ fn run_children<const ENTRIES: bool, const N: usize>(
             }
             let cell = layout.index(w, entry, 0);
             let lanes = [&mut lanes_baseline[..], &mut lanes_intervention[..]];
-            let flags = run_one::<ENTRIES>(schedule, wave, cell, entries, rng, first, lanes, entry_counts);
+            let flags = run_one::<ENTRIES>(schedule, wave, cell, entries, rng, first, lanes);
+            if ENTRIES {
+                count_entries(entry_counts, flags);
+            }
             if let Some(plan) = participants {
                 plan.account(w, flags, participant, child_paid);
             }
@@ -393,11 +442,10 @@ fn run_one<const ENTRIES: bool>(
     schedule: &Schedule,
     wave: &WaveSchedule,
     mut cell: usize,
-    entries: &[EntriesSpec],
+    entries: &EntryMasks,
     rng: &mut ChaCha8Rng,
     first: u128,
     [lanes_baseline, lanes_intervention]: [&mut [u32]; 2],
-    entry_counts: &mut [[u64; 2]],
 ) -> [u64; 2] {
     let n = schedule.n;
     let entry = wave.entry;
@@ -407,12 +455,13 @@ fn run_one<const ENTRIES: bool>(
     }
     let mut baseline = start;
     let mut intervention = start;
-    let mut flags = [0u64; 2];
+    let mut flags = if ENTRIES {
+        [entries.start(start, entry); 2]
+    } else {
+        [0; 2]
+    };
     lanes_baseline[cell + baseline] += 1;
     lanes_intervention[cell + intervention] += 1;
-    if ENTRIES {
-        note_entries(entries, entry_counts, &mut flags, entry, [None, None], [start, start]);
-    }
     for (k, step) in wave.steps.iter().enumerate() {
         let uniform = rng.next_u32();
         let (next_baseline, next_intervention) = if step.forced_state != NO_FORCED_STATE {
@@ -427,9 +476,8 @@ fn run_one<const ENTRIES: bool>(
         lanes_baseline[cell + next_baseline] += 1;
         lanes_intervention[cell + next_intervention] += 1;
         if ENTRIES {
-            let previous = [Some(baseline), Some(intervention)];
-            let next = [next_baseline, next_intervention];
-            note_entries(entries, entry_counts, &mut flags, entry + k + 1, previous, next);
+            flags[BASELINE] |= entries.step(baseline, next_baseline, entry + k + 1);
+            flags[INTERVENTION] |= entries.step(intervention, next_intervention, entry + k + 1);
         }
         baseline = next_baseline;
         intervention = next_intervention;
