@@ -22,9 +22,11 @@ use super::summary::Summary;
 use batch::{merge_runs, sortable, unsortable, Runs, PENDING};
 use bins::{floor_for, holds_mantissas, infinite_key, is_tiny, linear_width, pow2, unit_exponent, LOWEST_FLOOR};
 pub use bins::{Bin, BIN_MANTISSA_BITS, FLOOR_OCTAVES};
+use fixed::{FixedSum, MOST_ADDS};
 
 mod batch;
 pub(super) mod bins;
+mod fixed;
 
 /// The largest relative error of a quantile read from the histogram.
 pub const QUANTILE_RELATIVE_ERROR: f64 = 1.0 / (1u64 << BIN_MANTISSA_BITS) as f64;
@@ -266,14 +268,23 @@ impl Accumulator {
             return;
         }
         let mut floor = self.floor;
-        for &bits in &self.pending {
-            let v = unsortable(bits);
-            let (square, error) = two_product(v, v);
-            self.squares.add(square);
-            self.squares.add(error);
-            if v.is_finite() && v != 0.0 {
-                floor = floor.max(floor_for(v));
+        // The squares in fixed point, then into the partials a few parts at
+        // a time (a batch of `Accumulator::of` may hold any number of values).
+        let mut squares = FixedSum::new();
+        for batch in self.pending.chunks(MOST_ADDS / 2) {
+            for &bits in batch {
+                let v = unsortable(bits);
+                let (square, error) = two_product(v, v);
+                for part in [square, error] {
+                    if !squares.add(part) {
+                        self.squares.add(part);
+                    }
+                }
+                if v.is_finite() && v != 0.0 {
+                    floor = floor.max(floor_for(v));
+                }
             }
+            squares.drain_into(&mut self.squares);
         }
         self.coarsen(floor);
         self.pending.sort_unstable();
