@@ -93,6 +93,40 @@ pub struct BaselinePosterior {
     pub draws: usize,
     /// The rows it sets.
     pub rows: Vec<PosteriorRow>,
+    /// Every draw's rows, draw after draw: see [`BaselinePosterior::draw`].
+    pub values: Vec<f64>,
+}
+
+impl BaselinePosterior {
+    /// Draw k: row r of `rows` is `[r * n..(r + 1) * n]` (n states). One
+    /// draw's rows lie together, so a replication's draw reads a few
+    /// neighbouring cache lines, not one line in each row's far-apart block.
+    pub fn draw(&self, k: usize) -> &[f64] {
+        let width = self.values.len() / self.draws.max(1);
+        &self.values[k * width..(k + 1) * width]
+    }
+
+    /// The draws as text for a scenario's digest: each row with all its
+    /// draws, as the digest has always read them (so digests of earlier
+    /// runs still match).
+    pub fn digest_text(&self) -> String {
+        let n = self.values.len() / (self.draws * self.rows.len()).max(1);
+        let rows: Vec<String> = self
+            .rows
+            .iter()
+            .enumerate()
+            .map(|(r, row)| {
+                let values: Vec<f64> = (0..self.draws)
+                    .flat_map(|k| self.draw(k)[r * n..(r + 1) * n].iter().copied())
+                    .collect();
+                format!(
+                    "PosteriorRow {{ band: {:?}, from: {:?}, values: {values:?} }}",
+                    row.band, row.from
+                )
+            })
+            .collect();
+        format!("[{}]", rows.join(", "))
+    }
 }
 
 /// One baseline row's draws.
@@ -102,8 +136,6 @@ pub struct PosteriorRow {
     pub band: Option<usize>,
     /// The from-state.
     pub from: usize,
-    /// Draw k's full row is `values[k * n..(k + 1) * n]` (n states).
-    pub values: Vec<f64>,
 }
 
 impl Uncertainty {

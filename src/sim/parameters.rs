@@ -166,13 +166,13 @@ pub fn redraw(
         let k = rng.random_range(0..posterior.draws.max(1));
         let n = states.len();
         let population = drawn.population_mut();
-        for row in &posterior.rows {
+        for (row, values) in posterior.rows.iter().zip(posterior.draw(k).chunks_exact(n)) {
             let matrix = match row.band {
                 Some(b) => &mut population.bands[b].matrix,
                 None => &mut population.default,
             };
             // Checked at load; a row that failed would keep its value.
-            let _ = matrix.set_row(row.from, &row.values[k * n..(k + 1) * n]);
+            let _ = matrix.set_row(row.from, values);
         }
     }
     if let Some(risk) = &mut drawn.baseline_risk {

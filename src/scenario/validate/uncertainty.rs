@@ -167,22 +167,15 @@ fn posterior(
         });
         columns.push((group, to));
     }
-    let mut rows: Vec<PosteriorRow> = groups
-        .iter()
-        .map(|&(band, from)| PosteriorRow {
-            band,
-            from,
-            values: Vec::new(),
-        })
-        .collect();
+    let rows: Vec<PosteriorRow> = groups.iter().map(|&(band, from)| PosteriorRow { band, from }).collect();
+    let width = rows.len() * n;
+    let mut values = Vec::new();
     let mut draws = 0;
     for record in reader.records() {
         let record = record.map_err(|e| InputError::new(&shown, "", format!("not a CSV row: {e}")))?;
         let line = record.position().map_or(0, |p| p.line());
         let at = format!("line {line}");
-        for row in &mut rows {
-            row.values.extend(std::iter::repeat_n(0.0, n));
-        }
+        values.extend(std::iter::repeat_n(0.0, width));
         for (k, (&(group, to), cell)) in columns.iter().zip(record.iter()).enumerate() {
             let p: f64 = cell
                 .parse()
@@ -195,10 +188,10 @@ fn posterior(
                         format!("`{cell}` in column {} is not a probability", k + 1),
                     )
                 })?;
-            rows[group].values[draws * n + to] = p;
+            values[draws * width + group * n + to] = p;
         }
-        for row in &rows {
-            let sum: f64 = row.values[draws * n..].iter().sum();
+        for (row, cells) in rows.iter().zip(values[draws * width..].chunks_exact(n)) {
+            let sum: f64 = cells.iter().sum();
             if (sum - 1.0).abs() > 1e-6 {
                 return Err(InputError::new(
                     &shown,
@@ -213,17 +206,15 @@ fn posterior(
         return Err(ctx.err(path.span(), key, format!("{shown} has no draws")));
     }
     // Draws from a simplex sum to 1 up to rounding; make them exact rows.
-    for row in &mut rows {
-        for k in 0..draws {
-            let cells = &mut row.values[k * n..(k + 1) * n];
-            let sum: f64 = cells.iter().sum();
-            cells.iter_mut().for_each(|p| *p /= sum);
-        }
+    for cells in values.chunks_exact_mut(n) {
+        let sum: f64 = cells.iter().sum();
+        cells.iter_mut().for_each(|p| *p /= sum);
     }
     Ok(BaselinePosterior {
         source: shown,
         draws,
         rows,
+        values,
     })
 }
 
