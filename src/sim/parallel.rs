@@ -89,16 +89,30 @@ fn on_threads<T: Send>(threads: Option<usize>, work: impl FnOnce() -> T + Send) 
     }
 }
 
-/// Replications a fold's chunk holds at most, below [`MOST_CHUNKS`] chunks.
-const CHUNK_REPLICATIONS: u64 = 10_000;
+/// Replications a fold's chunk holds at most, below [`MOST_CHUNKS`] chunks:
+/// each worker holds one chunk's state, so this sets memory a thread.
+const CHUNK_REPLICATIONS: u64 = 2_000;
 
 /// The most chunks a fold splits its replications into by size.
-const MOST_CHUNKS: u64 = 4096;
+const MOST_CHUNKS: u64 = 1 << 16;
+
+/// Chunks merged into the total's recent part before it joins the rest.
+const RECENT_CHUNKS: u32 = 8;
+
+/// A fold's total, in two exact parts: chunks merge into `recent`, and
+/// `recent` into `settled` every [`RECENT_CHUNKS`] merges, so a merge under
+/// the lock mostly walks a few chunks' bins, not the whole run's.
+struct Total<A> {
+    settled: A,
+    recent: A,
+    merges: u32,
+}
 
 /// Runs every replication like [`replicate_all`], but folds each record
 /// (with its replication's index) into an accumulator as soon as it is
 /// made (one per chunk of the work, merged into the total when the chunk
-/// ends) instead of keeping it: memory does not grow with replications.
+/// ends) instead of keeping it: memory does not grow with replications,
+/// and grows with threads by one chunk's state each.
 /// `merge` adds its second accumulator into the first and leaves the
 /// second as `empty` makes one, keeping what it allocated: a worker reuses
 /// its workspace, record and accumulator from chunk to chunk, so a run
@@ -134,7 +148,7 @@ where
         // only the chunks running at once (one a thread) hold a state, and
         // each of those only its chunk's share of the histogram bins.
         // At least 8 chunks a thread (load balance), and chunks of at most
-        // 10,000 replications up to 4,096 chunks: a running chunk's state
+        // 2,000 replications up to 65,536 chunks: a running chunk's state
         // holds only the bins its own replications touch.
         let by_size = options.replications.div_ceil(CHUNK_REPLICATIONS).min(MOST_CHUNKS);
         let chunks = (8 * rayon::current_num_threads() as u64)
@@ -143,7 +157,11 @@ where
         // In u128: replications × chunks may not fit in a u64.
         let bounds =
             |k: u64| options.first + (u128::from(options.replications) * u128::from(k) / u128::from(chunks)) as u64;
-        let total = Mutex::new(empty());
+        let total = Mutex::new(Total {
+            settled: empty(),
+            recent: empty(),
+            merges: 0,
+        });
         let worker = || (init(), empty(), Record::default());
         (0..chunks)
             .into_par_iter()
@@ -164,11 +182,23 @@ where
                         progress(1);
                     }
                 }
-                // Exact accumulators: the order of merging does not matter.
+                // Exact accumulators: the order and grouping of merges do
+                // not matter.
                 let mut total = total.lock().unwrap_or_else(PoisonError::into_inner);
-                merge(&mut total, accumulator);
+                let total = &mut *total;
+                merge(&mut total.recent, accumulator);
+                total.merges += 1;
+                if total.merges % RECENT_CHUNKS == 0 {
+                    merge(&mut total.settled, &mut total.recent);
+                }
             });
-        total.into_inner().unwrap_or_else(PoisonError::into_inner)
+        let Total {
+            mut settled,
+            mut recent,
+            ..
+        } = total.into_inner().unwrap_or_else(PoisonError::into_inner);
+        merge(&mut settled, &mut recent);
+        settled
     };
     let folded = on_threads(options.threads, work)?;
     if stopped.load(Ordering::Relaxed) {
