@@ -162,10 +162,18 @@ where
             recent: empty(),
             merges: 0,
         });
-        let worker = || (init(), empty(), Record::default());
-        (0..chunks)
-            .into_par_iter()
-            .for_each_init(worker, |(scratch, accumulator, record), k| {
+        // One worker a thread for the whole run, kept between chunks in its
+        // thread's slot: rayon's `for_each_init` made one a split, which on
+        // 16 threads was one a chunk (125 of 128), each compiling its own
+        // drawn engine on its first replication.
+        let slots: Vec<Mutex<Option<(S, A, Record)>>> =
+            (0..rayon::current_num_threads()).map(|_| Mutex::new(None)).collect();
+        let slot = || &slots[rayon::current_thread_index().unwrap_or(0) % slots.len()];
+        (0..chunks).into_par_iter().for_each(|k| {
+            let held = slot().lock().unwrap_or_else(PoisonError::into_inner).take();
+            let mut worker = held.unwrap_or_else(|| (init(), empty(), Record::default()));
+            {
+                let (scratch, accumulator, record) = &mut worker;
                 for r in bounds(k)..bounds(k + 1) {
                     if stopped.load(Ordering::Relaxed) || cancelled() {
                         stopped.store(true, Ordering::Relaxed);
@@ -191,7 +199,9 @@ where
                 if total.merges % RECENT_CHUNKS == 0 {
                     merge(&mut total.settled, &mut total.recent);
                 }
-            });
+            }
+            *slot().lock().unwrap_or_else(PoisonError::into_inner) = Some(worker);
+        });
         let Total {
             mut settled,
             mut recent,
