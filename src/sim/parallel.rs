@@ -110,9 +110,9 @@ struct Total<A> {
 
 /// Runs every replication like [`replicate_all`], but folds each record
 /// (with its replication's index) into an accumulator as soon as it is
-/// made (one per chunk of the work, merged into the total when the chunk
-/// ends) instead of keeping it: memory does not grow with replications,
-/// and grows with threads by one chunk's state each.
+/// made (its worker's, merged into the total at the end of each chunk of
+/// the work) instead of keeping it: memory does not grow with
+/// replications, and grows with threads by one chunk's state each.
 /// `merge` adds its second accumulator into the first and leaves the
 /// second as `empty` makes one, keeping what it allocated: a worker reuses
 /// its workspace, record and accumulator from chunk to chunk, so a run
@@ -143,10 +143,10 @@ where
     let stopped = AtomicBool::new(false);
     let cancelled = || options.cancel.is_some_and(|c| c.load(Ordering::Relaxed));
     let work = || -> A {
-        // A few long chunks a thread, each folded into its own accumulator
-        // and merged into the total as soon as it ends: besides the total,
-        // only the chunks running at once (one a thread) hold a state, and
-        // each of those only its chunk's share of the histogram bins.
+        // A few long chunks a thread, each folded into its worker's
+        // accumulator and merged into the total as soon as it ends: besides
+        // the total, only the workers (one a thread) hold a state, and each
+        // of those only its chunk's share of the histogram bins.
         // At least 8 chunks a thread (load balance), and chunks of at most
         // 2,000 replications up to 65,536 chunks: a running chunk's state
         // holds only the bins its own replications touch.
