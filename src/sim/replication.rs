@@ -47,25 +47,22 @@ impl EntryMasks {
     /// The masks of `specs` (at most 64) over `states` states and cycles
     /// 0..=`horizon`.
     pub fn new(specs: &[EntriesSpec], states: usize, horizon: usize) -> EntryMasks {
-        let holding = |s: usize| {
+        // Bit m set where spec m passes `test`.
+        let specs_where = |test: &dyn Fn(&EntriesSpec) -> bool| {
             specs
                 .iter()
                 .enumerate()
-                .filter(|(_, spec)| spec.mask >> s & 1 == 1)
+                .filter(|(_, spec)| test(spec))
                 .fold(0u64, |bits, (m, _)| bits | 1 << m)
         };
-        let inside: Vec<u64> = (0..states).map(holding).collect();
+        let inside: Vec<u64> = (0..states)
+            .map(|s| specs_where(&|spec| spec.mask >> s & 1 == 1))
+            .collect();
         let moves = (0..states * states)
             .map(|i| inside[i % states] & !inside[i / states])
             .collect();
         let open = (0..=horizon)
-            .map(|t| {
-                specs
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, spec)| t >= spec.window.0 && t < spec.window.1)
-                    .fold(0u64, |bits, (m, _)| bits | 1 << m)
-            })
+            .map(|t| specs_where(&|spec| t >= spec.window.0 && t < spec.window.1))
             .collect();
         EntryMasks {
             specs: specs.len(),
