@@ -76,6 +76,73 @@ pub struct FixedCosts {
     pub programme: Vec<(usize, usize)>,
 }
 
+impl FixedCosts {
+    /// The fixed costs of the cycles in which some wave that started
+    /// (`children[w]` > 0) is in the programme, summed from 0 in cycle order.
+    fn running(&self, children: &[u64]) -> f64 {
+        let mut sum = 0.0;
+        for &(t, amount) in &self.by_cycle {
+            let running = self
+                .programme
+                .iter()
+                .zip(children)
+                .any(|(&(from, to), &c)| c > 0 && (from..to).contains(&t));
+            if running {
+                sum += amount;
+            }
+        }
+        sum
+    }
+}
+
+/// The occupied cells of one arm's occupancy counts, in cell order, as
+/// `(cell, count)`, and where each (wave, slot)'s cells begin: every
+/// account sums over these instead of over every cell, most of which are
+/// empty (no child of a wave before it starts, few in the rare states).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Occupied {
+    /// `layout.len()` entries; the first `len` are the occupied cells.
+    cells: Vec<(u32, f64)>,
+    len: usize,
+    /// `starts[wave * slots + slot]`: the first occupied cell of that
+    /// (wave, slot) in `cells`; one more entry ends the last.
+    starts: Vec<u32>,
+}
+
+impl Occupied {
+    /// Indexes `occupancy` (in `layout`), replacing what was here.
+    pub fn index(&mut self, occupancy: &[u32], layout: Layout) {
+        self.cells.resize(occupancy.len(), (0, 0.0));
+        self.starts.resize(layout.waves * layout.slots + 1, 0);
+        let mut len = 0;
+        for (wave_slot, counts) in occupancy.chunks_exact(layout.states.max(1)).enumerate() {
+            self.starts[wave_slot] = len as u32;
+            let first = (wave_slot * layout.states) as u32;
+            for (state, &count) in counts.iter().enumerate() {
+                // Written always and kept when occupied: no branch to mispredict.
+                self.cells[len] = (first + state as u32, count as f64);
+                len += (count != 0) as usize;
+            }
+        }
+        self.starts[layout.waves * layout.slots] = len as u32;
+        self.len = len;
+    }
+
+    /// Every occupied cell, in cell order.
+    pub fn cells(&self) -> &[(u32, f64)] {
+        &self.cells[..self.len]
+    }
+
+    /// The occupied cells of `slot` of `wave` (in `layout`), in state order.
+    pub fn in_slot(&self, layout: Layout, wave: usize, slot: usize) -> &[(u32, f64)] {
+        let at = wave * layout.slots + slot;
+        match (self.starts.get(at), self.starts.get(at + 1)) {
+            (Some(&from), Some(&to)) => &self.cells[from as usize..to as usize],
+            _ => &[],
+        }
+    }
+}
+
 impl Linear {
     fn zero(layout: Layout) -> Linear {
         Linear {
@@ -92,21 +159,36 @@ impl Linear {
         let Some(fixed) = self.fixed.as_deref().filter(|_| children.contains(&0)) else {
             return self.of_counts(occupancy);
         };
-        let mut sum = 0.0;
-        for &(t, amount) in &fixed.by_cycle {
-            let running = fixed
-                .programme
-                .iter()
-                .zip(children)
-                .any(|(&(from, to), &c)| c > 0 && (from..to).contains(&t));
-            if running {
-                sum += amount;
-            }
-        }
+        let mut sum = fixed.running(children);
         for (w, &c) in self.weights.iter().zip(occupancy) {
             if c != 0 {
                 sum += w * c as f64;
             }
+        }
+        sum
+    }
+
+    /// [`Linear::of_run`] over the occupied cells only: the same terms in
+    /// the same order, so the same bits, without passing over the empty
+    /// cells (a replication evaluates a dozen accounts or more on one
+    /// occupancy).
+    pub fn of_occupied(&self, occupied: &Occupied, children: &[u64]) -> f64 {
+        let start = match self.fixed.as_deref().filter(|_| children.contains(&0)) {
+            None => self.constant,
+            Some(fixed) => fixed.running(children),
+        };
+        self.sum_occupied(start, occupied)
+    }
+
+    /// [`Linear::of_counts`] over the occupied cells only (the same bits).
+    pub fn of_occupied_counts(&self, occupied: &Occupied) -> f64 {
+        self.sum_occupied(self.constant, occupied)
+    }
+
+    fn sum_occupied(&self, start: f64, occupied: &Occupied) -> f64 {
+        let mut sum = start;
+        for &(cell, count) in occupied.cells() {
+            sum += self.weights[cell as usize] * count;
         }
         sum
     }
@@ -428,5 +510,51 @@ impl Ledger {
     ) {
         let discount = self.discount_tables.get(scenario, metric.discount_rate);
         redraw_cost(arms, scenario, window, &discount);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The occupied cells give every account the bits the dense sums give.
+        #[test]
+        fn occupied_sums_match_the_dense_sums(
+            (layout, occupancy, weights) in (1usize..4, 1usize..6, 1usize..7).prop_flat_map(|(waves, slots, states)| {
+                let len = waves * slots * states;
+                (
+                    Just(Layout { waves, slots, states }),
+                    proptest::collection::vec(prop_oneof![3 => Just(0u32), 1 => 0u32..500], len),
+                    proptest::collection::vec(-1e6f64..1e6, len),
+                )
+            }),
+            constant in -10.0f64..10.0,
+            children in proptest::collection::vec(0u64..3, 1..4),
+        ) {
+            let fixed = FixedCosts {
+                by_cycle: vec![(0, 1.5), (1, 2.25), (3, 7.0)],
+                programme: children.iter().enumerate().map(|(w, _)| (w, w + 2)).collect(),
+            };
+            let mut occupied = Occupied::default();
+            occupied.index(&occupancy, layout);
+            for fixed in [None, Some(Box::new(fixed))] {
+                let linear = Linear { weights: weights.clone(), constant, fixed };
+                prop_assert_eq!(linear.of_occupied(&occupied, &children).to_bits(), linear.of_run(&occupancy, &children).to_bits());
+                prop_assert_eq!(linear.of_occupied_counts(&occupied).to_bits(), linear.of_counts(&occupancy).to_bits());
+            }
+            for w in 0..layout.waves {
+                for slot in 0..layout.slots {
+                    let dense: Vec<(u32, f64)> = (0..layout.states)
+                        .map(|s| layout.index(w, slot, s))
+                        .filter(|&i| occupancy[i] != 0)
+                        .map(|i| (i as u32, occupancy[i] as f64))
+                        .collect();
+                    prop_assert_eq!(occupied.in_slot(layout, w, slot), dense.as_slice());
+                }
+            }
+            prop_assert!(occupied.in_slot(layout, layout.waves, 0).is_empty());
+        }
     }
 }

@@ -455,7 +455,7 @@ impl Engine {
         // The fund.
         let programme = &mut scratch.programme;
         programme.resize(horizon, 0.0);
-        self.programme_by_cycle(&treated.occupancy[INTERVENTION], &treated.children, programme);
+        self.programme_by_cycle(treated.occupied(INTERVENTION), &treated.children, programme);
         let payer_bears = self.scenario.intervention.payer == ProgrammePayer::Payer;
         record.fund_spending.clear();
         if payer_bears {

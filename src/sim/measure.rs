@@ -58,7 +58,7 @@ impl Evaluate {
     pub fn evaluate(&self, workspace: &Workspace, entries: &[usize]) -> [f64; 2] {
         match self {
             Evaluate::Linear(l) => {
-                [BASELINE, INTERVENTION].map(|arm| l[arm].of_run(&workspace.occupancy[arm], &workspace.children))
+                [BASELINE, INTERVENTION].map(|arm| l[arm].of_occupied(workspace.occupied(arm), &workspace.children))
             }
             Evaluate::Entries { spec, never, end } => workspace.count(*spec, *never, *end, entries),
         }

@@ -6,7 +6,7 @@
 //! the only output is occupancy counts (and entry counts), O(states × cycles).
 
 use super::participants::Participants;
-use crate::model::ledger::{Layout, BASELINE, INTERVENTION};
+use crate::model::ledger::{Layout, Occupied, BASELINE, INTERVENTION};
 use crate::model::schedule::{draw, Schedule, WaveSchedule, NO_FORCED_STATE};
 use rand::{Rng, RngCore};
 use rand_chacha::ChaCha8Rng;
@@ -107,6 +107,10 @@ fn count_entries(counts: &mut [[u64; 2]], flags: [u64; 2]) {
 pub struct Workspace {
     /// Occupancy counts per arm, in the ledger's layout.
     pub occupancy: [Vec<u32>; 2],
+    /// The occupied cells of `occupancy` per arm, indexed when a simulation
+    /// ends (and again when a wave is dropped); see [`Workspace::occupied`].
+    occupied: [Occupied; 2],
+    layout: Layout,
     /// Entry counts per wave and entries spec, per arm: `entries[w * specs + m]`.
     pub entries: Vec<[u64; 2]>,
     /// Entries specs (the width of a wave's row in `entries`).
@@ -165,6 +169,8 @@ impl Workspace {
         let (slots, components) = participants.map_or((0, 0), |p| (p.slots, p.components));
         Workspace {
             occupancy: [vec![0; layout.len()], vec![0; layout.len()]],
+            occupied: [Occupied::default(), Occupied::default()],
+            layout,
             entries: vec![[0; 2]; entries_specs * layout.waves],
             specs: entries_specs,
             children: vec![0; layout.waves],
@@ -226,6 +232,22 @@ impl Workspace {
         let slots = self.participant.len() / self.children.len().max(1);
         self.participant[w * slots..(w + 1) * slots].fill(0.0);
         self.children[w] = 0;
+        self.index_occupied();
+    }
+
+    /// Arm `arm`'s occupied cells, as the simulation (and any dropped
+    /// wave) left `occupancy`.
+    pub fn occupied(&self, arm: usize) -> &Occupied {
+        &self.occupied[arm]
+    }
+
+    /// Indexes both arms' occupied cells: the last step of every
+    /// simulation and of [`Workspace::drop_wave`], the only writers of
+    /// `occupancy`.
+    fn index_occupied(&mut self) {
+        for (occupied, occupancy) in self.occupied.iter_mut().zip(&self.occupancy) {
+            occupied.index(occupancy, self.layout);
+        }
     }
 
     /// Adds the lanes into the occupancy counts (in a fixed order).
@@ -283,6 +305,7 @@ pub fn simulate_treated(
         dispatch!(true)
     }
     workspace.gather();
+    workspace.index_occupied();
 }
 
 /// Row `state` of matrix `matrix` as a fixed-size array (`N` > 0).
@@ -582,6 +605,19 @@ pub fn simulate_treated_aggregate(
 ) {
     workspace.clear();
     workspace.children.copy_from_slice(children);
+    aggregate_waves(schedule, layout, children, rng, workspace, cancel);
+    workspace.index_occupied();
+}
+
+/// The waves of [`simulate_treated_aggregate`], counted into a cleared workspace.
+fn aggregate_waves(
+    schedule: &Schedule,
+    layout: Layout,
+    children: &[u64],
+    rng: &mut ChaCha8Rng,
+    workspace: &mut Workspace,
+    cancel: Option<&AtomicBool>,
+) {
     let n = schedule.n;
     let Workspace {
         occupancy: [occupancy_baseline, occupancy_intervention],
@@ -633,6 +669,56 @@ pub fn simulate_treated_aggregate(
             }
             current.copy_from_slice(next);
             record(cell, current, occupancy_baseline, occupancy_intervention);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::engine::Engine;
+
+    /// Whether `workspace`'s occupied cells are exactly its nonzero counts.
+    fn in_step(workspace: &Workspace) -> bool {
+        (0..2).all(|arm| {
+            let dense: Vec<(u32, f64)> = workspace.occupancy[arm]
+                .iter()
+                .enumerate()
+                .filter(|(_, &c)| c != 0)
+                .map(|(i, &c)| (i as u32, c as f64))
+                .collect();
+            workspace.occupied(arm).cells() == dense.as_slice()
+        })
+    }
+
+    #[test]
+    fn occupied_cells_follow_every_simulation_and_dropped_wave() {
+        let scenario = crate::scenario::parse(crate::run::bench::BENCH_SCENARIO, "bench.toml").expect("bundled");
+        let engine = Engine::new(scenario);
+        let layout = engine.ledger.layout;
+        let children: Vec<u64> = engine.schedule.waves.iter().map(|w| w.children / 10).collect();
+        let mut workspace = Workspace::new(layout, 0, None);
+        for aggregate in [false, true] {
+            let mut rng = crate::sim::rng::stream_for(3, 0, 1, crate::sim::rng::Purpose::Trajectories);
+            if aggregate {
+                simulate_treated_aggregate(&engine.schedule, layout, &children, &mut rng, &mut workspace, None);
+            } else {
+                let masks = EntryMasks::default();
+                simulate_treated(
+                    &engine.schedule,
+                    layout,
+                    &masks,
+                    None,
+                    &children,
+                    &mut rng,
+                    &mut workspace,
+                    None,
+                );
+            }
+            assert!(!workspace.occupied(BASELINE).cells().is_empty());
+            assert!(in_step(&workspace));
+            workspace.drop_wave(layout, 0);
+            assert!(in_step(&workspace));
         }
     }
 }

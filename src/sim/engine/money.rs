@@ -6,7 +6,7 @@ use super::super::replication::Workspace;
 use super::Engine;
 use crate::fund::FundFlows;
 use crate::model::discount_factor;
-use crate::model::ledger::{in_programme, BASELINE, INTERVENTION};
+use crate::model::ledger::{in_programme, Occupied, BASELINE, INTERVENTION};
 use crate::model::Counting;
 
 impl Engine {
@@ -23,9 +23,9 @@ impl Engine {
     /// counting convention (undiscounted).
     pub(super) fn per_cycle(
         &self,
-        occupancy: &[u32],
+        occupied: &Occupied,
         sign: f64,
-        amount: &dyn Fn(usize, usize, usize) -> f64,
+        amount: impl Fn(usize, usize, usize) -> f64,
         out: &mut [f64],
     ) {
         let layout = self.ledger.layout;
@@ -37,11 +37,11 @@ impl Engine {
         for (w, wave) in self.schedule.waves.iter().enumerate() {
             for (t, cell) in out.iter_mut().enumerate().skip(wave.entry) {
                 for &(offset, share) in parts {
-                    for s in 0..layout.states {
-                        let count = occupancy[layout.index(w, t + offset, s)];
-                        if count != 0 {
-                            *cell += sign * share * amount(w, t, s) * count as f64;
-                        }
+                    // The occupied states of the slot, in state order.
+                    let first = layout.index(w, t + offset, 0) as u32;
+                    for &(at, count) in occupied.in_slot(layout, w, t + offset) {
+                        let s = (at - first) as usize;
+                        *cell += sign * share * amount(w, t, s) * count;
                     }
                 }
             }
@@ -50,7 +50,7 @@ impl Engine {
 
     /// Programme costs per cycle (undiscounted) in the intervention arm;
     /// fixed costs while some wave that started (`children`) is enrolled.
-    pub(super) fn programme_by_cycle(&self, occupancy: &[u32], children: &[u64], out: &mut [f64]) {
+    pub(super) fn programme_by_cycle(&self, occupied: &Occupied, children: &[u64], out: &mut [f64]) {
         let iv = &self.scenario.intervention;
         out.fill(0.0);
         if iv.cost_per_child_cycle > 0.0 {
@@ -62,7 +62,7 @@ impl Engine {
                     0.0
                 }
             };
-            self.per_cycle(occupancy, 1.0, &amount, out);
+            self.per_cycle(occupied, 1.0, amount, out);
         }
         for (t, cell) in out.iter_mut().enumerate() {
             if self.programme_running(children, t) {
@@ -85,7 +85,7 @@ impl Engine {
     /// return-cap refunds, and the programme costs it bears.
     pub(super) fn payer_totals(&self, treated: &Workspace, payments: &[f64], flows: &FundFlows) -> PayerTotals {
         let state_cost =
-            [BASELINE, INTERVENTION].map(|arm| self.ledger.state_cost[arm].of_counts(&treated.occupancy[arm]));
+            [BASELINE, INTERVENTION].map(|arm| self.ledger.state_cost[arm].of_occupied_counts(treated.occupied(arm)));
         let mut paid = 0.0;
         for (t, p) in payments.iter().enumerate() {
             paid += p * self.payer_discount(t + 1);
@@ -96,7 +96,7 @@ impl Engine {
         let programme_costs = self
             .ledger
             .payer_programme_cost
-            .of_run(&treated.occupancy[INTERVENTION], &treated.children);
+            .of_occupied(treated.occupied(INTERVENTION), &treated.children);
         PayerTotals {
             true_savings: state_cost[BASELINE] - state_cost[INTERVENTION],
             payments: paid,
@@ -128,8 +128,8 @@ impl Engine {
         payer.resize(horizon, 0.0);
         let costs = &self.scenario.states;
         let state_amount = |_: usize, _: usize, s: usize| costs[s].cost;
-        self.per_cycle(&treated.occupancy[BASELINE], 1.0, &state_amount, payer);
-        self.per_cycle(&treated.occupancy[INTERVENTION], -1.0, &state_amount, payer);
+        self.per_cycle(treated.occupied(BASELINE), 1.0, state_amount, payer);
+        self.per_cycle(treated.occupied(INTERVENTION), -1.0, state_amount, payer);
         let payments = &record.payments;
         record.payer_path.clear();
         let mut cumulative = 0.0;
