@@ -118,3 +118,39 @@ where
         bins[write] = (key, bin);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::collections::BTreeMap;
+
+    proptest! {
+        /// Merging sorted bins into sorted bins adds the shared keys and
+        /// inserts the new ones in order, as an ordered map would.
+        #[test]
+        fn merged_bins_are_an_ordered_maps(
+            held in proptest::collection::btree_map(-300i64..300, 1u64..5, 0..200),
+            added in proptest::collection::btree_map(-300i64..300, 1u64..5, 0..200),
+        ) {
+            let as_bins = |map: &BTreeMap<i64, u64>| -> Vec<(i64, Bin)> {
+                map.iter().map(|(&k, &c)| (k, Bin::new(c, i128::from(k) * 3))).collect()
+            };
+            let mut bins = as_bins(&held);
+            merge_runs(&mut bins, as_bins(&added).into_iter());
+            let mut expected = held.clone();
+            for (k, c) in &added {
+                *expected.entry(*k).or_default() += c;
+            }
+            let got: Vec<(i64, u64, i128)> = bins.iter().map(|(k, b)| (*k, b.count, b.mantissas())).collect();
+            let want: Vec<(i64, u64, i128)> = expected
+                .iter()
+                .map(|(&k, &c)| {
+                    let shares = u64::from(held.contains_key(&k)) + u64::from(added.contains_key(&k));
+                    (k, c, i128::from(k) * 3 * i128::from(shares))
+                })
+                .collect();
+            prop_assert_eq!(got, want);
+        }
+    }
+}
