@@ -693,7 +693,8 @@ mod tests {
 
     #[test]
     fn occupied_cells_follow_every_simulation_and_dropped_wave() {
-        let scenario = crate::scenario::parse(crate::run::bench::BENCH_SCENARIO, "bench.toml").expect("bundled");
+        let scenario = crate::scenario::parse(include_str!("../../scenarios/bench-6x1000x20.toml"), "bench.toml")
+            .expect("bundled");
         let engine = Engine::new(scenario);
         let layout = engine.ledger.layout;
         let children: Vec<u64> = engine.schedule.waves.iter().map(|w| w.children / 10).collect();
