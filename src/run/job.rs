@@ -6,7 +6,7 @@ use crate::report::replications::RowSpool;
 use crate::report::terms::key_terms;
 use crate::scenario::Loaded;
 use crate::sim::engine::Engine;
-use crate::sim::parallel::RunOptions;
+use crate::sim::parallel::{Fold, RunOptions, Stripe};
 use crate::sim::portfolio::PortfolioEngine;
 use crate::sim::record::{Record, RunResults};
 use crate::stats::RunState;
@@ -199,56 +199,87 @@ impl Job {
     /// # Errors
     /// As for [`Job::run`].
     pub fn run_state_spooled(&self, options: &RunOptions, rows: Option<&Path>) -> Result<(RunState, Option<RowSpool>)> {
-        let empty = || {
-            let (names, event_names, horizon, start_year, cycle_years) = match self {
-                Job::Single(e) => (
-                    e.statistic_names.to_vec(),
-                    e.event_names.to_vec(),
-                    e.scenario.time.horizon,
-                    e.scenario.time.start_year,
-                    e.scenario.time.cycle_years,
-                ),
-                Job::Portfolio(p) => (
-                    p.statistic_names.clone(),
-                    p.event_names.clone(),
-                    p.horizon,
-                    p.portfolio.start_year,
-                    p.portfolio.cycle_years,
-                ),
-            };
-            let state = RunState::new(
-                self.name(),
-                options.seed,
-                names,
-                event_names,
-                horizon,
-                start_year,
-                cycle_years,
-            );
-            (state, rows.map(RowSpool::new))
-        };
-        type Folded = (RunState, Option<RowSpool>);
-        let add = |(state, spool): &mut Folded, replication: u64, r: &Record| {
-            state.add(&r.values, &r.events, &r.investor_path, &r.payer_path);
-            if let Some(spool) = spool {
-                spool.write(replication, &r.values, &r.events);
-            }
-        };
-        let merge = |(state, spool): &mut Folded, (other, other_spool): &mut Folded| {
-            // Binned while small: the total's bins are then walked once a chunk.
-            other.flush();
-            state.merge(other);
-            other.clear();
-            let finished = std::mem::replace(other_spool, rows.map(RowSpool::new));
-            if let (Some(spool), Some(finished)) = (spool, finished) {
-                spool.absorb(finished);
-            }
+        let fold = StateFold {
+            job: self,
+            rows,
+            seed: options.seed,
         };
         let (mut state, spool) = match self {
-            Job::Single(e) => e.run_fold(options, empty, add, merge),
-            Job::Portfolio(p) => p.run_fold(options, empty, add, merge),
+            Job::Single(e) => e.run_fold(options, &fold),
+            Job::Portfolio(p) => p.run_fold(options, &fold),
         }?;
         state.flush();
         Ok((state, spool))
+    }
+}
+
+/// How [`Job::run_state_spooled`] folds replications: into a [`RunState`]
+/// of the job's statistics, and with `rows`, each replication's row into
+/// a [`RowSpool`]'s part files.
+struct StateFold<'a> {
+    job: &'a Job,
+    rows: Option<&'a Path>,
+    seed: u64,
+}
+
+impl Fold for StateFold<'_> {
+    type State = (RunState, Option<RowSpool>);
+
+    fn empty(&self) -> Self::State {
+        let (names, event_names, horizon, start_year, cycle_years) = match self.job {
+            Job::Single(e) => (
+                e.statistic_names.to_vec(),
+                e.event_names.to_vec(),
+                e.scenario.time.horizon,
+                e.scenario.time.start_year,
+                e.scenario.time.cycle_years,
+            ),
+            Job::Portfolio(p) => (
+                p.statistic_names.clone(),
+                p.event_names.clone(),
+                p.horizon,
+                p.portfolio.start_year,
+                p.portfolio.cycle_years,
+            ),
+        };
+        let state = RunState::new(
+            self.job.name(),
+            self.seed,
+            names,
+            event_names,
+            horizon,
+            start_year,
+            cycle_years,
+        );
+        (state, self.rows.map(RowSpool::new))
+    }
+
+    fn add(&self, (state, spool): &mut Self::State, replication: u64, r: &Record) {
+        state.add(&r.values, &r.events, &r.investor_path, &r.payer_path);
+        if let Some(spool) = spool {
+            spool.write(replication, &r.values, &r.events);
+        }
+    }
+
+    /// Binned while small and outside the lock: the total's bins are then
+    /// walked once a chunk.
+    fn seal(&self, (chunk, _): &mut Self::State) {
+        chunk.flush();
+    }
+
+    fn merge(&self, (total, spool): &mut Self::State, (chunk, chunk_spool): &mut Self::State, stripe: Stripe) {
+        total.merge_stripe(chunk, stripe);
+        if stripe.is_first() {
+            if let (Some(spool), Some(finished)) = (spool, chunk_spool.take()) {
+                spool.absorb(finished);
+            }
+        }
+    }
+
+    fn reset(&self, (state, spool): &mut Self::State) {
+        state.clear();
+        if spool.is_none() {
+            *spool = self.rows.map(RowSpool::new);
+        }
     }
 }

@@ -13,7 +13,7 @@ pub use drawn::Workspaces;
 use drawn::{Buffers, SettleBuffers};
 
 use super::measure::{Evaluate, ExpectedBaseline};
-use super::parallel::{replicate_all, replicate_fold, RunOptions};
+use super::parallel::{replicate_all, replicate_fold, Fold, RunOptions};
 use super::participants::Participants;
 use super::record::{Money, Record, RunResults};
 use super::replication::{simulate_treated, simulate_treated_aggregate, EntriesSpec, EntryMasks, Workspace};
@@ -586,20 +586,12 @@ impl Engine {
     ///
     /// # Errors
     /// As for [`Engine::run`].
-    pub fn run_fold<A: Send>(
-        &self,
-        options: &RunOptions,
-        empty: impl Fn() -> A + Sync + Send,
-        add: impl Fn(&mut A, u64, &Record) + Sync + Send,
-        merge: impl Fn(&mut A, &mut A) + Sync + Send,
-    ) -> Result<A> {
+    pub fn run_fold<D: Fold>(&self, options: &RunOptions, fold: &D) -> Result<D::State> {
         replicate_fold(
             options,
             || self.workspace(),
             |workspaces, r, record| self.replicate_in(options.seed, 0, r, None, workspaces, record, options.cancel),
-            empty,
-            add,
-            merge,
+            fold,
         )
     }
 

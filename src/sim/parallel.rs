@@ -96,12 +96,68 @@ const CHUNK_REPLICATIONS: u64 = 2_000;
 /// The most chunks a fold splits its replications into by size.
 const MOST_CHUNKS: u64 = 1 << 16;
 
-/// Chunks merged into the total's recent part before it joins the rest.
+/// Chunks merged into a stripe's recent part before it joins the rest.
 const RECENT_CHUNKS: u32 = 8;
 
-/// A fold's total, in two exact parts: chunks merge into `recent`, and
-/// `recent` into `settled` every [`RECENT_CHUNKS`] merges, so a merge under
-/// the lock mostly walks a few chunks' bins, not the whole run's.
+/// The most stripes a fold's total is split into (one a thread below).
+const MOST_STRIPES: usize = 64;
+
+/// One of the stripes a fold's total is split into, each under a lock of
+/// its own: a state's parts (its statistics, say) are dealt out to the
+/// stripes, so workers that finish chunks at once merge different parts
+/// side by side instead of queueing for one lock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stripe {
+    /// This stripe, `0..count`.
+    pub index: usize,
+    /// Stripes in all.
+    pub count: usize,
+}
+
+impl Stripe {
+    /// The whole state as one stripe.
+    pub const WHOLE: Stripe = Stripe { index: 0, count: 1 };
+
+    /// Whether part `part` lies in this stripe.
+    pub fn holds(self, part: usize) -> bool {
+        part % self.count == self.index
+    }
+
+    /// Whether this is the stripe that also carries what is not dealt out
+    /// (replication and event counts, say): the first.
+    pub fn is_first(self) -> bool {
+        self.index == 0
+    }
+}
+
+/// What [`replicate_fold`] folds replications into, and how such states
+/// merge. Merges must be exact and order-free (as `stats::RunState`'s
+/// are): chunks merge in whatever order they end, stripe by stripe.
+pub trait Fold: Sync + Send {
+    /// The state.
+    type State: Send;
+    /// An empty state.
+    fn empty(&self) -> Self::State;
+    /// Adds replication `replication`'s record.
+    fn add(&self, state: &mut Self::State, replication: u64, record: &Record);
+    /// Makes a finished chunk's state ready to merge (outside any lock;
+    /// binning what waits, say).
+    fn seal(&self, _chunk: &mut Self::State) {}
+    /// Adds `stripe`'s parts of `chunk` into `total` (called under the
+    /// stripe's lock, once for each stripe).
+    fn merge(&self, total: &mut Self::State, chunk: &mut Self::State, stripe: Stripe);
+    /// Empties a state whose every stripe has been merged, keeping what it
+    /// allocated for the next chunk.
+    fn reset(&self, state: &mut Self::State);
+}
+
+/// A thread's worker between chunks: its scratch space, state and record.
+type Slot<S, A> = Mutex<Option<(S, A, Record)>>;
+
+/// A stripe of a fold's total, in two exact parts: chunks merge into
+/// `recent`, and `recent` into `settled` every [`RECENT_CHUNKS`] merges, so
+/// a merge under the lock mostly walks a few chunks' bins, not the whole
+/// run's.
 struct Total<A> {
     settled: A,
     recent: A,
@@ -109,71 +165,67 @@ struct Total<A> {
 }
 
 /// Runs every replication like [`replicate_all`], but folds each record
-/// (with its replication's index) into an accumulator as soon as it is
-/// made (its worker's, merged into the total at the end of each chunk of
-/// the work) instead of keeping it: memory does not grow with
-/// replications, and grows with threads by one chunk's state each.
-/// `merge` adds its second accumulator into the first and leaves the
-/// second as `empty` makes one, keeping what it allocated: a worker reuses
-/// its workspace, record and accumulator from chunk to chunk, so a run
-/// allocates them once a worker, not once a chunk.
-/// With exact, order-free accumulators (`stats::RunState`), the result is
-/// the same on any number of threads.
+/// (with its replication's index) into a state as soon as it is made (its
+/// worker's, merged into the total at the end of each chunk of the work)
+/// instead of keeping it: memory does not grow with replications, and
+/// grows with threads by one chunk's state each. A worker reuses its
+/// workspace, record and state from chunk to chunk, so a run allocates
+/// them once a worker, not once a chunk. The total is split into stripes
+/// (see [`Stripe`]), one a thread, each under its own lock.
+/// With exact, order-free states (`stats::RunState`), the result is the
+/// same on any number of threads.
 ///
 /// # Errors
 /// [`Error::Interrupted`] when cancelled; [`Error::Runtime`] when the
 /// thread pool cannot be built.
-pub fn replicate_fold<S, I, F, A, N, G, M>(
-    options: &RunOptions,
-    init: I,
-    replicate: F,
-    empty: N,
-    add: G,
-    merge: M,
-) -> Result<A>
+pub fn replicate_fold<S, I, F, D>(options: &RunOptions, init: I, replicate: F, fold: &D) -> Result<D::State>
 where
     S: Send,
     I: Fn() -> S + Sync + Send,
     F: Fn(&mut S, u64, &mut Record) + Sync + Send,
-    A: Send,
-    N: Fn() -> A + Sync + Send,
-    G: Fn(&mut A, u64, &Record) + Sync + Send,
-    M: Fn(&mut A, &mut A) + Sync + Send,
+    D: Fold,
 {
     let stopped = AtomicBool::new(false);
     let cancelled = || options.cancel.is_some_and(|c| c.load(Ordering::Relaxed));
-    let work = || -> A {
-        // A few long chunks a thread, each folded into its worker's
-        // accumulator and merged into the total as soon as it ends: besides
-        // the total, only the workers (one a thread) hold a state, and each
-        // of those only its chunk's share of the histogram bins.
+    let work = || -> D::State {
+        // A few long chunks a thread, each folded into its worker's state
+        // and merged into the total as soon as it ends: besides the total,
+        // only the workers (one a thread) hold a state, and each of those
+        // only its chunk's share of the histogram bins.
         // At least 8 chunks a thread (load balance), and chunks of at most
         // 2,000 replications up to 65,536 chunks: a running chunk's state
         // holds only the bins its own replications touch.
+        let threads = rayon::current_num_threads();
         let by_size = options.replications.div_ceil(CHUNK_REPLICATIONS).min(MOST_CHUNKS);
-        let chunks = (8 * rayon::current_num_threads() as u64)
-            .max(by_size)
-            .clamp(1, options.replications.max(1));
+        let chunks = (8 * threads as u64).max(by_size).clamp(1, options.replications.max(1));
         // In u128: replications × chunks may not fit in a u64.
         let bounds =
             |k: u64| options.first + (u128::from(options.replications) * u128::from(k) / u128::from(chunks)) as u64;
-        let total = Mutex::new(Total {
-            settled: empty(),
-            recent: empty(),
-            merges: 0,
-        });
+        // Merging a chunk walks the total's bins: measured on one thread at
+        // about 5 % of a run's work, so 16 threads queueing for one lock
+        // would spend most of their time waiting.
+        let stripes = threads.clamp(1, MOST_STRIPES);
+        let totals: Vec<Mutex<Total<D::State>>> = (0..stripes)
+            .map(|_| {
+                Mutex::new(Total {
+                    settled: fold.empty(),
+                    recent: fold.empty(),
+                    merges: 0,
+                })
+            })
+            .collect();
         // One worker a thread for the whole run, kept between chunks in its
         // thread's slot: rayon's `for_each_init` made one a split, which on
         // 16 threads was one a chunk (125 of 128), each compiling its own
         // drawn engine on its first replication.
-        let slots: Vec<Mutex<Option<(S, A, Record)>>> =
-            (0..rayon::current_num_threads()).map(|_| Mutex::new(None)).collect();
-        let slot = || &slots[rayon::current_thread_index().unwrap_or(0) % slots.len()];
+        let slots: Vec<Slot<S, D::State>> = (0..threads).map(|_| Mutex::new(None)).collect();
+        let thread = || rayon::current_thread_index().unwrap_or(0);
+        let slot = || &slots[thread() % slots.len()];
         (0..chunks).into_par_iter().for_each(|k| {
             let held = slot().lock().unwrap_or_else(PoisonError::into_inner).take();
-            let mut worker = held.unwrap_or_else(|| (init(), empty(), Record::default()));
+            let mut worker = held.unwrap_or_else(|| (init(), fold.empty(), Record::default()));
             {
-                let (scratch, accumulator, record) = &mut worker;
+                let (scratch, state, record) = &mut worker;
                 for r in bounds(k)..bounds(k + 1) {
                     if stopped.load(Ordering::Relaxed) || cancelled() {
                         stopped.store(true, Ordering::Relaxed);
@@ -185,30 +237,48 @@ where
                         stopped.store(true, Ordering::Relaxed);
                         break;
                     }
-                    add(accumulator, r, record);
+                    fold.add(state, r, record);
                     if let Some(progress) = options.progress {
                         progress(1);
                     }
                 }
-                // Exact accumulators: the order and grouping of merges do
-                // not matter.
-                let mut total = total.lock().unwrap_or_else(PoisonError::into_inner);
-                let total = &mut *total;
-                merge(&mut total.recent, accumulator);
-                total.merges += 1;
-                if total.merges % RECENT_CHUNKS == 0 {
-                    merge(&mut total.settled, &mut total.recent);
+                fold.seal(state);
+                // Each thread starts at its own stripe, so that workers
+                // finishing together take different locks. Exact states:
+                // the order and grouping of merges do not matter.
+                for step in 0..stripes {
+                    let index = (thread() + step) % stripes;
+                    let stripe = Stripe { index, count: stripes };
+                    let mut total = totals[index].lock().unwrap_or_else(PoisonError::into_inner);
+                    let total = &mut *total;
+                    fold.merge(&mut total.recent, state, stripe);
+                    total.merges += 1;
+                    if total.merges % RECENT_CHUNKS == 0 {
+                        fold.merge(&mut total.settled, &mut total.recent, stripe);
+                        fold.reset(&mut total.recent);
+                    }
                 }
+                fold.reset(state);
             }
             *slot().lock().unwrap_or_else(PoisonError::into_inner) = Some(worker);
         });
-        let Total {
-            mut settled,
-            mut recent,
-            ..
-        } = total.into_inner().unwrap_or_else(PoisonError::into_inner);
-        merge(&mut settled, &mut recent);
-        settled
+        // Each stripe's total holds only its own parts: they join the first's.
+        let mut stripes_done = totals.into_iter().enumerate().map(|(index, total)| {
+            let Total {
+                mut settled,
+                mut recent,
+                ..
+            } = total.into_inner().unwrap_or_else(PoisonError::into_inner);
+            let stripe = Stripe { index, count: stripes };
+            fold.merge(&mut settled, &mut recent, stripe);
+            (settled, stripe)
+        });
+        let (mut whole, _) = stripes_done.next().unwrap_or_else(|| (fold.empty(), Stripe::WHOLE));
+        for (part, stripe) in stripes_done {
+            let mut part = part;
+            fold.merge(&mut whole, &mut part, stripe);
+        }
+        whole
     };
     let folded = on_threads(options.threads, work)?;
     if stopped.load(Ordering::Relaxed) {

@@ -7,7 +7,7 @@ use crate::fund::FundFlows;
 use crate::model::portfolio::Portfolio;
 use crate::model::{discount_factor, names};
 use crate::sim::engine::{Engine, Workspaces};
-use crate::sim::parallel::{replicate_all, replicate_fold, RunOptions};
+use crate::sim::parallel::{replicate_all, replicate_fold, Fold, RunOptions};
 use crate::sim::parameters::ShockPath;
 use crate::sim::record::{Money, PayerTotals, Record, RunResults};
 
@@ -202,20 +202,12 @@ impl PortfolioEngine {
     ///
     /// # Errors
     /// As for [`Engine::run`].
-    pub fn run_fold<A: Send>(
-        &self,
-        options: &RunOptions,
-        empty: impl Fn() -> A + Sync + Send,
-        add: impl Fn(&mut A, u64, &Record) + Sync + Send,
-        merge: impl Fn(&mut A, &mut A) + Sync + Send,
-    ) -> Result<A> {
+    pub fn run_fold<D: Fold>(&self, options: &RunOptions, fold: &D) -> Result<D::State> {
         replicate_fold(
             options,
             || self.workspace(),
             |workspace, r, out| self.replicate(options.seed, r, workspace, out, options.cancel),
-            empty,
-            add,
-            merge,
+            fold,
         )
     }
 

@@ -5,6 +5,7 @@
 
 use super::accumulate::{Accumulator, Comoments};
 use crate::model::names;
+use crate::sim::parallel::Stripe;
 use crate::sim::record::RunResults;
 
 /// The mergeable state of a run (or of a range of its replications).
@@ -137,20 +138,32 @@ impl RunState {
 
     /// Adds every replication of `other` (a state of the same run's shape).
     pub fn merge(&mut self, other: &RunState) {
-        self.replications += other.replications;
-        for (a, b) in self.statistics.iter_mut().zip(&other.statistics) {
-            a.merge(b);
+        self.merge_stripe(other, Stripe::WHOLE);
+    }
+
+    /// Adds `stripe`'s part of `other`: the statistics and cash-flow cycles
+    /// it holds (numbered statistics first, then the investor's cycles,
+    /// then the payer's), and, in the first stripe, the replication and
+    /// event counts and the payment co-moments. Merging every stripe of
+    /// `other`, in any order, is [`RunState::merge`].
+    pub fn merge_stripe(&mut self, other: &RunState, stripe: Stripe) {
+        let accumulators = self.statistics.iter_mut().zip(&other.statistics).chain(
+            self.investor_paths
+                .iter_mut()
+                .zip(&other.investor_paths)
+                .chain(self.payer_paths.iter_mut().zip(&other.payer_paths)),
+        );
+        for (part, (a, b)) in accumulators.enumerate() {
+            if stripe.holds(part) {
+                a.merge(b);
+            }
         }
+        if !stripe.is_first() {
+            return;
+        }
+        self.replications += other.replications;
         for (a, b) in self.events.iter_mut().zip(&other.events) {
             *a += b;
-        }
-        for (a, b) in self
-            .investor_paths
-            .iter_mut()
-            .zip(&other.investor_paths)
-            .chain(self.payer_paths.iter_mut().zip(&other.payer_paths))
-        {
-            a.merge(b);
         }
         for (a, b) in self.payment_pairs.iter_mut().zip(&other.payment_pairs) {
             a.merge(b);
@@ -292,6 +305,49 @@ mod tests {
         };
         let at_once = RunState::of(&results);
         assert_eq!(at_once, RunState::one_by_one(&results));
+        // Two halves merged stripe by stripe, stripes in any order, give
+        // the same state as merged whole (and nothing before the last stripe).
+        let half = |range: std::ops::Range<usize>| {
+            let mut state = RunState::empty_for(&results);
+            for r in range {
+                let pick = |columns: &[Vec<f64>]| columns.iter().map(|c| c[r]).collect::<Vec<f64>>();
+                let events: Vec<bool> = results.events.iter().map(|e| e[r]).collect();
+                let [values, investor, payer] =
+                    [&results.columns, &results.investor_paths, &results.payer_paths].map(|c| pick(c));
+                state.add(&values, &events, &investor, &payer);
+            }
+            state
+        };
+        // What a state reports (its co-moments' partials may differ in form).
+        let reads = |state: &RunState| {
+            let accumulators: Vec<&Accumulator> = state
+                .statistics
+                .iter()
+                .chain(&state.investor_paths)
+                .chain(&state.payer_paths)
+                .collect();
+            let correlation = state.payment_correlation().map(|(_, m)| m.concat());
+            let correlation: Vec<u64> = correlation.unwrap_or_default().iter().map(|x| x.to_bits()).collect();
+            (
+                accumulators.into_iter().cloned().collect::<Vec<_>>(),
+                state.replications,
+                state.events.clone(),
+                correlation,
+            )
+        };
+        let (first, second) = (half(0..120), half(120..300));
+        for count in [1, 2, 3, 7] {
+            let mut striped = first.clone();
+            for index in (0..count).rev() {
+                assert_ne!(
+                    reads(&striped),
+                    reads(&at_once),
+                    "{count} stripes, before stripe {index}"
+                );
+                striped.merge_stripe(&second, Stripe { index, count });
+            }
+            assert_eq!(reads(&striped), reads(&at_once), "{count} stripes");
+        }
         assert_eq!(at_once.replications, 300);
         assert_eq!(at_once.events, vec![100]);
         let (contracts, matrix) = at_once.payment_correlation().expect("two contracts");
