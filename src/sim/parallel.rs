@@ -164,6 +164,74 @@ struct Total<A> {
     merges: u32,
 }
 
+/// A fold's total as stripes, one lock each.
+struct StripedTotal<A> {
+    stripes: Vec<Mutex<Total<A>>>,
+}
+
+impl<A> StripedTotal<A> {
+    /// `count` empty stripes (at least one).
+    fn new<D: Fold<State = A>>(fold: &D, count: usize) -> StripedTotal<A> {
+        let stripes = (0..count.max(1))
+            .map(|_| {
+                Mutex::new(Total {
+                    settled: fold.empty(),
+                    recent: fold.empty(),
+                    merges: 0,
+                })
+            })
+            .collect();
+        StripedTotal { stripes }
+    }
+
+    fn stripe(&self, index: usize) -> Stripe {
+        Stripe {
+            index,
+            count: self.stripes.len(),
+        }
+    }
+
+    /// Merges a sealed chunk stripe by stripe, from stripe `first` on, so
+    /// that workers finishing together take different locks. Exact states:
+    /// the order and grouping of merges do not matter.
+    fn merge_chunk<D: Fold<State = A>>(&self, fold: &D, chunk: &mut A, first: usize) {
+        let count = self.stripes.len();
+        for step in 0..count {
+            let index = (first + step) % count;
+            let stripe = self.stripe(index);
+            let mut total = self.stripes[index].lock().unwrap_or_else(PoisonError::into_inner);
+            let total = &mut *total;
+            fold.merge(&mut total.recent, chunk, stripe);
+            total.merges += 1;
+            if total.merges.is_multiple_of(RECENT_CHUNKS) {
+                fold.merge(&mut total.settled, &mut total.recent, stripe);
+                fold.reset(&mut total.recent);
+            }
+        }
+    }
+
+    /// The whole total: each stripe holds only its own parts, which join
+    /// the first stripe's.
+    fn into_whole<D: Fold<State = A>>(self, fold: &D) -> A {
+        let mut whole = None;
+        let count = self.stripes.len();
+        for (index, total) in self.stripes.into_iter().enumerate() {
+            let Total {
+                mut settled,
+                mut recent,
+                ..
+            } = total.into_inner().unwrap_or_else(PoisonError::into_inner);
+            let stripe = Stripe { index, count };
+            fold.merge(&mut settled, &mut recent, stripe);
+            match whole.as_mut() {
+                None => whole = Some(settled),
+                Some(whole) => fold.merge(whole, &mut settled, stripe),
+            }
+        }
+        whole.unwrap_or_else(|| fold.empty())
+    }
+}
+
 /// Runs every replication like [`replicate_all`], but folds each record
 /// (with its replication's index) into a state as soon as it is made (its
 /// worker's, merged into the total at the end of each chunk of the work)
@@ -204,16 +272,7 @@ where
         // Merging a chunk walks the total's bins: measured on one thread at
         // about 5 % of a run's work, so 16 threads queueing for one lock
         // would spend most of their time waiting.
-        let stripes = threads.clamp(1, MOST_STRIPES);
-        let totals: Vec<Mutex<Total<D::State>>> = (0..stripes)
-            .map(|_| {
-                Mutex::new(Total {
-                    settled: fold.empty(),
-                    recent: fold.empty(),
-                    merges: 0,
-                })
-            })
-            .collect();
+        let total = StripedTotal::new(fold, threads.clamp(1, MOST_STRIPES));
         // One worker a thread for the whole run, kept between chunks in its
         // thread's slot: rayon's `for_each_init` made one a split, which on
         // 16 threads was one a chunk (125 of 128), each compiling its own
@@ -243,42 +302,12 @@ where
                     }
                 }
                 fold.seal(state);
-                // Each thread starts at its own stripe, so that workers
-                // finishing together take different locks. Exact states:
-                // the order and grouping of merges do not matter.
-                for step in 0..stripes {
-                    let index = (thread() + step) % stripes;
-                    let stripe = Stripe { index, count: stripes };
-                    let mut total = totals[index].lock().unwrap_or_else(PoisonError::into_inner);
-                    let total = &mut *total;
-                    fold.merge(&mut total.recent, state, stripe);
-                    total.merges += 1;
-                    if total.merges % RECENT_CHUNKS == 0 {
-                        fold.merge(&mut total.settled, &mut total.recent, stripe);
-                        fold.reset(&mut total.recent);
-                    }
-                }
+                total.merge_chunk(fold, state, thread());
                 fold.reset(state);
             }
             *slot().lock().unwrap_or_else(PoisonError::into_inner) = Some(worker);
         });
-        // Each stripe's total holds only its own parts: they join the first's.
-        let mut stripes_done = totals.into_iter().enumerate().map(|(index, total)| {
-            let Total {
-                mut settled,
-                mut recent,
-                ..
-            } = total.into_inner().unwrap_or_else(PoisonError::into_inner);
-            let stripe = Stripe { index, count: stripes };
-            fold.merge(&mut settled, &mut recent, stripe);
-            (settled, stripe)
-        });
-        let (mut whole, _) = stripes_done.next().unwrap_or_else(|| (fold.empty(), Stripe::WHOLE));
-        for (part, stripe) in stripes_done {
-            let mut part = part;
-            fold.merge(&mut whole, &mut part, stripe);
-        }
-        whole
+        total.into_whole(fold)
     };
     let folded = on_threads(options.threads, work)?;
     if stopped.load(Ordering::Relaxed) {
