@@ -605,19 +605,6 @@ pub fn simulate_treated_aggregate(
 ) {
     workspace.clear();
     workspace.children.copy_from_slice(children);
-    aggregate_waves(schedule, layout, children, rng, workspace, cancel);
-    workspace.index_occupied();
-}
-
-/// The waves of [`simulate_treated_aggregate`], counted into a cleared workspace.
-fn aggregate_waves(
-    schedule: &Schedule,
-    layout: Layout,
-    children: &[u64],
-    rng: &mut ChaCha8Rng,
-    workspace: &mut Workspace,
-    cancel: Option<&AtomicBool>,
-) {
     let n = schedule.n;
     let Workspace {
         occupancy: [occupancy_baseline, occupancy_intervention],
@@ -627,7 +614,7 @@ fn aggregate_waves(
     let (current, next) = joint.split_at_mut(n * n);
     for (w, wave) in schedule.waves.iter().enumerate() {
         if cancelled(cancel) {
-            return;
+            break;
         }
         current.fill(0);
         multinomial_into(
@@ -671,6 +658,7 @@ fn aggregate_waves(
             record(cell, current, occupancy_baseline, occupancy_intervention);
         }
     }
+    workspace.index_occupied();
 }
 
 #[cfg(test)]
