@@ -156,10 +156,7 @@ impl Linear {
     /// `children[w]`: as [`Linear::of_counts`], with fixed costs only for
     /// the cycles a wave that started is in the programme.
     pub fn of_run(&self, occupancy: &[u32], children: &[u64]) -> f64 {
-        let Some(fixed) = self.fixed.as_deref().filter(|_| children.contains(&0)) else {
-            return self.of_counts(occupancy);
-        };
-        let mut sum = fixed.running(children);
+        let mut sum = self.start(children);
         for (w, &c) in self.weights.iter().zip(occupancy) {
             if c != 0 {
                 sum += w * c as f64;
@@ -173,11 +170,17 @@ impl Linear {
     /// cells (a replication evaluates a dozen accounts or more on one
     /// occupancy).
     pub fn of_occupied(&self, occupied: &Occupied, children: &[u64]) -> f64 {
-        let start = match self.fixed.as_deref().filter(|_| children.contains(&0)) {
+        self.sum_occupied(self.start(children), occupied)
+    }
+
+    /// What a run's sum starts from: the constant when every planned wave
+    /// started (`children[w]` > 0), else the fixed costs of the cycles some
+    /// started wave is in the programme.
+    fn start(&self, children: &[u64]) -> f64 {
+        match self.fixed.as_deref().filter(|_| children.contains(&0)) {
             None => self.constant,
             Some(fixed) => fixed.running(children),
-        };
-        self.sum_occupied(start, occupied)
+        }
     }
 
     /// [`Linear::of_counts`] over the occupied cells only (the same bits).

@@ -147,13 +147,12 @@ impl RunState {
     /// event counts and the payment co-moments. Merging every stripe of
     /// `other`, in any order, is [`RunState::merge`].
     pub fn merge_stripe(&mut self, other: &RunState, stripe: Stripe) {
-        let accumulators = self.statistics.iter_mut().zip(&other.statistics).chain(
-            self.investor_paths
-                .iter_mut()
-                .zip(&other.investor_paths)
-                .chain(self.payer_paths.iter_mut().zip(&other.payer_paths)),
-        );
-        for (part, (a, b)) in accumulators.enumerate() {
+        let theirs = other
+            .statistics
+            .iter()
+            .chain(&other.investor_paths)
+            .chain(&other.payer_paths);
+        for (part, (a, b)) in self.accumulators_mut().zip(theirs).enumerate() {
             if stripe.holds(part) {
                 a.merge(b);
             }
