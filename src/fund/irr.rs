@@ -37,24 +37,66 @@ fn npv_at(flows: &[f64], u: f64) -> f64 {
     flows.iter().rev().fold(0.0, |acc, &f| acc * x + f)
 }
 
-/// Finds a root of `npv_at` in u between `a` and `b` (signs differ) by bisection.
+/// NPVs at several log-discounts at once: independent Horner chains side
+/// by side, each with the operations of [`npv_at`] (so the same bits), which
+/// the processor overlaps where one chain alone waits on each step.
+#[inline(always)]
+fn npv_at_each<const K: usize>(flows: &[f64], u: [f64; K]) -> [f64; K] {
+    let x = u.map(f64::exp);
+    let mut acc = [0.0; K];
+    for &f in flows.iter().rev() {
+        for (acc, x) in acc.iter_mut().zip(x) {
+            *acc = *acc * x + f;
+        }
+    }
+    acc
+}
+
+/// The most halvings [`bisect`] makes.
+const MOST_HALVINGS: usize = 200;
+
+/// Finds a root of `npv_at` in u between `a` and `b` (signs differ) by
+/// bisection, two halvings a round: the NPV at the midpoint and at both
+/// midpoints that can follow it are worked out together (about the time
+/// one takes), so this visits the same midpoints with the same values as
+/// one halving at a time and returns the same bits in about half the time
+/// (the IRR was 5 % of a `hameenlinna-icehearts` run).
 fn bisect(flows: &[f64], mut a: f64, mut b: f64) -> f64 {
     let mut fa = npv_at(flows, a);
-    for _ in 0..200 {
+    let mut halvings = 0;
+    while halvings < MOST_HALVINGS {
         let m = 0.5 * (a + b);
         if m == a || m == b {
             break;
         }
-        let fm = npv_at(flows, m);
+        let [fm, f_left, f_right] = npv_at_each(flows, [m, 0.5 * (a + m), 0.5 * (m + b)]);
         if fm == 0.0 {
             return m;
         }
-        if (fm < 0.0) == (fa < 0.0) {
+        let f_next = if (fm < 0.0) == (fa < 0.0) {
             a = m;
             fa = fm;
+            f_right
+        } else {
+            b = m;
+            f_left
+        };
+        halvings += 1;
+        // The second halving: its midpoint is the one worked out above.
+        let m = 0.5 * (a + b);
+        if halvings == MOST_HALVINGS || m == a || m == b {
+            break;
+        }
+        if f_next == 0.0 {
+            return m;
+        }
+        if (f_next < 0.0) == (fa < 0.0) {
+            a = m;
+            fa = f_next;
         } else {
             b = m;
         }
+        halvings += 1;
     }
     0.5 * (a + b)
 }
@@ -98,8 +140,7 @@ pub fn irr(flows: &[f64], step_years: f64) -> Irr {
         let mut width = 0.125;
         while width <= limit {
             for (a, b) in [(0.0, width), (-width, 0.0)] {
-                let fa = npv_at(flows, a);
-                let fb = npv_at(flows, b);
+                let [fa, fb] = npv_at_each(flows, [a, b]);
                 if (fa < 0.0) != (fb < 0.0) {
                     return Irr::Rate(to_rate(bisect(flows, a, b)));
                 }
@@ -133,6 +174,65 @@ pub fn irr(flows: &[f64], step_years: f64) -> Irr {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// One halving at a time: what [`bisect`] must equal, bit for bit.
+    fn bisect_one_at_a_time(flows: &[f64], mut a: f64, mut b: f64) -> f64 {
+        let mut fa = npv_at(flows, a);
+        for _ in 0..MOST_HALVINGS {
+            let m = 0.5 * (a + b);
+            if m == a || m == b {
+                break;
+            }
+            let fm = npv_at(flows, m);
+            if fm == 0.0 {
+                return m;
+            }
+            if (fm < 0.0) == (fa < 0.0) {
+                a = m;
+                fa = fm;
+            } else {
+                b = m;
+            }
+        }
+        0.5 * (a + b)
+    }
+
+    proptest::proptest! {
+        /// Two halvings a round visit the midpoints one at a time does,
+        /// for any flows and bracket (roots at u = 0 run into the cap on
+        /// halvings; flows like [-1, 1] hit an NPV of exactly 0).
+        #[test]
+        fn bisection_by_rounds_is_bisection(
+            flows in proptest::collection::vec(proptest::prop_oneof![
+                1 => proptest::prelude::Just(0.0f64),
+                1 => proptest::prelude::Just(-1.0f64),
+                1 => proptest::prelude::Just(1.0f64),
+                4 => -1e6..1e6f64,
+            ], 1..16),
+            a in -41.0..41.0f64,
+            b in -41.0..41.0f64,
+            at_zero in proptest::prelude::any::<bool>(),
+        ) {
+            let (a, b) = if at_zero { (0.0, b) } else { (a, b) };
+            let by_rounds = bisect(&flows, a, b);
+            let one_at_a_time = bisect_one_at_a_time(&flows, a, b);
+            proptest::prop_assert!(by_rounds.to_bits() == one_at_a_time.to_bits(), "{by_rounds:e} vs {one_at_a_time:e}");
+        }
+    }
+
+    #[test]
+    fn bisection_by_rounds_keeps_the_cap_and_exact_zeros() {
+        // A root at u = 0 approached from [0, w]: the halvings go on toward
+        // the subnormals until the cap.
+        for flows in [vec![-1.0, 1.0], vec![-100.0, 0.0, 100.0], vec![-3.0, 1.0, 1.0, 1.0]] {
+            for (a, b) in [(0.0, 0.125), (-0.125, 0.0), (-1.0, 0.5), (0.0, 40.0)] {
+                assert_eq!(
+                    bisect(&flows, a, b).to_bits(),
+                    bisect_one_at_a_time(&flows, a, b).to_bits()
+                );
+            }
+        }
+    }
 
     fn rate(flows: &[f64], step: f64) -> f64 {
         match irr(flows, step) {
