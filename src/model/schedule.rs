@@ -411,6 +411,18 @@ pub fn apply_shock(probabilities: &mut [f64], n: usize, z: f64, targets: &[bool]
 
 /// [`apply_shock`] with the odds' factor e^z given (z ≠ 0).
 fn scale_odds(probabilities: &mut [f64], n: usize, factor: f64, targets: &[bool]) {
+    macro_rules! fixed {
+        ($($width:literal)*) => {
+            match n {
+                $($width => if let Ok(targets) = <&[bool; $width]>::try_from(targets) {
+                    let rows = probabilities.as_chunks_mut::<$width>().0;
+                    return scale_odds_fixed(rows, factor, targets);
+                },)*
+                _ => {}
+            }
+        };
+    }
+    fixed!(2 3 4 5 6 7 8);
     for i in 0..n {
         let row = &mut probabilities[i * n..(i + 1) * n];
         let mut off_diagonal = 0.0;
@@ -422,6 +434,38 @@ fn scale_odds(probabilities: &mut [f64], n: usize, factor: f64, targets: &[bool]
                 *p = *p * factor / (1.0 - *p + *p * factor);
             }
             off_diagonal += *p;
+        }
+        if off_diagonal > 1.0 {
+            for (j, p) in row.iter_mut().enumerate() {
+                if j != i {
+                    *p /= off_diagonal;
+                }
+            }
+            row[i] = 0.0;
+        } else {
+            row[i] = 1.0 - off_diagonal;
+        }
+    }
+}
+
+/// [`scale_odds`] for rows of `N` states: every division worked out and the
+/// scaled odds selected without a branch, so that the divisions of a row
+/// overlap (a shared shock rescales every matrix of `lapset-sib` each
+/// replication); the same operations in the same order, so the same bits.
+#[inline(always)]
+fn scale_odds_fixed<const N: usize>(rows: &mut [[f64; N]], factor: f64, targets: &[bool; N]) {
+    for (i, row) in rows.iter_mut().enumerate() {
+        for (j, p) in row.iter_mut().enumerate() {
+            let scaled = *p * factor / (1.0 - *p + *p * factor);
+            if j != i && targets[j] && *p > 0.0 && *p < 1.0 {
+                *p = scaled;
+            }
+        }
+        let mut off_diagonal = 0.0;
+        for (j, &p) in row.iter().enumerate() {
+            if j != i {
+                off_diagonal += p;
+            }
         }
         if off_diagonal > 1.0 {
             for (j, p) in row.iter_mut().enumerate() {
@@ -524,6 +568,57 @@ mod tests {
             for x in [f64::from_bits(bits), small, small.floor() + 0.5] {
                 proptest::prop_assert_eq!(u64::from(round_clamped(x)), round_half_away(x).min(THRESHOLD_SCALE));
             }
+        }
+    }
+
+    proptest::proptest! {
+        /// The fixed-width shock gives the bits of the general one, for
+        /// rows of any values and any targets.
+        #[test]
+        fn fixed_shock_matches_general_shock(
+            values in proptest::collection::vec(proptest::prop_oneof![
+                2 => proptest::prelude::Just(0.0f64),
+                1 => proptest::prelude::Just(1.0f64),
+                4 => 0.0..0.6f64,
+                1 => proptest::prelude::any::<f64>(),
+            ], 16),
+            targets in proptest::collection::vec(proptest::prelude::any::<bool>(), 4),
+            z in -3.0..3.0f64,
+        ) {
+            let general = |matrix: &mut [f64]| {
+                let mut shocked = vec![0.0; 16];
+                shocked.copy_from_slice(matrix);
+                // The general loop, as scale_odds runs it past 8 states.
+                for i in 0..4 {
+                    let row = &mut shocked[i * 4..(i + 1) * 4];
+                    let mut off = 0.0;
+                    for (j, p) in row.iter_mut().enumerate() {
+                        if j == i {
+                            continue;
+                        }
+                        if targets[j] && *p > 0.0 && *p < 1.0 {
+                            *p = *p * z.exp() / (1.0 - *p + *p * z.exp());
+                        }
+                        off += *p;
+                    }
+                    if off > 1.0 {
+                        for (j, p) in row.iter_mut().enumerate() {
+                            if j != i {
+                                *p /= off;
+                            }
+                        }
+                        row[i] = 0.0;
+                    } else {
+                        row[i] = 1.0 - off;
+                    }
+                }
+                shocked
+            };
+            let mut matrix = values.clone();
+            let expected = general(&mut matrix);
+            scale_odds(&mut matrix, 4, z.exp(), &targets);
+            let bits = |m: &[f64]| m.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            proptest::prop_assert_eq!(bits(&matrix), bits(&expected));
         }
     }
 
