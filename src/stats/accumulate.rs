@@ -295,7 +295,19 @@ impl Accumulator {
                 self.tiny[usize::from(v > 0.0)].add(v);
             }
         }
-        merge_runs(&mut self.bins, Runs::new(&self.pending, floor));
+        // The runs worked out once into a buffer on the stack (merge_runs
+        // walks them twice, and a run's key costs a binning per value).
+        let mut runs = [(0i64, Bin::default()); PENDING];
+        let mut filled = 0;
+        for run in Runs::new(&self.pending, floor) {
+            if filled == runs.len() {
+                merge_runs(&mut self.bins, runs.iter().copied());
+                filled = 0;
+            }
+            runs[filled] = run;
+            filled += 1;
+        }
+        merge_runs(&mut self.bins, runs[..filled].iter().copied());
         self.pending.clear();
     }
 

@@ -27,8 +27,7 @@ pub(super) fn unsortable(bits: u64) -> f64 {
 }
 
 /// Sorted values (as [`sortable`] bits) as bins at a floor: each run of
-/// one key, with its count and exact mantissa sum, from either end.
-#[derive(Clone)]
+/// one key, with its count and exact mantissa sum.
 pub(super) struct Runs<'a> {
     values: &'a [u64],
     binning: Binning,
@@ -47,8 +46,8 @@ impl Runs<'_> {
         self.binning.key(unsortable(bits))
     }
 
-    fn bin(&self, run: &[u64]) -> (i64, Bin) {
-        let key = self.key(run[0]);
+    /// The bin of `run`, values of one `key`.
+    fn bin(&self, key: i64, run: &[u64]) -> (i64, Bin) {
         let floor = self.binning.floor;
         if !holds_mantissas(key, floor) {
             return (key, Bin::new(run.len() as u64, 0));
@@ -64,20 +63,10 @@ impl Iterator for Runs<'_> {
 
     fn next(&mut self) -> Option<(i64, Bin)> {
         let key = self.key(*self.values.first()?);
-        let length = self.values.iter().take_while(|&&b| self.key(b) == key).count();
+        let length = 1 + self.values[1..].iter().take_while(|&&b| self.key(b) == key).count();
         let (run, rest) = self.values.split_at(length);
         self.values = rest;
-        Some(self.bin(run))
-    }
-}
-
-impl DoubleEndedIterator for Runs<'_> {
-    fn next_back(&mut self) -> Option<(i64, Bin)> {
-        let key = self.key(*self.values.last()?);
-        let length = self.values.iter().rev().take_while(|&&b| self.key(b) == key).count();
-        let (rest, run) = self.values.split_at(self.values.len() - length);
-        self.values = rest;
-        Some(self.bin(run))
+        Some(self.bin(key, run))
     }
 }
 
