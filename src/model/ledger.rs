@@ -274,7 +274,7 @@ fn add_cycle(
     counting: Counting,
     discount: &[f64],
     (wave, t): (usize, usize),
-    amount: &dyn Fn(usize) -> f64,
+    amount: impl Fn(usize) -> f64,
 ) {
     let parts: &[(usize, f64)] = match counting {
         Counting::Start => &[(0, 1.0)],
@@ -284,8 +284,9 @@ fn add_cycle(
     for &(offset, share) in parts {
         let slot = t + offset;
         let d = discount[slot] * share;
-        for s in 0..layout.states {
-            linear.weights[layout.index(wave, slot, s)] += amount(s) * d;
+        let cells = layout.index(wave, slot, 0)..layout.index(wave, slot, layout.states);
+        for (s, weight) in linear.weights[cells].iter_mut().enumerate() {
+            *weight += amount(s) * d;
         }
     }
 }
@@ -369,7 +370,7 @@ fn payer_cost_weights(
                 }
                 a
             };
-            add_cycle(linear, layout, scenario.counting, discount, (w, t), &amount);
+            add_cycle(linear, layout, scenario.counting, discount, (w, t), amount);
         }
     }
 }
@@ -422,7 +423,7 @@ impl Ledger {
                 for (w, wave) in scenario.cohort.waves.iter().enumerate() {
                     for t in window.0.max(wave.cycle)..window.1 {
                         let amount = |s: usize| if m.states[s] { 1.0 } else { 0.0 };
-                        add_cycle(&mut linear, layout, scenario.counting, &discount, (w, t), &amount);
+                        add_cycle(&mut linear, layout, scenario.counting, &discount, (w, t), amount);
                     }
                 }
                 Measure::Linear([linear.clone(), linear])
