@@ -97,8 +97,13 @@ impl Waterfall<'_> {
     fn accrue(&mut self, k: usize) {
         if k > self.accrued_at {
             let years = (k - self.accrued_at) as f64 * self.step_years;
+            // No coupon (the default single tranche): the factor is 1^years
+            // = 1 exactly, and multiplying by it changes nothing, so the
+            // `pow` (1 % of a run, once a capital call) is skipped.
             for (flows, tranche) in self.out.tranches.iter_mut().zip(&self.fund.tranches) {
-                flows.owed *= (1.0 + tranche.coupon).powf(years);
+                if tranche.coupon != 0.0 {
+                    flows.owed *= (1.0 + tranche.coupon).powf(years);
+                }
             }
             self.accrued_at = k;
         }
