@@ -144,6 +144,13 @@ impl Occupied {
 }
 
 impl Linear {
+    /// No weights, nothing constant (a placeholder).
+    pub const EMPTY: Linear = Linear {
+        weights: Vec::new(),
+        constant: 0.0,
+        fixed: None,
+    };
+
     fn zero(layout: Layout) -> Linear {
         Linear {
             weights: vec![0.0; layout.len()],
@@ -186,6 +193,20 @@ impl Linear {
     /// [`Linear::of_counts`] over the occupied cells only (the same bits).
     pub fn of_occupied_counts(&self, occupied: &Occupied) -> f64 {
         self.sum_occupied(self.constant, occupied)
+    }
+
+    /// [`Linear::of_occupied`] of `K` accounts on the same cells at once:
+    /// their sums are independent chains the processor overlaps (one sum
+    /// alone waits on each addition), each added in its own order, so the
+    /// same bits as one at a time.
+    pub fn of_occupied_each<const K: usize>(accounts: [&Linear; K], occupied: &Occupied, children: &[u64]) -> [f64; K] {
+        let mut sums = accounts.map(|a| a.start(children));
+        for &(cell, count) in occupied.cells() {
+            for (sum, account) in sums.iter_mut().zip(accounts) {
+                *sum += account.weights[cell as usize] * count;
+            }
+        }
+        sums
     }
 
     fn sum_occupied(&self, start: f64, occupied: &Occupied) -> f64 {
@@ -547,6 +568,11 @@ mod tests {
                 let linear = Linear { weights: weights.clone(), constant, fixed };
                 prop_assert_eq!(linear.of_occupied(&occupied, &children).to_bits(), linear.of_run(&occupancy, &children).to_bits());
                 prop_assert_eq!(linear.of_occupied_counts(&occupied).to_bits(), linear.of_counts(&occupancy).to_bits());
+                // Side by side with another account, each sum keeps its bits.
+                let scaled = Linear { weights: weights.iter().map(|w| w * 0.37 - 1.0).collect(), constant: 1.0, fixed: None };
+                let each = Linear::of_occupied_each([&linear, &scaled, &linear], &occupied, &children);
+                let one_at_a_time = [&linear, &scaled, &linear].map(|a| a.of_occupied(&occupied, &children));
+                prop_assert_eq!(each.map(f64::to_bits), one_at_a_time.map(f64::to_bits));
             }
             for w in 0..layout.waves {
                 for slot in 0..layout.slots {

@@ -568,7 +568,7 @@ impl Engine {
     /// Appends every metric in both arms, then every true impact.
     fn push_metrics(&self, treated: &Workspace, metric_values: &mut Vec<[f64; 2]>, values: &mut Vec<f64>) {
         metric_values.clear();
-        metric_values.extend(self.metrics.iter().map(|m| m.evaluate(treated, &self.entry_cycles)));
+        Evaluate::evaluate_all(&self.metrics, treated, &self.entry_cycles, metric_values);
         for arm in [BASELINE, INTERVENTION] {
             values.extend(metric_values.iter().map(|v| v[arm]));
         }

@@ -10,6 +10,12 @@ use crate::model::ledger::{Layout, Linear, Measure, BASELINE, INTERVENTION};
 use crate::model::schedule::Schedule;
 use crate::model::Metric;
 
+/// Linear measures [`Evaluate::evaluate_all`] sums side by side.
+const EVALUATED_TOGETHER: usize = 4;
+
+/// A placeholder for the group's unfilled places.
+static NO_ARMS: [Linear; 2] = [Linear::EMPTY, Linear::EMPTY];
+
 /// A measure as the engine evaluates it.
 #[derive(Debug, Clone)]
 pub enum Evaluate {
@@ -61,6 +67,53 @@ impl Evaluate {
                 [BASELINE, INTERVENTION].map(|arm| l[arm].of_occupied(workspace.occupied(arm), &workspace.children))
             }
             Evaluate::Entries { spec, never, end } => workspace.count(*spec, *never, *end, entries),
+        }
+    }
+
+    /// Its value in arm `arm` alone: [`Evaluate::evaluate`]`[arm]`, without
+    /// summing the other arm.
+    pub fn evaluate_arm(&self, workspace: &Workspace, entries: &[usize], arm: usize) -> f64 {
+        match self {
+            Evaluate::Linear(l) => l[arm].of_occupied(workspace.occupied(arm), &workspace.children),
+            Evaluate::Entries { .. } => self.evaluate(workspace, entries)[arm],
+        }
+    }
+
+    /// Appends the value of every measure in `measures`, in order, to
+    /// `out`: [`Evaluate::evaluate`] of each, with the linear ones summed
+    /// [`EVALUATED_TOGETHER`] at a time on each arm's cells (the same bits).
+    pub fn evaluate_all(measures: &[Evaluate], workspace: &Workspace, entries: &[usize], out: &mut Vec<[f64; 2]>) {
+        let first = out.len();
+        out.extend(measures.iter().map(|m| match m {
+            Evaluate::Linear(_) => [0.0; 2],
+            Evaluate::Entries { .. } => m.evaluate(workspace, entries),
+        }));
+        let mut group = [(0usize, &NO_ARMS); EVALUATED_TOGETHER];
+        let mut grouped = 0;
+        let linear = measures.iter().enumerate().filter_map(|(k, m)| match m {
+            Evaluate::Linear(arms) => Some((k, &**arms)),
+            Evaluate::Entries { .. } => None,
+        });
+        for (k, arms) in linear {
+            group[grouped] = (k, arms);
+            grouped += 1;
+            if grouped == EVALUATED_TOGETHER {
+                for arm in [BASELINE, INTERVENTION] {
+                    let sums = Linear::of_occupied_each(
+                        group.map(|(_, arms)| &arms[arm]),
+                        workspace.occupied(arm),
+                        &workspace.children,
+                    );
+                    for ((k, _), sum) in group.iter().zip(sums) {
+                        out[first + k][arm] = sum;
+                    }
+                }
+                grouped = 0;
+            }
+        }
+        for &(k, arms) in &group[..grouped] {
+            out[first + k] =
+                [BASELINE, INTERVENTION].map(|arm| arms[arm].of_occupied(workspace.occupied(arm), &workspace.children));
         }
     }
 
@@ -152,7 +205,7 @@ impl Observe<'_> {
             None => baseline - observed,
         };
         let evaluate =
-            |workspace: &Workspace, arm: usize| self.measure.map_or(0.0, |m| m.evaluate(workspace, entries)[arm]);
+            |workspace: &Workspace, arm: usize| self.measure.map_or(0.0, |m| m.evaluate_arm(workspace, entries, arm));
         let observed = || evaluate(treated, INTERVENTION);
         let (impact, baseline) = match &self.component.baseline {
             Baseline::ExPost => (observed(), started as f64),

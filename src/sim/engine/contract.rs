@@ -189,8 +189,11 @@ impl Engine {
             let (Some(m), Some(last)) = (contract.components[c].metric, self.contract_measures[c].last()) else {
                 continue;
             };
+            if paid <= 0.0 {
+                continue; // the truth matters only for what was paid
+            }
             let truth = last.evaluate(treated, &self.entry_cycles);
-            if paid > 0.0 && self.scenario.metrics[m].improvement(truth[BASELINE], truth[INTERVENTION]) <= 0.0 {
+            if self.scenario.metrics[m].improvement(truth[BASELINE], truth[INTERVENTION]) <= 0.0 {
                 without_impact = true;
             }
         }
