@@ -59,8 +59,9 @@ const MOST_HALVINGS: usize = 200;
 /// bisection, two halvings a round: the NPV at the midpoint and at both
 /// midpoints that can follow it are worked out together (about the time
 /// one takes), so this visits the same midpoints with the same values as
-/// one halving at a time and returns the same bits in about half the time
-/// (the IRR was 5 % of a `hameenlinna-icehearts` run).
+/// one halving at a time and returns the same bits with half the serial
+/// Horner chains (the IRR was 5 % of a `hameenlinna-icehearts` run; the
+/// three `exp` calls a round now dominate, and the gain measured 11 %).
 fn bisect(flows: &[f64], mut a: f64, mut b: f64) -> f64 {
     let mut fa = npv_at(flows, a);
     let mut halvings = 0;
