@@ -272,9 +272,28 @@ pub struct Ledger {
 /// A `cost` metric's per-child weights in both arms over `window`, rewritten
 /// from drawn state costs; its fixed programme costs are not drawn and stay.
 fn redraw_cost(arms: &mut [Linear; 2], scenario: &Scenario, window: (usize, usize), discount: &[f64]) {
-    for (arm, linear) in arms.iter_mut().enumerate() {
-        linear.weights.fill(0.0);
-        payer_cost_weights(linear, scenario, arm, window, discount, CostParts::Both);
+    redraw_arms(arms, scenario, window, discount, CostParts::Both);
+}
+
+/// Rewrites both arms' weights of a payer-cost account. The arms differ
+/// only by the programme's costs the payer bears; without them the
+/// intervention arm's weights are the baseline's, copied rather than
+/// worked out again (the same values).
+fn redraw_arms(
+    arms: &mut [Linear; 2],
+    scenario: &Scenario,
+    window: (usize, usize),
+    discount: &[f64],
+    parts: CostParts,
+) {
+    let [baseline, intervention] = arms;
+    baseline.weights.fill(0.0);
+    payer_cost_weights(baseline, scenario, BASELINE, window, discount, parts);
+    if parts != CostParts::States && scenario.intervention.payer == ProgrammePayer::Payer {
+        intervention.weights.fill(0.0);
+        payer_cost_weights(intervention, scenario, INTERVENTION, window, discount, parts);
+    } else {
+        intervention.weights.clone_from(&baseline.weights);
     }
 }
 
@@ -518,10 +537,13 @@ impl Ledger {
         let horizon = scenario.time.horizon;
         let payer_rate = Some(scenario.discounting.payer_rate);
         let discount = self.discount_tables.get(scenario, payer_rate);
-        for (arm, linear) in self.state_cost.iter_mut().enumerate() {
-            linear.weights.fill(0.0);
-            payer_cost_weights(linear, scenario, arm, (0, horizon), &discount, CostParts::States);
-        }
+        redraw_arms(
+            &mut self.state_cost,
+            scenario,
+            (0, horizon),
+            &discount,
+            CostParts::States,
+        );
     }
 
     /// Rewrites in place a `cost` metric's accounts over `window` (as
