@@ -423,6 +423,11 @@ fn scale_odds(probabilities: &mut [f64], n: usize, factor: f64, targets: &[bool]
         };
     }
     fixed!(2 3 4 5 6 7 8);
+    scale_odds_rows(probabilities, n, factor, targets);
+}
+
+/// [`scale_odds`] on rows of any width, one move at a time.
+fn scale_odds_rows(probabilities: &mut [f64], n: usize, factor: f64, targets: &[bool]) {
     for i in 0..n {
         let row = &mut probabilities[i * n..(i + 1) * n];
         let mut off_diagonal = 0.0;
@@ -435,16 +440,23 @@ fn scale_odds(probabilities: &mut [f64], n: usize, factor: f64, targets: &[bool]
             }
             off_diagonal += *p;
         }
-        if off_diagonal > 1.0 {
-            for (j, p) in row.iter_mut().enumerate() {
-                if j != i {
-                    *p /= off_diagonal;
-                }
+        settle_diagonal(row, i, off_diagonal);
+    }
+}
+
+/// Gives row `i`'s diagonal what its moves leave (`off_diagonal`, their
+/// sum), or, when they sum past 1, scales them to fill the row.
+#[inline(always)]
+fn settle_diagonal(row: &mut [f64], i: usize, off_diagonal: f64) {
+    if off_diagonal > 1.0 {
+        for (j, p) in row.iter_mut().enumerate() {
+            if j != i {
+                *p /= off_diagonal;
             }
-            row[i] = 0.0;
-        } else {
-            row[i] = 1.0 - off_diagonal;
         }
+        row[i] = 0.0;
+    } else {
+        row[i] = 1.0 - off_diagonal;
     }
 }
 
@@ -467,16 +479,7 @@ fn scale_odds_fixed<const N: usize>(rows: &mut [[f64; N]], factor: f64, targets:
                 off_diagonal += p;
             }
         }
-        if off_diagonal > 1.0 {
-            for (j, p) in row.iter_mut().enumerate() {
-                if j != i {
-                    *p /= off_diagonal;
-                }
-            }
-            row[i] = 0.0;
-        } else {
-            row[i] = 1.0 - off_diagonal;
-        }
+        settle_diagonal(row, i, off_diagonal);
     }
 }
 
@@ -585,37 +588,9 @@ mod tests {
             targets in proptest::collection::vec(proptest::prelude::any::<bool>(), 4),
             z in -3.0..3.0f64,
         ) {
-            let general = |matrix: &mut [f64]| {
-                let mut shocked = vec![0.0; 16];
-                shocked.copy_from_slice(matrix);
-                // The general loop, as scale_odds runs it past 8 states.
-                for i in 0..4 {
-                    let row = &mut shocked[i * 4..(i + 1) * 4];
-                    let mut off = 0.0;
-                    for (j, p) in row.iter_mut().enumerate() {
-                        if j == i {
-                            continue;
-                        }
-                        if targets[j] && *p > 0.0 && *p < 1.0 {
-                            *p = *p * z.exp() / (1.0 - *p + *p * z.exp());
-                        }
-                        off += *p;
-                    }
-                    if off > 1.0 {
-                        for (j, p) in row.iter_mut().enumerate() {
-                            if j != i {
-                                *p /= off;
-                            }
-                        }
-                        row[i] = 0.0;
-                    } else {
-                        row[i] = 1.0 - off;
-                    }
-                }
-                shocked
-            };
+            let mut expected = values.clone();
+            scale_odds_rows(&mut expected, 4, z.exp(), &targets);
             let mut matrix = values.clone();
-            let expected = general(&mut matrix);
             scale_odds(&mut matrix, 4, z.exp(), &targets);
             let bits = |m: &[f64]| m.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
             proptest::prop_assert_eq!(bits(&matrix), bits(&expected));
