@@ -81,7 +81,7 @@ impl Evaluate {
 
     /// Appends the value of every measure in `measures`, in order, to
     /// `out`: [`Evaluate::evaluate`] of each, with the linear ones summed
-    /// [`EVALUATED_TOGETHER`] at a time on each arm's cells (the same bits).
+    /// four at a time on each arm's cells (the same bits).
     pub fn evaluate_all(measures: &[Evaluate], workspace: &Workspace, entries: &[usize], out: &mut Vec<[f64; 2]>) {
         let first = out.len();
         out.extend(measures.iter().map(|m| match m {
