@@ -276,7 +276,7 @@ fn redraw_cost(arms: &mut [Linear; 2], scenario: &Scenario, window: (usize, usiz
 }
 
 /// Rewrites both arms' weights of a payer-cost account. The arms differ
-/// only by the programme's costs the payer bears; without them the
+/// only by the programme's costs ([`counts_programme`]); without them the
 /// intervention arm's weights are the baseline's, copied rather than
 /// worked out again (the same values).
 fn redraw_arms(
@@ -289,7 +289,7 @@ fn redraw_arms(
     let [baseline, intervention] = arms;
     baseline.weights.fill(0.0);
     payer_cost_weights(baseline, scenario, BASELINE, window, discount, parts);
-    if parts != CostParts::States && scenario.intervention.payer == ProgrammePayer::Payer {
+    if counts_programme(scenario, INTERVENTION, parts) {
         intervention.weights.fill(0.0);
         payer_cost_weights(intervention, scenario, INTERVENTION, window, discount, parts);
     } else {
@@ -348,6 +348,12 @@ pub enum CostParts {
     Both,
 }
 
+/// Whether a payer-cost account of `parts` in `arm` counts the programme's
+/// costs: in the intervention arm, when the payer bears them.
+fn counts_programme(scenario: &Scenario, arm: usize, parts: CostParts) -> bool {
+    parts != CostParts::States && arm == INTERVENTION && scenario.intervention.payer == ProgrammePayer::Payer
+}
+
 /// The payer's cost in `arm` over cycles in `window`: state costs and/or the
 /// programme's when the payer bears it (per child while enrolled and not in
 /// `stops_in`; fixed costs at the start of every cycle some wave is enrolled).
@@ -361,8 +367,7 @@ pub fn payer_cost(
     let mut linear = Linear::zero(Layout::new(scenario));
     let discount = discount_table(rate, scenario.time.cycle_years, scenario.time.horizon);
     payer_cost_weights(&mut linear, scenario, arm, window, &discount, parts);
-    let programme =
-        parts != CostParts::States && arm == INTERVENTION && scenario.intervention.payer == ProgrammePayer::Payer;
+    let programme = counts_programme(scenario, arm, parts);
     let iv = &scenario.intervention;
     if programme && iv.fixed_cost_per_cycle != 0.0 {
         let mut fixed = FixedCosts {
@@ -396,8 +401,7 @@ fn payer_cost_weights(
     parts: CostParts,
 ) {
     let layout = Layout::new(scenario);
-    let programme =
-        parts != CostParts::States && arm == INTERVENTION && scenario.intervention.payer == ProgrammePayer::Payer;
+    let programme = counts_programme(scenario, arm, parts);
     let states = if parts == CostParts::Programme { 0.0 } else { 1.0 };
     let iv = &scenario.intervention;
     for (w, wave) in scenario.cohort.waves.iter().enumerate() {
