@@ -125,5 +125,37 @@ fn merge_two_shards(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, kernel, one_replication, full_run, merge_two_shards);
+/// Folding values into a statistic's accumulator: one chunk of 2,000
+/// replications (what a worker folds before it merges), of a continuous
+/// money-like statistic and of a discrete count.
+fn fold(c: &mut Criterion) {
+    use sibsim::stats::accumulate::Accumulator;
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let mut uniform = move || {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (state >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let continuous: Vec<f64> = (0..2000).map(|_| 4.0e5 * (uniform() - 0.3)).collect();
+    let counts: Vec<f64> = (0..2000).map(|_| (uniform() * 12.0).floor()).collect();
+    let mut group = c.benchmark_group("fold");
+    for (name, values) in [("continuous", &continuous), ("counts", &counts)] {
+        group.throughput(Throughput::Elements(values.len() as u64));
+        let mut accumulator = Accumulator::new();
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                accumulator.clear();
+                for &v in values {
+                    accumulator.add(v);
+                }
+                accumulator.flush();
+                accumulator.count()
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, kernel, one_replication, full_run, merge_two_shards, fold);
 criterion_main!(benches);
