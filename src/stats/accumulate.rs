@@ -19,7 +19,7 @@
 //!   distinct value (counts, zeros, −100 %).
 
 use super::summary::Summary;
-use batch::{merge_runs, sortable, unsortable, Runs, PENDING};
+use batch::{for_each_run, merge_runs, sortable, unsortable, PENDING};
 use bins::{floor_for, holds_mantissas, infinite_key, is_tiny, linear_width, pow2, unit_exponent, LOWEST_FLOOR};
 pub use bins::{Bin, BIN_MANTISSA_BITS, FLOOR_OCTAVES};
 use fixed::{FixedSum, MOST_ADDS};
@@ -274,10 +274,12 @@ impl Accumulator {
         for batch in self.pending.chunks(MOST_ADDS / 2) {
             for &bits in batch {
                 let v = unsortable(bits);
-                let (square, error) = two_product(v, v);
-                for part in [square, error] {
-                    if !squares.add(part) {
-                        self.squares.add(part);
+                if !squares.add_square(v) {
+                    let (square, error) = two_product(v, v);
+                    for part in [square, error] {
+                        if !squares.add(part) {
+                            self.squares.add(part);
+                        }
                     }
                 }
                 if v.is_finite() && v != 0.0 {
@@ -296,18 +298,19 @@ impl Accumulator {
             }
         }
         // The runs worked out once into a buffer on the stack (merge_runs
-        // walks them twice, and a run's key costs a binning per value).
+        // walks them twice, and a run's key costs a binning).
         let mut runs = [(0i64, Bin::default()); PENDING];
         let mut filled = 0;
-        for run in Runs::new(&self.pending, floor) {
+        let bins = &mut self.bins;
+        for_each_run(&self.pending, floor, |key, bin| {
             if filled == runs.len() {
-                merge_runs(&mut self.bins, runs.iter().copied());
+                merge_runs(bins, &runs);
                 filled = 0;
             }
-            runs[filled] = run;
+            runs[filled] = (key, bin);
             filled += 1;
-        }
-        merge_runs(&mut self.bins, runs[..filled].iter().copied());
+        });
+        merge_runs(&mut self.bins, &runs[..filled]);
         self.pending.clear();
     }
 
@@ -419,7 +422,7 @@ impl Accumulator {
         } else {
             other
         };
-        merge_runs(&mut self.bins, other.bins.iter().copied());
+        merge_runs(&mut self.bins, &other.bins);
         for (mine, theirs) in self.tiny.iter_mut().zip(&other.tiny) {
             mine.add_sum(theirs);
         }

@@ -14,6 +14,10 @@ use super::ExactSum;
 /// overflow below [`MOST_ADDS`] additions, and every drained part is finite.
 const BELOW_EXPONENT: i32 = 848;
 
+/// Values of magnitude within 2^±this square exactly into the chunks (the
+/// square stays well above 2⁻¹⁰⁷⁴ and below 2^[`BELOW_EXPONENT`]).
+const SQUARED_EXPONENT: i32 = 400;
+
 /// The exponent of a double's smallest unit (the least subnormal).
 const UNIT_EXPONENT: i32 = -1074;
 
@@ -63,6 +67,44 @@ impl FixedSum {
         let negative = bits >> 63 == 1;
         for (chunk, piece) in self.chunks[index..index + 3].iter_mut().zip(pieces) {
             *chunk += if negative { -piece } else { piece };
+        }
+        true
+    }
+
+    /// Adds `v`² exactly and says so, or leaves it (zero, non-finite, or of
+    /// magnitude outside 2^±[`SQUARED_EXPONENT`]) and returns false: the
+    /// square of the 53-bit mantissa is an integer of at most 106 bits, so
+    /// it joins the chunks without the rounded product and its error term
+    /// (an FMA the portable build calls as a library function, once a value,
+    /// which measured as much as the rest of this sum).
+    #[inline]
+    pub(super) fn add_square(&mut self, v: f64) -> bool {
+        let bits = v.to_bits();
+        let biased = (bits >> 52 & 0x7ff) as i32;
+        if (biased - 1023).abs() > SQUARED_EXPONENT {
+            return false;
+        }
+        let mantissa = u128::from(bits & ((1 << 52) - 1) | 1 << 52);
+        // v² = mantissa² · 2^(2·exponent), exponent = biased − 1075.
+        let position = (2 * (biased - 1075) - UNIT_EXPONENT) as u32;
+        let index = (position / CHUNK_BITS) as usize;
+        let shift = position % CHUNK_BITS;
+        let square = mantissa * mantissa;
+        let mask = (1u128 << CHUNK_BITS) - 1;
+        // Below 2^95 and 2^73 once shifted: neither overflows.
+        let low = (square & u128::from(u64::MAX)) << shift;
+        let high = (square >> 64) << shift;
+        // Each chunk gains less than 2^33 (two pieces below 2^32 at most),
+        // as two `add`s would: the bound of MOST_ADDS / 2 values holds.
+        let pieces = [
+            low & mask,
+            low >> CHUNK_BITS & mask,
+            (low >> (2 * CHUNK_BITS)) + (high & mask),
+            high >> CHUNK_BITS & mask,
+            high >> (2 * CHUNK_BITS),
+        ];
+        for (chunk, piece) in self.chunks[index..index + 5].iter_mut().zip(pieces) {
+            *chunk += piece as i64;
         }
         true
     }
@@ -132,6 +174,56 @@ mod tests {
             assert_eq!(a.canonical(), b.canonical(), "{values:?}");
             assert_eq!(a.value().to_bits(), b.value().to_bits());
         }
+    }
+
+    /// Squares added whole are the exact sums of the two-product parts
+    /// the other path adds (values inside and just outside the range, and
+    /// those the caller must take).
+    #[test]
+    fn squares_add_exactly() {
+        let edge = pow2(SQUARED_EXPONENT);
+        let mut values = vec![
+            0.0,
+            -0.0,
+            1.0,
+            -3.0,
+            0.1,
+            1e6 / 3.0,
+            -2.5e5 * 0.7,
+            f64::from_bits(1),
+            1e-300,
+        ];
+        for base in [edge, 1.0 / edge, 2.0 * edge, 0.5 / edge] {
+            values.extend([base, -base, base * (2.0 - f64::EPSILON), base * (1.0 + f64::EPSILON)]);
+        }
+        values.extend((0..3000).map(|i| ((i * 7919) % 1000) as f64 * 1.0001f64.powi(i) - 480.0));
+        let (mut whole, mut parts) = (FixedSum::new(), FixedSum::new());
+        let (mut whole_sum, mut parts_sum) = (ExactSum::new(), ExactSum::new());
+        let mut taken = 0;
+        for &v in &values {
+            let (square, error) = (v * v, v.mul_add(v, -(v * v)));
+            for part in [square, error] {
+                if !parts.add(part) {
+                    parts_sum.add(part);
+                }
+            }
+            if whole.add_square(v) {
+                taken += 1;
+            } else {
+                for part in [square, error] {
+                    if !whole.add(part) {
+                        whole_sum.add(part);
+                    }
+                }
+            }
+        }
+        assert!(taken > 3000 && taken < values.len(), "{taken} of {}", values.len());
+        whole.drain_into(&mut whole_sum);
+        parts.drain_into(&mut parts_sum);
+        assert_eq!(whole_sum.canonical(), parts_sum.canonical());
+        assert!(!FixedSum::new().add_square(2.0 * edge));
+        assert!(FixedSum::new().add_square(edge * (2.0 - f64::EPSILON)));
+        assert!(!FixedSum::new().add_square(f64::NAN));
     }
 
     #[test]
