@@ -6,8 +6,9 @@
 //! shards), is the same to the last bit:
 //! - [`ExactSum`]: Shewchuk's non-overlapping partials (the algorithm of
 //!   Python's `math.fsum`); its value is the correctly rounded exact sum.
-//! - Squares and cross products enter as exact two-products (via FMA), so
-//!   Σx², Σxy are exact too, and n·Σxy − Σx·Σy is formed exactly before
+//! - Squares enter exactly (most as the integer square of the mantissa in a
+//!   fixed-point sum, the rest as exact two-products via FMA) and cross
+//!   products as exact two-products, so Σx², Σxy are exact too, and n·Σxy − Σx·Σy is formed exactly before
 //!   its one rounding: a statistic that never varies has sd 0 exactly.
 //! - [`Accumulator`] also keeps a sparse histogram of bounded size (see
 //!   `accumulate/bins.rs`): bins at most 2⁻¹⁰ wide relative to their values
