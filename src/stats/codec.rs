@@ -78,6 +78,7 @@ fn put_accumulator(out: &mut Vec<u8>, a: &Accumulator) {
 }
 
 fn put_comoments(out: &mut Vec<u8>, c: &Comoments) {
+    let c = c.flushed();
     put_u64(out, c.n);
     for sum in [&c.x, &c.y, &c.xx, &c.yy, &c.xy] {
         put_sum(out, sum);
@@ -262,6 +263,7 @@ impl Reader<'_> {
             xx: self.sum()?,
             yy: self.sum()?,
             xy: self.sum()?,
+            pending: Vec::new(),
         })
     }
 }

@@ -113,11 +113,13 @@ impl RunState {
         }
     }
 
-    /// Bins every accumulator's pending values (see [`Accumulator::flush`]):
-    /// the state reads the same either way, but a flushed one is read
-    /// without binning a copy, and merges into another by its bins alone.
+    /// Bins every accumulator's pending values (see [`Accumulator::flush`])
+    /// and sums the co-moments' pending pairs: the state reads the same
+    /// either way, but a flushed one is read without flushing a copy, and
+    /// merges into another by its bins and sums alone.
     pub fn flush(&mut self) {
         self.accumulators_mut().for_each(Accumulator::flush);
+        self.payment_pairs.iter_mut().for_each(Comoments::flush);
     }
 
     /// Every accumulator: the statistics', then both cash-flow paths'.
@@ -133,7 +135,7 @@ impl RunState {
         self.replications = 0;
         self.accumulators_mut().for_each(Accumulator::clear);
         self.events.iter_mut().for_each(|e| *e = 0);
-        self.payment_pairs.iter_mut().for_each(|c| *c = Comoments::default());
+        self.payment_pairs.iter_mut().for_each(Comoments::clear);
     }
 
     /// Adds every replication of `other` (a state of the same run's shape).

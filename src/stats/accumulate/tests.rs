@@ -132,6 +132,86 @@ fn correlations_come_from_exact_comoments() {
     assert!(flat.correlation().is_nan());
 }
 
+/// Co-moments summed in batches hold the exact sums of adding each pair's
+/// values and two-products to the partials one by one (the way they were
+/// summed before batches), at any split into merged pieces: huge values
+/// (past the fixed-point and squaring ranges), subnormals, infinities.
+#[test]
+fn batched_comoments_are_the_exact_sums_of_each_pair() {
+    let mut pairs: Vec<[f64; 2]> = values()
+        .iter()
+        .zip(values().iter().rev())
+        .map(|(&x, &y)| [x, 0.5 * y + 3.0])
+        .collect();
+    pairs.extend([
+        [2f64.powi(900), -3.0],
+        [1e-310, 2f64.powi(450)],
+        [-2f64.powi(401), 2f64.powi(-401)],
+        [f64::INFINITY, 1.0],
+        [1.0, f64::NAN],
+    ]);
+    let mut reference = [
+        ExactSum::new(),
+        ExactSum::new(),
+        ExactSum::new(),
+        ExactSum::new(),
+        ExactSum::new(),
+    ];
+    let mut counted = 0;
+    for &[x, y] in &pairs {
+        if x.is_nan() || y.is_nan() {
+            continue;
+        }
+        counted += 1;
+        reference[0].add(x);
+        reference[1].add(y);
+        for (k, (a, b)) in [(2, (x, x)), (3, (y, y)), (4, (x, y))] {
+            let (high, low) = two_product(a, b);
+            reference[k].add(high);
+            reference[k].add(low);
+        }
+    }
+    let check = |c: &Comoments, what: &str| {
+        let c = c.flushed();
+        assert_eq!(c.n, counted, "{what}");
+        for (mine, theirs) in [&c.x, &c.y, &c.xx, &c.yy, &c.xy].into_iter().zip(&reference) {
+            let (mine, theirs) = (mine.canonical(), theirs.canonical());
+            assert_eq!(mine.partials, theirs.partials, "{what}");
+            assert_eq!(mine.special.is_nan(), theirs.special.is_nan(), "{what}");
+            if !theirs.special.is_nan() {
+                assert_eq!(mine.special, theirs.special, "{what}");
+            }
+        }
+    };
+    let mut whole = Comoments::default();
+    pairs.iter().for_each(|&[x, y]| whole.add(x, y));
+    check(&whole, "one by one");
+    for size in [1, PENDING - 1, PENDING + 1, 3 * PENDING] {
+        let mut merged = Comoments::default();
+        for piece in pairs.chunks(size) {
+            let mut part = Comoments::default();
+            piece.iter().for_each(|&[x, y]| part.add(x, y));
+            merged.merge(&part);
+        }
+        check(&merged, &format!("pieces of {size}"));
+        assert_eq!(merged, whole);
+    }
+    // The finite pairs' correlation, from the same sums either way.
+    let finite: Vec<[f64; 2]> = pairs
+        .iter()
+        .copied()
+        .filter(|p| p.iter().all(|v| v.abs() < 1e100))
+        .collect();
+    let (mut batched, mut flushed_often) = (Comoments::default(), Comoments::default());
+    for &[x, y] in &finite {
+        batched.add(x, y);
+        flushed_often.add(x, y);
+        flushed_often.flush();
+    }
+    assert_eq!(batched.correlation().to_bits(), flushed_often.correlation().to_bits());
+    assert!(batched.correlation().is_finite());
+}
+
 #[test]
 fn batched_bins_are_those_of_binning_each_value() {
     let mut v = values();
