@@ -663,8 +663,8 @@ impl Comoments {
         }
         let mut fixed: [FixedSum; 5] = std::array::from_fn(|_| FixedSum::new());
         let [fx, fy, fxx, fyy, fxy] = &mut fixed;
-        // A batch is at most PENDING pairs (or those of a clone's flush),
-        // each at most two additions a sum: far below MOST_ADDS.
+        // A batch is at most PENDING pairs, each at most two additions a
+        // sum: far below MOST_ADDS.
         for &[x, y] in &self.pending {
             add_exactly(fx, &mut self.x, x);
             add_exactly(fy, &mut self.y, y);
