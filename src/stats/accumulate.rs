@@ -23,10 +23,12 @@ use super::summary::Summary;
 use batch::{for_each_run, merge_runs, sortable, unsortable, PENDING};
 use bins::{floor_for, holds_mantissas, infinite_key, is_tiny, linear_width, pow2, unit_exponent, LOWEST_FLOOR};
 pub use bins::{Bin, BIN_MANTISSA_BITS, FLOOR_OCTAVES};
+pub use comoments::Comoments;
 use fixed::{FixedSum, MOST_ADDS};
 
 mod batch;
 pub(super) mod bins;
+mod comoments;
 mod fixed;
 
 /// The largest relative error of a quantile read from the histogram.
@@ -36,6 +38,24 @@ pub const QUANTILE_RELATIVE_ERROR: f64 = 1.0 / (1u64 << BIN_MANTISSA_BITS) as f6
 fn two_product(a: f64, b: f64) -> (f64, f64) {
     let p = a * b;
     (p, a.mul_add(b, -p))
+}
+
+/// Adds `x` exactly to `fixed`, or to `sum` where `fixed` does not take it.
+fn add_exactly(fixed: &mut FixedSum, sum: &mut ExactSum, x: f64) {
+    if !fixed.add(x) {
+        sum.add(x);
+    }
+}
+
+/// Adds `v`² exactly to `fixed` (whole where it can, see
+/// [`FixedSum::add_square`], else as an exact two-product), or to `sum`
+/// the parts `fixed` does not take.
+fn add_square_exactly(fixed: &mut FixedSum, sum: &mut ExactSum, v: f64) {
+    if !fixed.add_square(v) {
+        let (square, error) = two_product(v, v);
+        add_exactly(fixed, sum, square);
+        add_exactly(fixed, sum, error);
+    }
 }
 
 /// An exact sum of `f64` values. Two sums of the same values may hold
@@ -120,6 +140,13 @@ impl ExactSum {
             partials: parts,
             special: self.special,
         }
+    }
+
+    /// Whether both are the same exact sum (same canonical form; any NaN
+    /// special part is the same, as an infinite value's square leaves one).
+    pub(super) fn same_sum(&self, other: &ExactSum) -> bool {
+        let (x, y) = (self.canonical(), other.canonical());
+        x.partials == y.partials && (x.special == y.special || (x.special.is_nan() && y.special.is_nan()))
     }
 
     /// The exact sum, rounded once to the nearest `f64` (ties to even).
@@ -217,19 +244,14 @@ impl Default for Accumulator {
 impl PartialEq for Accumulator {
     fn eq(&self, other: &Accumulator) -> bool {
         let (a, b) = (self.binned(), other.binned());
-        // An infinite value's square leaves a NaN in the special part.
-        let same = |x: &ExactSum, y: &ExactSum| {
-            let (x, y) = (x.canonical(), y.canonical());
-            x.partials == y.partials && (x.special == y.special || (x.special.is_nan() && y.special.is_nan()))
-        };
         a.n == b.n
             && a.min.to_bits() == b.min.to_bits()
             && a.max.to_bits() == b.max.to_bits()
-            && same(&a.squares, &b.squares)
+            && a.squares.same_sum(&b.squares)
             && a.floor == b.floor
             && a.bins == b.bins
-            && same(&a.tiny[0], &b.tiny[0])
-            && same(&a.tiny[1], &b.tiny[1])
+            && a.tiny[0].same_sum(&b.tiny[0])
+            && a.tiny[1].same_sum(&b.tiny[1])
     }
 }
 
@@ -275,14 +297,7 @@ impl Accumulator {
         for batch in self.pending.chunks(MOST_ADDS / 2) {
             for &bits in batch {
                 let v = unsortable(bits);
-                if !squares.add_square(v) {
-                    let (square, error) = two_product(v, v);
-                    for part in [square, error] {
-                        if !squares.add(part) {
-                            self.squares.add(part);
-                        }
-                    }
-                }
+                add_square_exactly(&mut squares, &mut self.squares, v);
                 if v.is_finite() && v != 0.0 {
                     floor = floor.max(floor_for(v));
                 }
@@ -595,142 +610,6 @@ impl Accumulator {
             n: self.n,
             quantile_absolute_error: linear_width(binned.floor),
         })
-    }
-}
-
-/// Exact co-moments of two statistics, for their correlation.
-#[derive(Debug, Clone, Default)]
-pub struct Comoments {
-    /// Pairs added (NaN pairs left out), pending ones included.
-    pub(super) n: u64,
-    pub(super) x: ExactSum,
-    pub(super) y: ExactSum,
-    pub(super) xx: ExactSum,
-    pub(super) yy: ExactSum,
-    pub(super) xy: ExactSum,
-    /// Pairs counted in `n` but not yet in the sums (at most [`PENDING`]):
-    /// a batch adds in fixed point, where each pair passed over five sums'
-    /// partials (3 % of a `lapset-sib` run, with its 28 pairs of contracts).
-    pub(super) pending: Vec<[f64; 2]>,
-}
-
-/// Equal when they hold the same pairs' sums, whatever is still pending.
-impl PartialEq for Comoments {
-    fn eq(&self, other: &Comoments) -> bool {
-        let (a, b) = (self.flushed(), other.flushed());
-        let same = |x: &ExactSum, y: &ExactSum| {
-            let (x, y) = (x.canonical(), y.canonical());
-            x.partials == y.partials && (x.special == y.special || (x.special.is_nan() && y.special.is_nan()))
-        };
-        a.n == b.n
-            && same(&a.x, &b.x)
-            && same(&a.y, &b.y)
-            && same(&a.xx, &b.xx)
-            && same(&a.yy, &b.yy)
-            && same(&a.xy, &b.xy)
-    }
-}
-
-/// Adds `x` exactly to `fixed`, or to `sum` where `fixed` does not take it.
-fn add_exactly(fixed: &mut FixedSum, sum: &mut ExactSum, x: f64) {
-    if !fixed.add(x) {
-        sum.add(x);
-    }
-}
-
-impl Comoments {
-    /// Adds one replication's pair (left out when either is NaN).
-    pub fn add(&mut self, x: f64, y: f64) {
-        if x.is_nan() || y.is_nan() {
-            return;
-        }
-        self.n += 1;
-        if self.pending.capacity() == 0 {
-            self.pending.reserve_exact(PENDING);
-        }
-        self.pending.push([x, y]);
-        if self.pending.len() >= PENDING {
-            self.flush();
-        }
-    }
-
-    /// Adds the pending pairs to the sums, exactly: values, squares and
-    /// products (as exact two-products, or squares as integers) in fixed
-    /// point, then into the partials a few parts a sum.
-    pub fn flush(&mut self) {
-        if self.pending.is_empty() {
-            return;
-        }
-        let mut fixed: [FixedSum; 5] = std::array::from_fn(|_| FixedSum::new());
-        let [fx, fy, fxx, fyy, fxy] = &mut fixed;
-        // A batch is at most PENDING pairs, each at most two additions a
-        // sum: far below MOST_ADDS.
-        for &[x, y] in &self.pending {
-            add_exactly(fx, &mut self.x, x);
-            add_exactly(fy, &mut self.y, y);
-            for (fixed, sum, v) in [(&mut *fxx, &mut self.xx, x), (&mut *fyy, &mut self.yy, y)] {
-                if !fixed.add_square(v) {
-                    let (high, low) = two_product(v, v);
-                    add_exactly(fixed, sum, high);
-                    add_exactly(fixed, sum, low);
-                }
-            }
-            let (high, low) = two_product(x, y);
-            add_exactly(fxy, &mut self.xy, high);
-            add_exactly(fxy, &mut self.xy, low);
-        }
-        for (fixed, sum) in fixed
-            .iter_mut()
-            .zip([&mut self.x, &mut self.y, &mut self.xx, &mut self.yy, &mut self.xy])
-        {
-            fixed.drain_into(sum);
-        }
-        self.pending.clear();
-    }
-
-    /// These co-moments with nothing pending: themselves, or a flushed copy.
-    pub(super) fn flushed(&self) -> std::borrow::Cow<'_, Comoments> {
-        if self.pending.is_empty() {
-            return std::borrow::Cow::Borrowed(self);
-        }
-        let mut copy = self.clone();
-        copy.flush();
-        std::borrow::Cow::Owned(copy)
-    }
-
-    /// Empties the co-moments, keeping the batch's room.
-    pub fn clear(&mut self) {
-        let mut pending = std::mem::take(&mut self.pending);
-        pending.clear();
-        *self = Comoments {
-            pending,
-            ..Comoments::default()
-        };
-    }
-
-    /// Adds everything `other` holds.
-    pub fn merge(&mut self, other: &Comoments) {
-        self.flush();
-        let other = other.flushed();
-        self.n += other.n;
-        for (mine, theirs) in [
-            (&mut self.x, &other.x),
-            (&mut self.y, &other.y),
-            (&mut self.xx, &other.xx),
-            (&mut self.yy, &other.yy),
-            (&mut self.xy, &other.xy),
-        ] {
-            mine.add_sum(theirs);
-        }
-    }
-
-    /// Pearson's correlation (NaN when either side never varies).
-    pub fn correlation(&self) -> f64 {
-        let c = self.flushed();
-        let xy = centred(c.n, &c.xy, &c.x, &c.y);
-        let xx = centred(c.n, &c.xx, &c.x, &c.x);
-        let yy = centred(c.n, &c.yy, &c.y, &c.y);
-        xy / (xx * yy).sqrt()
     }
 }
 
