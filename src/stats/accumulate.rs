@@ -8,8 +8,9 @@
 //!   Python's `math.fsum`); its value is the correctly rounded exact sum.
 //! - Squares enter exactly (most as the integer square of the mantissa in a
 //!   fixed-point sum, the rest as exact two-products via FMA) and cross
-//!   products as exact two-products, so Σx², Σxy are exact too, and n·Σxy − Σx·Σy is formed exactly before
-//!   its one rounding: a statistic that never varies has sd 0 exactly.
+//!   products as exact two-products, so Σx², Σxy are exact too, and
+//!   n·Σxy − Σx·Σy is formed exactly before its one rounding: a statistic
+//!   that never varies has sd 0 exactly.
 //! - [`Accumulator`] also keeps a sparse histogram of bounded size (see
 //!   `accumulate/bins.rs`): bins at most 2⁻¹⁰ wide relative to their values
 //!   (≤ 0.098 %) above the statistic's floor, 2⁻¹⁰ of the floor wide below

@@ -129,6 +129,7 @@ impl FixedSum {
 
 #[cfg(test)]
 mod tests {
+    use super::super::{add_exactly, two_product};
     use super::*;
 
     /// Adds through a `FixedSum` where it takes the value, directly otherwise.
@@ -201,19 +202,15 @@ mod tests {
         let (mut whole_sum, mut parts_sum) = (ExactSum::new(), ExactSum::new());
         let mut taken = 0;
         for &v in &values {
-            let (square, error) = (v * v, v.mul_add(v, -(v * v)));
+            let (square, error) = two_product(v, v);
             for part in [square, error] {
-                if !parts.add(part) {
-                    parts_sum.add(part);
-                }
+                add_exactly(&mut parts, &mut parts_sum, part);
             }
             if whole.add_square(v) {
                 taken += 1;
             } else {
                 for part in [square, error] {
-                    if !whole.add(part) {
-                        whole_sum.add(part);
-                    }
+                    add_exactly(&mut whole, &mut whole_sum, part);
                 }
             }
         }
