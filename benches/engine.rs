@@ -129,14 +129,10 @@ fn merge_two_shards(c: &mut Criterion) {
 /// replications (what a worker folds before it merges), of a continuous
 /// money-like statistic and of a discrete count.
 fn fold(c: &mut Criterion) {
+    use rand::{Rng, SeedableRng};
     use sibsim::stats::accumulate::Accumulator;
-    let mut state = 0x9e37_79b9_7f4a_7c15u64;
-    let mut uniform = move || {
-        state = state
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (state >> 11) as f64 / (1u64 << 53) as f64
-    };
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+    let mut uniform = move || rng.random::<f64>();
     let continuous: Vec<f64> = (0..2000).map(|_| 4.0e5 * (uniform() - 0.3)).collect();
     let counts: Vec<f64> = (0..2000).map(|_| (uniform() * 12.0).floor()).collect();
     let mut group = c.benchmark_group("fold");
