@@ -241,6 +241,58 @@ impl Drop for Scratch {
     }
 }
 
+/// Checks, before any work is done, that `path` can receive a file that
+/// `flag` (`--export-json`, …) asks for: its folder exists, and it is not
+/// itself a folder.
+///
+/// # Errors
+/// An [`InputError`] (exit 2) naming the path and the flag.
+pub fn check_file_target(path: &Path, flag: &str) -> Result<()> {
+    let folder = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let refuse = |message: String| Err(InputError::new(path.display().to_string(), flag, message).into());
+    if path.file_name().is_none() {
+        return refuse("names no file; give the path of a file".to_string());
+    }
+    if !folder.is_dir() {
+        return refuse(format!(
+            "its folder {} does not exist; make it first or write the file elsewhere",
+            folder.display()
+        ));
+    }
+    if path.is_dir() {
+        return refuse("is a folder; give the path of a file (inside it, or anywhere else)".to_string());
+    }
+    Ok(())
+}
+
+/// Writes `bytes` to `path` whole: into a temporary file beside it, then
+/// renamed over it, so that a failure leaves any earlier file as it was
+/// and never a half-written one.
+///
+/// # Errors
+/// [`Error::Io`] when writing or renaming fails (the temporary file is
+/// removed).
+pub fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
+    let folder = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let name = path
+        .file_name()
+        .map_or_else(|| "file".into(), |n| n.to_string_lossy().into_owned());
+    let temporary = folder.join(format!(".{name}.tmp-{}", std::process::id()));
+    let result = std::fs::write(&temporary, bytes)
+        .map_err(|e| Error::io(&temporary, e))
+        .and_then(|()| std::fs::rename(&temporary, path).map_err(|e| Error::io(path, e)));
+    if result.is_err() {
+        let _ = std::fs::remove_file(&temporary);
+    }
+    result
+}
+
 /// Moves the finished `temporary` folder to `target`.
 fn swap_into_place(temporary: &Path, target: &Path, parent: &Path, name: &str, unique: &str) -> Result<()> {
     // Check again just before replacing: something may have appeared there
@@ -355,6 +407,36 @@ mod tests {
         let e = write_folder(dir.path(), "x", &[]).unwrap_err();
         assert_eq!(e.exit_code(), 2);
         assert_eq!(std::fs::read(dir.path().join("x/thesis.tex")).expect("kept"), b"mine");
+    }
+
+    #[test]
+    fn a_file_target_is_checked_before_work_and_written_whole() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let missing = dir.path().join("no/such/folder/bench.json");
+        let e = check_file_target(&missing, "--export-json").unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        assert!(
+            e.to_string().contains("does not exist") && e.to_string().contains("--export-json"),
+            "{e}"
+        );
+        let e = check_file_target(dir.path(), "--export-csv").unwrap_err();
+        assert!(e.to_string().contains("is a folder"), "{e}");
+        let file = dir.path().join("bench.json");
+        check_file_target(&file, "--export-json").expect("a new file in an existing folder");
+        write_file(&file, b"one").expect("write");
+        write_file(&file, b"two").expect("rewrite");
+        assert_eq!(std::fs::read(&file).expect("read"), b"two");
+        // A failed write leaves the earlier file as it was, and no
+        // temporary file.
+        std::fs::create_dir(dir.path().join("taken")).expect("mkdir");
+        assert!(
+            write_file(&dir.path().join("taken"), b"three").is_err(),
+            "a folder is not replaced"
+        );
+        assert!(dir.path().join("taken").is_dir());
+        assert_eq!(std::fs::read(&file).expect("read"), b"two");
+        let names: Vec<_> = std::fs::read_dir(dir.path()).expect("list").collect();
+        assert_eq!(names.len(), 2, "bench.json and the folder, nothing else");
     }
 
     #[test]

@@ -243,6 +243,32 @@ fn bench_prints_a_scaling_table() {
     }
 }
 
+/// A bench that could not finish in a day, or whose export could not be
+/// written, is refused as bad input before anything is timed (were it
+/// timed, 2^64 − 1 replications would never end).
+#[test]
+fn bench_refuses_runaway_runs_and_unwritable_exports_before_timing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let bench = |args: &[&str]| {
+        let out = common::run_in(d, &[&["bench", "--threads", "1"], args].concat());
+        assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(out.stdout.is_empty(), "nothing timed or printed");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let err = bench(&["--replications", &u64::MAX.to_string()]);
+    assert!(
+        err.contains("--replications") && err.contains("more than a day") && err.contains("--force"),
+        "{err}"
+    );
+    let err = bench(&["--replications", "4", "--export-json", "missing/bench.json"]);
+    assert!(err.contains("--export-json") && err.contains("does not exist"), "{err}");
+    std::fs::create_dir(d.join("folder")).expect("mkdir");
+    let err = bench(&["--replications", "4", "--export-csv", "folder"]);
+    assert!(err.contains("--export-csv") && err.contains("is a folder"), "{err}");
+    assert!(!d.join("missing").exists());
+}
+
 #[test]
 fn bench_times_portfolios_in_hyperfines_style_and_exports() {
     let dir = tempfile::tempdir().expect("tempdir");

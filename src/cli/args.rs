@@ -204,6 +204,9 @@ pub enum Command {
         /// Also write the results as a Markdown table to this file.
         #[arg(long, value_name = "FILE")]
         export_markdown: Option<PathBuf>,
+        /// Bench even when it would take more than a day or more memory than is available.
+        #[arg(long)]
+        force: bool,
     },
 }
 

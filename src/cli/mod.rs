@@ -122,6 +122,7 @@ pub fn main() -> Result<()> {
             export_json,
             export_csv,
             export_markdown,
+            force,
         } => {
             let options = sibsim::run::bench::BenchOptions {
                 replications,
@@ -129,7 +130,7 @@ pub fn main() -> Result<()> {
                 warmup,
             };
             let exports = [export_json, export_csv, export_markdown];
-            bench(scenario.as_deref(), &threads, options, json, exports, cancel)?;
+            bench(scenario.as_deref(), &threads, options, json, exports, force, cancel)?;
         }
         Command::Calibrate {
             panel,
@@ -250,20 +251,30 @@ fn slurm(request: &SlurmRequest) -> Result<()> {
     Ok(())
 }
 
-/// `bench`: times the runs, prints the table (or JSON), writes the exports.
+/// `bench`: checks the export files and the cost first, then times the
+/// runs, prints the table (or JSON), writes the exports (each whole).
+#[allow(clippy::too_many_arguments)]
 fn bench(
     scenario: Option<&Path>,
     threads: &[u64],
     options: sibsim::run::bench::BenchOptions,
     json: bool,
     exports: [Option<std::path::PathBuf>; 3],
+    force: bool,
     cancel: &AtomicBool,
 ) -> Result<()> {
-    use sibsim::run::bench::built_in;
-    let job = match scenario {
-        Some(path) => sibsim::run::job::Job::load(path, &[])?,
-        None => built_in()?,
+    use sibsim::run::bench::{built_in, check_cost};
+    let flags = ["--export-json", "--export-csv", "--export-markdown"];
+    for (path, flag) in exports.iter().zip(flags) {
+        if let Some(path) = path {
+            sibsim::files::check_file_target(path, flag)?;
+        }
+    }
+    let (job, file) = match scenario {
+        Some(path) => (sibsim::run::job::Job::load(path, &[])?, path.display().to_string()),
+        None => (built_in()?, "bench-6x1000x20.toml (built in)".to_string()),
     };
+    check_cost(&job, threads, options, &file, force)?;
     let result = sibsim::run::bench::bench(&job, threads, options, Some(cancel))?;
     let [export_json, export_csv, export_markdown] = exports;
     let exports = [
@@ -273,7 +284,7 @@ fn bench(
     ];
     for (path, text) in exports {
         if let Some(path) = path {
-            std::fs::write(&path, text).map_err(|e| Error::io(&path, e))?;
+            sibsim::files::write_file(&path, text.as_bytes())?;
         }
     }
     if json {

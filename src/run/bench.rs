@@ -2,8 +2,9 @@
 //! reported the way hyperfine reports commands: warm-up runs, then timed
 //! runs with mean ± σ and min … max, every run's time kept.
 
+use super::estimate::{available_memory, bytes, duration, job_rate, Estimate, TIME_LIMIT_SECONDS};
 use super::job::Job;
-use crate::error::Result;
+use crate::error::{InputError, Result};
 use crate::model::schedule::{draw, thresholds};
 use crate::sim::engine::Engine;
 use crate::sim::parallel::RunOptions;
@@ -112,6 +113,72 @@ pub fn built_in() -> Result<Job> {
     Ok(Job::Single(Box::new(Engine::new(scenario))))
 }
 
+/// Cores this machine offers.
+fn cores() -> u64 {
+    std::thread::available_parallelism().map_or(1, |n| n.get()) as u64
+}
+
+/// The thread counts a bench times: `threads`, or [`default_threads`] of
+/// this machine's cores when none are given.
+pub fn thread_counts(threads: &[u64]) -> Vec<u64> {
+    if threads.is_empty() {
+        default_threads(cores())
+    } else {
+        threads.to_vec()
+    }
+}
+
+/// Refuses, before anything is timed, a bench that would take more than a
+/// day or more memory than is available, unless `force`: as `sibsim run`
+/// refuses such a run. The time is the engine's runs (warm-ups included)
+/// at every thread count, at the rate a probe of a few replications
+/// measures; the bare kernel's runs, several times faster, come on top.
+///
+/// # Errors
+/// An [`InputError`] naming `file` and `--replications`, with the estimate
+/// and the ways out.
+pub fn check_cost(
+    job: &Job,
+    threads: &[u64],
+    options: BenchOptions,
+    file: &str,
+    force: bool,
+) -> std::result::Result<(), InputError> {
+    if force {
+        return Ok(());
+    }
+    let rate = job_rate(job);
+    let runs = options.warmup + options.runs.max(1);
+    let counts = thread_counts(threads);
+    let estimates: Vec<Estimate> = counts
+        .iter()
+        .map(|&t| Estimate::of(job, options.replications, runs, t as usize, rate, false))
+        .collect();
+    let seconds: f64 = estimates.iter().map(|e| e.seconds).sum();
+    let most_bytes = estimates.iter().map(|e| e.bytes).fold(0.0, f64::max);
+    let too_long = seconds > TIME_LIMIT_SECONDS;
+    let too_big = available_memory().is_some_and(|a| most_bytes > a as f64);
+    if !too_long && !too_big {
+        return Ok(());
+    }
+    let why = match (too_long, too_big) {
+        (true, true) => "more than a day and more memory than is available",
+        (true, false) => "more than a day",
+        _ => "more memory than is available",
+    };
+    let message = format!(
+        "this bench would take about {} and {} of memory ({runs} runs of {} replications at each of {} thread \
+         count{}, at {rate:.2e} child-cycle pairs/s per thread): {why}. Use fewer --replications or --runs, or pass \
+         --force to run it anyway",
+        duration(seconds),
+        bytes(most_bytes),
+        options.replications,
+        counts.len(),
+        if counts.len() == 1 { "" } else { "s" },
+    );
+    Err(InputError::new(file, "--replications", message))
+}
+
 /// Child-cycle pairs per replication of a job.
 fn pairs(job: &Job) -> u64 {
     match job {
@@ -135,12 +202,8 @@ fn pairs(job: &Job) -> u64 {
 /// [`crate::error::Error::Interrupted`] when cancelled; a thread pool that
 /// cannot be built.
 pub fn bench(job: &Job, threads: &[u64], options: BenchOptions, cancel: Option<&AtomicBool>) -> Result<Bench> {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as u64;
-    let threads = if threads.is_empty() {
-        default_threads(cores)
-    } else {
-        threads.to_vec()
-    };
+    let cores = cores();
+    let threads = thread_counts(threads);
     let mut rows = Vec::new();
     let mut kernel = BenchRow {
         threads: 1,
