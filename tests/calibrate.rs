@@ -128,3 +128,36 @@ fn bad_panels_exit_2_naming_the_line() {
         );
     }
 }
+
+/// The two modes take different flags: a flag of the other mode is refused
+/// (exit 2, naming it) instead of being silently ignored, as `--out` with
+/// a panel once was (the table goes to standard output).
+#[test]
+fn a_flag_of_the_other_mode_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("panel.csv"),
+        "child,cycle,age,state\na,0,6,home\na,1,7,open\n",
+    )
+    .expect("write");
+    let panel = ["calibrate", "panel.csv", "--states", "home,open,care"];
+    let ok = common::run_in(dir.path(), &panel);
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    let targets = ["calibrate", "--targets", "t.csv", "--scenario", "s.toml"];
+    let cases: [(&[&str], &[&str], &str); 4] = [
+        (&panel, &["--out", "fits"], "--out"),
+        (&panel, &["--draws", "10"], "--draws"),
+        (&panel, &["--set", "time.horizon=3"], "--set"),
+        (&targets, &["--prior", "2"], "--prior"),
+    ];
+    for (mode, extra, flag) in cases {
+        let out = common::run_in(dir.path(), &[mode, extra].concat());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{flag}: {stderr}");
+        assert!(
+            stderr.contains(flag) && stderr.contains("cannot be used with"),
+            "{stderr}"
+        );
+    }
+    assert!(!dir.path().join("fits").exists());
+}

@@ -78,13 +78,18 @@ pub enum Command {
         #[arg(required_unless_present = "targets", conflicts_with = "targets")]
         panel: Option<PathBuf>,
         /// State names, in scenario order (with a panel).
-        #[arg(long, value_delimiter = ',', required_unless_present = "targets")]
+        #[arg(
+            long,
+            value_delimiter = ',',
+            required_unless_present = "targets",
+            conflicts_with = "targets"
+        )]
         states: Vec<String>,
-        /// Age band boundaries, e.g. 0,7,13,18 (bands [0,7), [7,13), [13,18)).
-        #[arg(long, value_delimiter = ',')]
+        /// Age band boundaries, e.g. 0,7,13,18 (bands [0,7), [7,13), [13,18)) (with a panel).
+        #[arg(long, value_delimiter = ',', conflicts_with = "targets")]
         age_bands: Vec<f64>,
         /// Prior added to every count (with a panel).
-        #[arg(long, default_value_t = 1.0)]
+        #[arg(long, default_value_t = 1.0, conflicts_with = "targets")]
         prior: f64,
         /// Targets CSV: kind,states,age_from,age_to,value,se (kind: prevalence, ever, mean_cycles).
         #[arg(long, requires = "scenario")]
@@ -93,19 +98,19 @@ pub enum Command {
         #[arg(long, requires = "targets")]
         scenario: Option<PathBuf>,
         /// Posterior draws kept (with --targets).
-        #[arg(long, default_value_t = 1000)]
+        #[arg(long, default_value_t = 1000, conflicts_with = "panel")]
         draws: usize,
         /// Seed of the sampler (with --targets).
-        #[arg(long, default_value_t = 1)]
+        #[arg(long, default_value_t = 1, conflicts_with = "panel")]
         seed: u64,
         /// Prior weight of the file's baseline rows: Dirichlet(concentration × row) (with --targets).
-        #[arg(long, default_value_t = 50.0)]
+        #[arg(long, default_value_t = 50.0, conflicts_with = "panel")]
         concentration: f64,
         /// --set KEY=VALUE on the scenario (with --targets).
-        #[arg(long = "set", value_name = "KEY=VALUE")]
+        #[arg(long = "set", value_name = "KEY=VALUE", conflicts_with = "panel")]
         set: Vec<String>,
         /// Folder that receives <scenario name>-fit/ (with --targets).
-        #[arg(long, default_value = "results")]
+        #[arg(long, default_value = "results", conflicts_with = "panel")]
         out: PathBuf,
     },
     /// Write (and with --submit, submit) Slurm scripts: a shard job array and a merge job after it.
