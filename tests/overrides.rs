@@ -107,6 +107,43 @@ fn wrong_overrides_are_clear_errors() {
     }
 }
 
+/// `validate` and `expected` take the same `--set` as `run`: an override
+/// is checked as bad input, and the exact expectation of the overridden
+/// file is that of the file edited by hand.
+#[test]
+fn validate_and_expected_take_overrides() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let base = format!("{}{CONTRACT}", common::BASE);
+    std::fs::write(dir.path().join("s.toml"), &base).expect("write");
+    assert!(base.contains("relative_risk = 0.5"), "the edit below must apply");
+    std::fs::write(
+        dir.path().join("edited.toml"),
+        base.replacen("relative_risk = 0.5", "relative_risk = 0.8", 1),
+    )
+    .expect("write");
+    let expected = |args: &[&str]| {
+        let out = common::run_in(dir.path(), &[&["expected"], args].concat());
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        json["expected"].clone()
+    };
+    let plain = expected(&["s.toml"]);
+    let overridden = expected(&["s.toml", "--set", "intervention.effects[0].relative_risk=0.8"]);
+    assert_eq!(overridden, expected(&["edited.toml"]));
+    assert_ne!(overridden, plain, "the override changes the intervention arm");
+    let ok = common::run_in(dir.path(), &["validate", "s.toml", "--set", "fund.capital=60000"]);
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    for command in ["validate", "expected"] {
+        let out = common::run_in(dir.path(), &[command, "s.toml", "--set", "fund.capitl=5"]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{command}: {stderr}");
+        assert!(
+            stderr.contains("fund.capitl") && stderr.contains("unknown key"),
+            "{stderr}"
+        );
+    }
+}
+
 /// In a portfolio, `contracts.<name>.<key>` changes that contract only.
 #[test]
 fn a_portfolio_override_reaches_the_named_contract_only() {

@@ -56,11 +56,17 @@ pub enum Command {
         /// Scenario files.
         #[arg(required = true)]
         scenarios: Vec<PathBuf>,
+        /// Override any key by path before checking, as `run` does (repeatable).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        sets: Vec<String>,
     },
     /// Print the exact expectation (no sampling) as JSON.
     Expected {
         /// Scenario file.
         scenario: PathBuf,
+        /// Override any key by path, as `run` does (repeatable).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        sets: Vec<String>,
     },
     /// Merge shard results into the summary an unsharded run writes.
     Merge {

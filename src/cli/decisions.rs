@@ -16,11 +16,7 @@ use std::sync::atomic::AtomicBool;
 
 /// `--set` flags as (key, value) pairs.
 pub fn sets(flags: &RunFlags) -> Result<Vec<(String, String)>> {
-    Ok(flags
-        .sets
-        .iter()
-        .map(|s| overrides::split(s, "--set"))
-        .collect::<std::result::Result<Vec<_>, _>>()?)
+    super::split_sets(&flags.sets)
 }
 
 /// A number from a flag, or a clear error naming it.

@@ -51,12 +51,15 @@ pub fn main() -> Result<()> {
     let _ = ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst));
     let cancel: &AtomicBool = &cancel;
     match cli.command {
-        Command::Validate { scenarios } => {
+        Command::Validate { scenarios, sets } => {
+            let sets = split_sets(&sets)?;
             for path in &scenarios {
-                say!("{}", commands::validate(path)?);
+                say!("{}", commands::validate(path, &sets)?);
             }
         }
-        Command::Expected { scenario } => say!("{}", pretty(&commands::expected(&scenario, &[])?)?),
+        Command::Expected { scenario, sets } => {
+            say!("{}", pretty(&commands::expected(&scenario, &split_sets(&sets)?)?)?)
+        }
         Command::Run {
             scenarios,
             replications,
@@ -72,10 +75,7 @@ pub fn main() -> Result<()> {
         } => {
             let request = RunRequest {
                 shard: shard.as_deref().map(shard::parse_spec).transpose()?,
-                sets: sets
-                    .iter()
-                    .map(|s| overrides::split(s, "--set"))
-                    .collect::<std::result::Result<Vec<_>, _>>()?,
+                sets: split_sets(&sets)?,
                 scenarios,
                 replications,
                 seed,
@@ -146,10 +146,7 @@ pub fn main() -> Result<()> {
             out,
         } => match (panel, targets, scenario) {
             (_, Some(targets), Some(scenario)) => {
-                let sets = set
-                    .iter()
-                    .map(|s| overrides::split(s, "--set"))
-                    .collect::<std::result::Result<Vec<_>, _>>()?;
+                let sets = split_sets(&set)?;
                 let options = sibsim::stats::fit::FitOptions {
                     concentration,
                     ..sibsim::stats::fit::FitOptions::new(draws, seed)
@@ -249,6 +246,14 @@ fn slurm(request: &SlurmRequest) -> Result<()> {
         say!("merge job {merge}");
     }
     Ok(())
+}
+
+/// `--set KEY=VALUE` flags as (key path, value) pairs.
+pub(crate) fn split_sets(flags: &[String]) -> Result<Vec<(String, String)>> {
+    Ok(flags
+        .iter()
+        .map(|s| overrides::split(s, "--set"))
+        .collect::<std::result::Result<Vec<_>, _>>()?)
 }
 
 /// `bench`: checks the export files and the cost first, then times the

@@ -16,8 +16,8 @@ use std::path::{Path, PathBuf};
 ///
 /// # Errors
 /// The file's first input error.
-pub fn validate(path: &Path) -> Result<String> {
-    Ok(match crate::scenario::load_any(path)? {
+pub fn validate(path: &Path, sets: &[(String, String)]) -> Result<String> {
+    Ok(match crate::scenario::load_any_with(path, sets)? {
         Loaded::Single(s) => format!(
             "{}: ok ({} states, {} children, {} cycles)",
             path.display(),
