@@ -1,6 +1,8 @@
 //! Reading and writing files safely: inputs only from regular files of a
 //! bounded size, results folders replaced whole (never half-written, never
-//! absent while being replaced), and never a folder sibsim did not write.
+//! absent while being replaced), never a folder sibsim did not write, and
+//! single files a user names (a bench's exports) checked before the work
+//! and written whole.
 
 use crate::error::{Error, InputError, Result};
 use std::io::Read;
