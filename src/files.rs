@@ -250,10 +250,7 @@ impl Drop for Scratch {
 /// # Errors
 /// An [`InputError`] (exit 2) naming the path and the flag.
 pub fn check_file_target(path: &Path, flag: &str) -> Result<()> {
-    let folder = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
+    let folder = folder_of(path);
     let refuse = |message: String| Err(InputError::new(path.display().to_string(), flag, message).into());
     if path.file_name().is_none() {
         return refuse("names no file; give the path of a file".to_string());
@@ -270,6 +267,14 @@ pub fn check_file_target(path: &Path, flag: &str) -> Result<()> {
     Ok(())
 }
 
+/// The folder a file path lies in (`.` for a bare file name).
+fn folder_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
 /// Writes `bytes` to `path` whole: into a temporary file beside it, then
 /// renamed over it, so that a failure leaves any earlier file as it was
 /// and never a half-written one.
@@ -278,10 +283,7 @@ pub fn check_file_target(path: &Path, flag: &str) -> Result<()> {
 /// [`Error::Io`] when writing or renaming fails (the temporary file is
 /// removed).
 pub fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
-    let folder = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
+    let folder = folder_of(path);
     let name = path
         .file_name()
         .map_or_else(|| "file".into(), |n| n.to_string_lossy().into_owned());

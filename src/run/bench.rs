@@ -2,7 +2,7 @@
 //! reported the way hyperfine reports commands: warm-up runs, then timed
 //! runs with mean ± σ and min … max, every run's time kept.
 
-use super::estimate::{available_memory, bytes, duration, job_rate, Estimate, TIME_LIMIT_SECONDS};
+use super::estimate::{available_memory, bytes, duration, job_rate, Estimate};
 use super::job::Job;
 use crate::error::{InputError, Result};
 use crate::model::schedule::{draw, thresholds};
@@ -154,24 +154,23 @@ pub fn check_cost(
         .iter()
         .map(|&t| Estimate::of(job, options.replications, runs, t as usize, rate, false))
         .collect();
-    let seconds: f64 = estimates.iter().map(|e| e.seconds).sum();
-    let most_bytes = estimates.iter().map(|e| e.bytes).fold(0.0, f64::max);
-    let too_long = seconds > TIME_LIMIT_SECONDS;
-    let too_big = available_memory().is_some_and(|a| most_bytes > a as f64);
-    if !too_long && !too_big {
+    // The runs one after another: their times add, their memory does not.
+    let whole = Estimate {
+        pairs: estimates.iter().map(|e| e.pairs).sum(),
+        seconds: estimates.iter().map(|e| e.seconds).sum(),
+        bytes: estimates.iter().map(|e| e.bytes).fold(0.0, f64::max),
+        rate,
+        threads: counts.iter().copied().max().unwrap_or(1) as usize,
+    };
+    let Some(why) = whole.past_limits(available_memory()) else {
         return Ok(());
-    }
-    let why = match (too_long, too_big) {
-        (true, true) => "more than a day and more memory than is available",
-        (true, false) => "more than a day",
-        _ => "more memory than is available",
     };
     let message = format!(
         "this bench would take about {} and {} of memory ({runs} runs of {} replications at each of {} thread \
          count{}, at {rate:.2e} child-cycle pairs/s per thread): {why}. Use fewer --replications or --runs, or pass \
          --force to run it anyway",
-        duration(seconds),
-        bytes(most_bytes),
+        duration(whole.seconds),
+        bytes(whole.bytes),
         options.replications,
         counts.len(),
         if counts.len() == 1 { "" } else { "s" },

@@ -125,6 +125,22 @@ impl Estimate {
         )
     }
 
+    /// Why this much work is past the limits (more than a day, or more
+    /// memory than the `available` bytes), or `None` when it is not.
+    pub fn past_limits(&self, available: Option<u64>) -> Option<String> {
+        let too_long = self.seconds > TIME_LIMIT_SECONDS;
+        let too_big = available.is_some_and(|a| self.bytes > a as f64);
+        match (too_long, too_big) {
+            (false, false) => None,
+            (true, true) => Some("more than a day and more memory than is available".to_string()),
+            (true, false) => Some("more than a day".to_string()),
+            (false, true) => Some(format!(
+                "more memory than the {} available",
+                bytes(available.unwrap_or(0) as f64)
+            )),
+        }
+    }
+
     /// Refuses a run past the limits (more than a day, or more memory than
     /// the machine has available), unless forced.
     ///
@@ -134,18 +150,8 @@ impl Estimate {
         if force {
             return Ok(());
         }
-        let too_long = self.seconds > TIME_LIMIT_SECONDS;
-        let too_big = available.is_some_and(|a| self.bytes > a as f64);
-        if !too_long && !too_big {
+        let Some(why) = self.past_limits(available) else {
             return Ok(());
-        }
-        let why = match (too_long, too_big) {
-            (true, true) => "more than a day and more memory than is available".to_string(),
-            (true, false) => "more than a day".to_string(),
-            _ => format!(
-                "more memory than the {} available",
-                bytes(available.unwrap_or(0) as f64)
-            ),
         };
         Err(InputError::new(
             file,
