@@ -132,6 +132,9 @@ pub struct Workspace {
     /// Children per joint (baseline, intervention) state, now and next: the
     /// aggregate path's state (2 × states²).
     joint: Vec<u64>,
+    /// A wave's stay segments, step by step (`stay_segments`; horizon ×
+    /// states): where a child in the same state in both arms stays there.
+    stays: Vec<(u32, u32)>,
 }
 
 /// Children simulated side by side.
@@ -179,6 +182,7 @@ impl Workspace {
             uniforms: vec![0; GROUP * layout.slots],
             lanes: [vec![0; GROUP * layout.len()], vec![0; GROUP * layout.len()]],
             joint: vec![0; 2 * layout.states * layout.states],
+            stays: vec![(0, 0); layout.slots * layout.states],
         }
     }
 
@@ -308,6 +312,26 @@ pub fn simulate_treated(
     workspace.index_occupied();
 }
 
+/// Where both arms stay in the same state: `out[s]` = (low, width) such
+/// that a child in state s in both arms stays there in both exactly when
+/// `low <= u < low + width`, the overlap of the two rows' segments for s
+/// (width 0 when they do not overlap). The rows' draws count the thresholds
+/// at or below u, so row s keeps s for `t[s-1] <= u < t[s]`. `baseline`
+/// and `intervention` are the two arms' matrix indices.
+#[inline(always)]
+fn stay_segments<const N: usize>(rows: &[[u32; N]], baseline: usize, intervention: usize, out: &mut [(u32, u32)]) {
+    for (s, segment) in out.iter_mut().enumerate() {
+        let (row_baseline, row_intervention) = (&rows[baseline * N + s], &rows[intervention * N + s]);
+        let low = if s == 0 {
+            0
+        } else {
+            row_baseline[s - 1].max(row_intervention[s - 1])
+        };
+        let high = row_baseline[s].min(row_intervention[s]);
+        *segment = (low, high.saturating_sub(low));
+    }
+}
+
 /// Row `state` of matrix `matrix` as a fixed-size array (`N` > 0).
 #[inline(always)]
 fn next_in<const N: usize>(rows: &[[u32; N]], matrix: usize, state: usize, half_uniform: u32) -> usize {
@@ -339,6 +363,7 @@ fn run_children<const ENTRIES: bool, const N: usize>(
         children,
         participant,
         child_paid,
+        stays,
         ..
     } = workspace;
     // Rows as fixed-size arrays; empty when N = 0 (more than 8 states), which
@@ -354,6 +379,15 @@ fn run_children<const ENTRIES: bool, const N: usize>(
         let mut child = wave.first_child as u128;
         let entry_counts = &mut all_entry_counts[w * specs..(w + 1) * specs];
         let grouped = if N > 0 { wave_children / GROUP as u64 } else { 0 };
+        // Each step's stay segments, once a wave rather than once a group.
+        if grouped > 0 {
+            for (k, step) in wave.steps.iter().enumerate() {
+                if step.forced_state == NO_FORCED_STATE {
+                    let out = &mut stays[k * N..(k + 1) * N];
+                    stay_segments(rows, step.baseline as usize, step.intervention as usize, out);
+                }
+            }
+        }
         // Groups of GROUP children side by side: each child's state chain is
         // a serial dependency (state -> row -> state), so interleaving
         // independent children lets the processor overlap them. Their words
@@ -401,20 +435,30 @@ fn run_children<const ENTRIES: bool, const N: usize>(
                     continue;
                 }
                 let (matrix_baseline, matrix_intervention) = (step.baseline as usize, step.intervention as usize);
+                let stay = &stays[k * N..(k + 1) * N];
                 // Unrolled by hand (constant lane indices), so that the
                 // states stay in registers instead of a stack array.
                 unroll_lanes!(j => {
                     let u = uniforms[j * words + word] >> 1;
-                    let next_baseline = next_in::<N>(rows, matrix_baseline, baseline[j], u);
-                    let next_intervention = next_in::<N>(rows, matrix_intervention, intervention[j], u);
-                    lanes_baseline[j * lane + cell + next_baseline] += 1;
-                    lanes_intervention[j * lane + cell + next_intervention] += 1;
-                    if ENTRIES {
-                        flags[j][BASELINE] |= entries.step(baseline[j], next_baseline, word);
-                        flags[j][INTERVENTION] |= entries.step(intervention[j], next_intervention, word);
+                    // A child in the same state in both arms mostly stays
+                    // there (home, or an absorbing state): one comparison
+                    // instead of both rows, and no entry (staying enters nothing).
+                    let (low, width) = stay[baseline[j]];
+                    if baseline[j] == intervention[j] && u.wrapping_sub(low) < width {
+                        lanes_baseline[j * lane + cell + baseline[j]] += 1;
+                        lanes_intervention[j * lane + cell + baseline[j]] += 1;
+                    } else {
+                        let next_baseline = next_in::<N>(rows, matrix_baseline, baseline[j], u);
+                        let next_intervention = next_in::<N>(rows, matrix_intervention, intervention[j], u);
+                        lanes_baseline[j * lane + cell + next_baseline] += 1;
+                        lanes_intervention[j * lane + cell + next_intervention] += 1;
+                        if ENTRIES {
+                            flags[j][BASELINE] |= entries.step(baseline[j], next_baseline, word);
+                            flags[j][INTERVENTION] |= entries.step(intervention[j], next_intervention, word);
+                        }
+                        baseline[j] = next_baseline;
+                        intervention[j] = next_intervention;
                     }
-                    baseline[j] = next_baseline;
-                    intervention[j] = next_intervention;
                 });
             }
             if ENTRIES {

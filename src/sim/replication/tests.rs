@@ -47,3 +47,36 @@ fn occupied_cells_follow_every_simulation_and_dropped_wave() {
         assert!(in_step(&workspace));
     }
 }
+
+/// Thresholds of a random row of `N` probabilities (some exactly zero, as
+/// absorbing and unreachable states give).
+fn random_row<const N: usize>(weights: &[u32]) -> [u32; N] {
+    let total: u32 = weights.iter().sum::<u32>().max(1);
+    let probabilities: Vec<f64> = weights.iter().map(|&w| w as f64 / total as f64).collect();
+    let mut row = [0; N];
+    row.copy_from_slice(&crate::model::schedule::thresholds(&probabilities));
+    row
+}
+
+proptest::proptest! {
+    /// The stay segments are exactly the uniforms for which both arms'
+    /// draws keep a child in its state: the fast path changes no draw.
+    #[test]
+    fn stay_segments_are_where_both_draws_stay(
+        weights in proptest::collection::vec(proptest::collection::vec(0u32..5, 5), 10),
+        uniforms in proptest::collection::vec(0u32..(1 << 31), 64),
+    ) {
+        const N: usize = 5;
+        let rows: Vec<[u32; N]> = weights.iter().map(|w| random_row::<N>(w)).collect();
+        let mut segments = [(0, 0); N];
+        stay_segments(&rows, 0, 1, &mut segments);
+        for (s, &(low, width)) in segments.iter().enumerate() {
+            // Random uniforms and every segment edge, where an off-by-one would show.
+            let edges = rows[s].iter().chain(&rows[N + s]).flat_map(|&t| [t.saturating_sub(1), t]);
+            for u in uniforms.iter().copied().chain(edges).filter(|&u| u < 1 << 31) {
+                let stays = next_in::<N>(&rows, 0, s, u) == s && next_in::<N>(&rows, 1, s, u) == s;
+                proptest::prop_assert_eq!(u.wrapping_sub(low) < width, stays, "state {} uniform {}", s, u);
+            }
+        }
+    }
+}
