@@ -122,12 +122,11 @@ const MOST_NEWTON_STEPS: usize = 40;
 /// (zeros anywhere): then, with `early` the sum of |F_k|·x^k over the
 /// first sign's flows and `late` over the other's, early/late falls as x
 /// grows (each flow's power against the split's), which [`certain_side`]
-/// relies on.
-fn signs_split_once(flows: &[f64]) -> bool {
+/// relies on. Returns whether the first sign is negative, when they do.
+fn signs_split_once(flows: &[f64]) -> Option<bool> {
     let mut signs = flows.iter().filter(|f| **f != 0.0).map(|f| *f < 0.0);
-    let Some(mut sign) = signs.next() else {
-        return false;
-    };
+    let first_negative = signs.next()?;
+    let mut sign = first_negative;
     let mut changes = 0;
     for s in signs {
         if s != sign {
@@ -135,7 +134,7 @@ fn signs_split_once(flows: &[f64]) -> bool {
             sign = s;
         }
     }
-    changes == 1
+    (changes == 1).then_some(first_negative)
 }
 
 /// Whether the computed NPV at every u' at least [`SIDE_GAP`] below `u`
@@ -145,9 +144,9 @@ fn signs_split_once(flows: &[f64]) -> bool {
 /// the sign is sure where |early − late| exceeds that with room for the
 /// rounding of the two sums; early/late only moves further from 1 on the
 /// way out, and `exp` keeps the order of arguments [`SIDE_GAP`] apart.
-fn certain_side(flows: &[f64], u: f64, below: bool) -> bool {
+/// `first_negative`: the sign [`signs_split_once`] found first.
+fn certain_side(flows: &[f64], first_negative: bool, u: f64, below: bool) -> bool {
     let x = u.exp();
-    let first_negative = flows.iter().find(|f| **f != 0.0).is_some_and(|f| *f < 0.0);
     let (mut early, mut late) = (0.0f64, 0.0f64);
     for &f in flows.iter().rev() {
         let (e, l) = if (f < 0.0) == first_negative {
@@ -183,9 +182,9 @@ const SIDE_GAP: f64 = 8.0 * f64::EPSILON;
 /// halvings are then bisection's own, NPVs taken only inside the window.
 /// Other flows, or a search that does not settle, are bisected in full.
 fn solve(flows: &[f64], a: f64, b: f64) -> f64 {
-    if !signs_split_once(flows) {
+    let Some(first_negative) = signs_split_once(flows) else {
         return bisect(flows, a, b);
-    }
+    };
     let (mut low, mut high) = if a < b { (a, b) } else { (b, a) };
     let low_negative = npv_at(flows, low) < 0.0;
     let mut u = 0.5 * (low + high);
@@ -230,8 +229,9 @@ fn solve(flows: &[f64], a: f64, b: f64) -> f64 {
     let mut reach = step.max(16.0 * f64::EPSILON * u.abs().max(1.0));
     for _ in 0..12 {
         let (below, above) = (u - reach, u + reach);
-        if certain_side(flows, below, true) && certain_side(flows, above, false) {
-            return bisect_outside(flows, a, b, below - SIDE_GAP, above + SIDE_GAP);
+        if certain_side(flows, first_negative, below, true) && certain_side(flows, first_negative, above, false) {
+            let sign_below = if first_negative { -1.0 } else { 1.0 };
+            return bisect_outside(flows, a, b, below - SIDE_GAP, above + SIDE_GAP, sign_below);
         }
         reach *= 8.0;
     }
@@ -241,10 +241,9 @@ fn solve(flows: &[f64], a: f64, b: f64) -> f64 {
 /// One halving at a time from (a, b), as [`bisect`] halves, but taking
 /// the sign at a midpoint below `below` as that of the first flows' and
 /// above `above` as the last flows' without working out the NPV
-/// ([`certain_side`] showed those are the computed signs).
-fn bisect_outside(flows: &[f64], mut a: f64, mut b: f64, below: f64, above: f64) -> f64 {
-    let first_negative = flows.iter().find(|f| **f != 0.0).is_some_and(|f| *f < 0.0);
-    let sign_below = if first_negative { -1.0 } else { 1.0 };
+/// ([`certain_side`] showed those are the computed signs): `sign_below`
+/// is ±1, the first flows' sign.
+fn bisect_outside(flows: &[f64], mut a: f64, mut b: f64, below: f64, above: f64, sign_below: f64) -> f64 {
     let npv = |u: f64| {
         if u < below {
             sign_below
