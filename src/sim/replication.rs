@@ -123,47 +123,26 @@ pub struct Workspace {
     pub participant: Vec<f64>,
     /// What one child has been paid per component (scratch).
     child_paid: Vec<f64>,
-    /// The uniforms of one group of children (GROUP × (horizon + 1) words).
+    /// The uniforms of one block of children (GROUP × (horizon + 1) words).
     uniforms: Vec<u32>,
-    /// Occupancy per child of a group (lane-major), gathered into
-    /// `occupancy` at the end: side-by-side children never increment the
-    /// same counter back to back.
-    lanes: [Vec<u32>; 2],
+    /// Stays of children in the same state in both arms, as differences
+    /// along the cycles (+1 where a stay begins, −1 after it ends, wrapping),
+    /// in the ledger's layout: summed along each wave's cycles into both
+    /// arms' occupancy when the simulation ends. A stay of many cycles costs
+    /// two writes instead of two a cycle.
+    stay_runs: Vec<u32>,
     /// Children per joint (baseline, intervention) state, now and next: the
     /// aggregate path's state (2 × states²).
     joint: Vec<u64>,
-    /// A wave's stay segments, step by step (`stay_segments`; horizon ×
-    /// states): where a child in the same state in both arms stays there.
+    /// A wave's stay segments, state-major (`stays[s * slots + k]`, see
+    /// [`stay_segments`]): where a child in state s in both arms stays there
+    /// at step k; (0, 0) at a forced step.
     stays: Vec<(u32, u32)>,
 }
 
-/// Children simulated side by side.
+/// Children whose uniforms are fetched in one copy (their words are
+/// consecutive in the stream).
 const GROUP: usize = 4;
-
-// `unroll_lanes!` writes its lanes out by hand: keep the two in step.
-const _: () = assert!(GROUP == 4, "unroll_lanes! repeats its body for exactly 4 lanes");
-
-/// Repeats a block for lanes 0..GROUP with `$j` a constant.
-macro_rules! unroll_lanes {
-    ($j:ident => $body:block) => {{
-        {
-            let $j: usize = 0;
-            $body
-        }
-        {
-            let $j: usize = 1;
-            $body
-        }
-        {
-            let $j: usize = 2;
-            $body
-        }
-        {
-            let $j: usize = 3;
-            $body
-        }
-    }};
-}
 
 impl Workspace {
     /// Scratch space for a layout, a number of entries specs and the
@@ -180,7 +159,7 @@ impl Workspace {
             participant: vec![0.0; layout.waves * slots * 2],
             child_paid: vec![0.0; components],
             uniforms: vec![0; GROUP * layout.slots],
-            lanes: [vec![0; GROUP * layout.len()], vec![0; GROUP * layout.len()]],
+            stay_runs: vec![0; layout.len()],
             joint: vec![0; 2 * layout.states * layout.states],
             stays: vec![(0, 0); layout.slots * layout.states],
         }
@@ -191,8 +170,7 @@ impl Workspace {
         self.occupancy[1].fill(0);
         self.entries.fill([0; 2]);
         self.participant.fill(0.0);
-        self.lanes[0].fill(0);
-        self.lanes[1].fill(0);
+        self.stay_runs.fill(0);
     }
 
     /// Children counted by entries spec `spec` in each arm, over all waves
@@ -254,12 +232,19 @@ impl Workspace {
         }
     }
 
-    /// Adds the lanes into the occupancy counts (in a fixed order).
+    /// Adds the stays (`stay_runs`, differences along each wave's cycles)
+    /// into both arms' occupancy counts.
     fn gather(&mut self) {
-        for (occupancy, lanes) in self.occupancy.iter_mut().zip(&self.lanes) {
-            for lane in lanes.chunks_exact(occupancy.len()) {
-                for (total, count) in occupancy.iter_mut().zip(lane) {
-                    *total += count;
+        let layout = self.layout;
+        let [baseline, intervention] = &mut self.occupancy;
+        for w in 0..layout.waves {
+            for s in 0..layout.states {
+                let mut staying = 0u32;
+                for t in 0..layout.slots {
+                    let cell = layout.index(w, t, s);
+                    staying = staying.wrapping_add(self.stay_runs[cell]);
+                    baseline[cell] += staying;
+                    intervention[cell] += staying;
                 }
             }
         }
@@ -332,6 +317,12 @@ fn stay_segments<const N: usize>(rows: &[[u32; N]], baseline: usize, interventio
     }
 }
 
+/// Whether a half-width uniform lies in a stay segment (low, width).
+#[inline(always)]
+fn within((low, width): (u32, u32), half_uniform: u32) -> bool {
+    half_uniform.wrapping_sub(low) < width
+}
+
 /// Row `state` of matrix `matrix` as a fixed-size array (`N` > 0).
 #[inline(always)]
 fn next_in<const N: usize>(rows: &[[u32; N]], matrix: usize, state: usize, half_uniform: u32) -> usize {
@@ -351,15 +342,15 @@ fn run_children<const ENTRIES: bool, const N: usize>(
     workspace: &mut Workspace,
     cancel: Option<&AtomicBool>,
 ) {
-    let n = schedule.n;
     let words = schedule.horizon + 1;
-    let lane = layout.len();
+    let slots = layout.slots;
     let specs = workspace.specs;
     let mut position: u128 = 0;
     let Workspace {
+        occupancy: [occupancy_baseline, occupancy_intervention],
         entries: all_entry_counts,
         uniforms,
-        lanes: [lanes_baseline, lanes_intervention],
+        stay_runs,
         children,
         participant,
         child_paid,
@@ -375,131 +366,137 @@ fn run_children<const ENTRIES: bool, const N: usize>(
     };
     for (w, wave) in schedule.waves.iter().enumerate() {
         let entry = wave.entry;
+        let steps = wave.steps.len();
         let wave_children = children[w];
         let mut child = wave.first_child as u128;
         let entry_counts = &mut all_entry_counts[w * specs..(w + 1) * specs];
-        let grouped = if N > 0 { wave_children / GROUP as u64 } else { 0 };
-        // Each step's stay segments, once a wave rather than once a group.
-        if grouped > 0 {
-            for (k, step) in wave.steps.iter().enumerate() {
-                if step.forced_state == NO_FORCED_STATE {
-                    let out = &mut stays[k * N..(k + 1) * N];
-                    stay_segments(rows, step.baseline as usize, step.intervention as usize, out);
+        let first_cell = layout.index(w, entry, 0);
+        if N == 0 {
+            for one in 0..wave_children {
+                if one % 16384 == 0 && cancelled(cancel) {
+                    return;
                 }
-            }
-        }
-        // Groups of GROUP children side by side: each child's state chain is
-        // a serial dependency (state -> row -> state), so interleaving
-        // independent children lets the processor overlap them. Their words
-        // are consecutive in the stream, fetched with one copy.
-        for group in 0..grouped {
-            if group % 4096 == 0 && cancelled(cancel) {
-                return;
-            }
-            let first = child * words as u128;
-            if position != first {
-                rng.set_word_pos(first);
-            }
-            rng.fill(&mut uniforms[..GROUP * words]);
-            child += GROUP as u128;
-            position = child * words as u128;
-            let mut baseline = [0usize; GROUP];
-            let mut intervention = [0usize; GROUP];
-            let mut flags = [[0u64; 2]; GROUP];
-            let mut cell = layout.index(w, entry, 0);
-            for j in 0..GROUP {
-                let start = draw(&wave.initial_thresholds, uniforms[j * words]);
-                baseline[j] = start;
-                intervention[j] = start;
-                lanes_baseline[j * lane + cell + start] += 1;
-                lanes_intervention[j * lane + cell + start] += 1;
+                let first = child * words as u128;
+                if position != first {
+                    rng.set_word_pos(first);
+                }
+                let occupancy = [&mut occupancy_baseline[..], &mut occupancy_intervention[..]];
+                let flags = run_one::<ENTRIES>(schedule, wave, first_cell, entries, rng, first, occupancy);
                 if ENTRIES {
-                    flags[j] = [entries.start(start, entry); 2];
+                    count_entries(entry_counts, flags);
                 }
+                if let Some(plan) = participants {
+                    plan.account(w, flags, participant, child_paid);
+                }
+                child += 1;
+                position = child * words as u128;
             }
-            for (k, step) in wave.steps.iter().enumerate() {
-                cell += n;
-                let word = 1 + entry + k;
-                if step.forced_state != NO_FORCED_STATE {
-                    let forced = step.forced_state as usize;
-                    for j in 0..GROUP {
-                        lanes_baseline[j * lane + cell + forced] += 1;
-                        lanes_intervention[j * lane + cell + forced] += 1;
-                        if ENTRIES {
-                            flags[j][BASELINE] |= entries.step(baseline[j], forced, word);
-                            flags[j][INTERVENTION] |= entries.step(intervention[j], forced, word);
-                        }
-                        baseline[j] = forced;
-                        intervention[j] = forced;
-                    }
-                    continue;
-                }
-                let (matrix_baseline, matrix_intervention) = (step.baseline as usize, step.intervention as usize);
-                let stay = &stays[k * N..(k + 1) * N];
-                // Unrolled by hand (constant lane indices), so that the
-                // states stay in registers instead of a stack array.
-                unroll_lanes!(j => {
-                    let u = uniforms[j * words + word] >> 1;
-                    // A child in the same state in both arms mostly stays
-                    // there (home, or an absorbing state): one comparison
-                    // instead of both rows, and no entry (staying enters nothing).
-                    let (low, width) = stay[baseline[j]];
-                    if baseline[j] == intervention[j] && u.wrapping_sub(low) < width {
-                        lanes_baseline[j * lane + cell + baseline[j]] += 1;
-                        lanes_intervention[j * lane + cell + baseline[j]] += 1;
-                    } else {
-                        let next_baseline = next_in::<N>(rows, matrix_baseline, baseline[j], u);
-                        let next_intervention = next_in::<N>(rows, matrix_intervention, intervention[j], u);
-                        lanes_baseline[j * lane + cell + next_baseline] += 1;
-                        lanes_intervention[j * lane + cell + next_intervention] += 1;
-                        if ENTRIES {
-                            flags[j][BASELINE] |= entries.step(baseline[j], next_baseline, word);
-                            flags[j][INTERVENTION] |= entries.step(intervention[j], next_intervention, word);
-                        }
-                        baseline[j] = next_baseline;
-                        intervention[j] = next_intervention;
-                    }
-                });
+            continue;
+        }
+        // Each step's stay segments, state-major, once a wave.
+        let mut segments = [(0u32, 0u32); N];
+        for (k, step) in wave.steps.iter().enumerate() {
+            if step.forced_state == NO_FORCED_STATE {
+                stay_segments(rows, step.baseline as usize, step.intervention as usize, &mut segments);
+            } else {
+                segments = [(0, 0); N];
             }
-            if ENTRIES {
-                for lane_flags in flags {
-                    count_entries(entry_counts, lane_flags);
-                }
-            }
-            if let Some(plan) = participants {
-                for lane_flags in flags {
-                    plan.account(w, lane_flags, participant, child_paid);
-                }
+            for (s, &segment) in segments.iter().enumerate() {
+                stays[s * slots + k] = segment;
             }
         }
-        // The rest one at a time (the same words, so the same draws).
-        for one in grouped * GROUP as u64..wave_children {
-            if one % 16384 == 0 && cancelled(cancel) {
+        let mut left = wave_children;
+        let mut block = 0u64;
+        while left > 0 {
+            if block.is_multiple_of(4096) && cancelled(cancel) {
                 return;
             }
+            block += 1;
+            let count = left.min(GROUP as u64) as usize;
+            left -= count as u64;
             let first = child * words as u128;
             if position != first {
                 rng.set_word_pos(first);
             }
-            let cell = layout.index(w, entry, 0);
-            let lanes = [&mut lanes_baseline[..], &mut lanes_intervention[..]];
-            let flags = run_one::<ENTRIES>(schedule, wave, cell, entries, rng, first, lanes);
-            if ENTRIES {
-                count_entries(entry_counts, flags);
-            }
-            if let Some(plan) = participants {
-                plan.account(w, flags, participant, child_paid);
-            }
-            child += 1;
+            // The block's words are consecutive in the stream: one copy.
+            rng.fill(&mut uniforms[..count * words]);
+            child += count as u128;
             position = child * words as u128;
+            for own in uniforms[..count * words].chunks_exact(words) {
+                // Word 0 draws the initial state, word 1 + t the move at the end of cycle t.
+                let step_words = &own[1 + entry..1 + entry + steps];
+                let start = draw(&wave.initial_thresholds, own[0]);
+                occupancy_baseline[first_cell + start] += 1;
+                occupancy_intervention[first_cell + start] += 1;
+                let mut flags = if ENTRIES {
+                    [entries.start(start, entry); 2]
+                } else {
+                    [0; 2]
+                };
+                let (mut baseline, mut intervention) = (start, start);
+                let mut k = 0;
+                while k < steps {
+                    if baseline == intervention {
+                        // In the same state in both arms, a child mostly
+                        // stays (home, or an absorbing state): find the
+                        // step it leaves at, one comparison a step, and note
+                        // the stay as one run. Staying enters nothing.
+                        let own_stays = &stays[baseline * slots..baseline * slots + steps];
+                        let mut leaves = k;
+                        while leaves < steps && within(own_stays[leaves], step_words[leaves] >> 1) {
+                            leaves += 1;
+                        }
+                        if leaves > k {
+                            // In `baseline` for cycles entry + k + 1 ..= entry + leaves.
+                            let begins = first_cell + (k + 1) * N + baseline;
+                            stay_runs[begins] = stay_runs[begins].wrapping_add(1);
+                            if leaves < steps {
+                                let ends = first_cell + (leaves + 1) * N + baseline;
+                                stay_runs[ends] = stay_runs[ends].wrapping_sub(1);
+                            }
+                            k = leaves;
+                            if k == steps {
+                                break;
+                            }
+                        }
+                    }
+                    let step = wave.steps[k];
+                    let (next_baseline, next_intervention) = if step.forced_state != NO_FORCED_STATE {
+                        (step.forced_state as usize, step.forced_state as usize)
+                    } else {
+                        let u = step_words[k] >> 1;
+                        (
+                            next_in::<N>(rows, step.baseline as usize, baseline, u),
+                            next_in::<N>(rows, step.intervention as usize, intervention, u),
+                        )
+                    };
+                    let cell = first_cell + (k + 1) * N;
+                    occupancy_baseline[cell + next_baseline] += 1;
+                    occupancy_intervention[cell + next_intervention] += 1;
+                    if ENTRIES {
+                        let word = 1 + entry + k;
+                        flags[BASELINE] |= entries.step(baseline, next_baseline, word);
+                        flags[INTERVENTION] |= entries.step(intervention, next_intervention, word);
+                    }
+                    baseline = next_baseline;
+                    intervention = next_intervention;
+                    k += 1;
+                }
+                if ENTRIES {
+                    count_entries(entry_counts, flags);
+                }
+                if let Some(plan) = participants {
+                    plan.account(w, flags, participant, child_paid);
+                }
+            }
         }
     }
 }
 
-/// One child at a time, from the word at `first` (children past the last
-/// full group, or every child with more than 8 states): the same words as in
-/// a group, so the same draws. `cell` is the child's first occupancy cell.
-/// Returns which entries specs the child entered, per arm.
+/// One child at a time, from the word at `first` (every child when there
+/// are more than 8 states): the same words as the blocks of the
+/// fixed-size path, so the same draws. `cell` is the child's first
+/// occupancy cell. Returns which entries specs the child entered, per arm.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 fn run_one<const ENTRIES: bool>(
@@ -509,7 +506,7 @@ fn run_one<const ENTRIES: bool>(
     entries: &EntryMasks,
     rng: &mut ChaCha8Rng,
     first: u128,
-    [lanes_baseline, lanes_intervention]: [&mut [u32]; 2],
+    [occupancy_baseline, occupancy_intervention]: [&mut [u32]; 2],
 ) -> [u64; 2] {
     let n = schedule.n;
     let entry = wave.entry;
@@ -524,8 +521,8 @@ fn run_one<const ENTRIES: bool>(
     } else {
         [0; 2]
     };
-    lanes_baseline[cell + baseline] += 1;
-    lanes_intervention[cell + intervention] += 1;
+    occupancy_baseline[cell + baseline] += 1;
+    occupancy_intervention[cell + intervention] += 1;
     for (k, step) in wave.steps.iter().enumerate() {
         let uniform = rng.next_u32();
         let (next_baseline, next_intervention) = if step.forced_state != NO_FORCED_STATE {
@@ -537,8 +534,8 @@ fn run_one<const ENTRIES: bool>(
             )
         };
         cell += n;
-        lanes_baseline[cell + next_baseline] += 1;
-        lanes_intervention[cell + next_intervention] += 1;
+        occupancy_baseline[cell + next_baseline] += 1;
+        occupancy_intervention[cell + next_intervention] += 1;
         if ENTRIES {
             flags[BASELINE] |= entries.step(baseline, next_baseline, entry + k + 1);
             flags[INTERVENTION] |= entries.step(intervention, next_intervention, entry + k + 1);
