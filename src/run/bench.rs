@@ -258,7 +258,8 @@ pub fn bench(job: &Job, threads: &[u64], options: BenchOptions, cancel: Option<&
 /// The seed the bare kernel's streams are keyed by (any fixed value).
 const KERNEL_SEED: u64 = 7;
 
-/// Children drawn side by side in the bare kernel, as in the engine.
+/// Children drawn side by side in the bare kernel (their words fetched in
+/// one copy, as the engine fetches a block's).
 const KERNEL_GROUP: usize = 4;
 
 /// Threshold rows are padded to this width (with a threshold no uniform
@@ -344,7 +345,7 @@ fn kernel_wave<'a>(
 /// Seconds the bare per-child kernel takes for `replications` of `job` on
 /// one thread: the same contracts, children and cycles, one ChaCha8 `u32`
 /// per child-cycle pair on the engine's keyed streams (fetched in blocks,
-/// children interleaved, as the engine does), drawn through the integer
+/// as the engine fetches them, children interleaved), drawn through the integer
 /// thresholds of each contract's baseline for both arms, and nothing else:
 /// no bands, effects, accounting or statistics. The engine's rate as a
 /// share of this one is what its bookkeeping costs.
