@@ -405,6 +405,11 @@ fn run_children<const ENTRIES: bool, const N: usize>(
                 stays[s * slots + k] = segment;
             }
         }
+        // The wave's cells as rows of N states, one row a cycle from its entry.
+        let wave_cells = first_cell..first_cell + (steps + 1) * N;
+        let counts_baseline = occupancy_baseline[wave_cells.clone()].as_chunks_mut::<N>().0;
+        let counts_intervention = occupancy_intervention[wave_cells.clone()].as_chunks_mut::<N>().0;
+        let runs = stay_runs[wave_cells].as_chunks_mut::<N>().0;
         let mut left = wave_children;
         let mut block = 0u64;
         while left > 0 {
@@ -426,8 +431,8 @@ fn run_children<const ENTRIES: bool, const N: usize>(
                 // Word 0 draws the initial state, word 1 + t the move at the end of cycle t.
                 let step_words = &own[1 + entry..1 + entry + steps];
                 let start = draw(&wave.initial_thresholds, own[0]);
-                occupancy_baseline[first_cell + start] += 1;
-                occupancy_intervention[first_cell + start] += 1;
+                counts_baseline[0][start] += 1;
+                counts_intervention[0][start] += 1;
                 let mut flags = if ENTRIES {
                     [entries.start(start, entry); 2]
                 } else {
@@ -441,18 +446,16 @@ fn run_children<const ENTRIES: bool, const N: usize>(
                         // stays (home, or an absorbing state): find the
                         // step it leaves at, one comparison a step, and note
                         // the stay as one run. Staying enters nothing.
-                        let own_stays = &stays[baseline * slots..baseline * slots + steps];
+                        let own_stays = &stays[baseline * slots..][..steps];
                         let mut leaves = k;
                         while leaves < steps && within(own_stays[leaves], step_words[leaves] >> 1) {
                             leaves += 1;
                         }
                         if leaves > k {
                             // In `baseline` for cycles entry + k + 1 ..= entry + leaves.
-                            let begins = first_cell + (k + 1) * N + baseline;
-                            stay_runs[begins] = stay_runs[begins].wrapping_add(1);
+                            runs[k + 1][baseline] = runs[k + 1][baseline].wrapping_add(1);
                             if leaves < steps {
-                                let ends = first_cell + (leaves + 1) * N + baseline;
-                                stay_runs[ends] = stay_runs[ends].wrapping_sub(1);
+                                runs[leaves + 1][baseline] = runs[leaves + 1][baseline].wrapping_sub(1);
                             }
                             k = leaves;
                             if k == steps {
@@ -470,9 +473,8 @@ fn run_children<const ENTRIES: bool, const N: usize>(
                             next_in::<N>(rows, step.intervention as usize, intervention, u),
                         )
                     };
-                    let cell = first_cell + (k + 1) * N;
-                    occupancy_baseline[cell + next_baseline] += 1;
-                    occupancy_intervention[cell + next_intervention] += 1;
+                    counts_baseline[k + 1][next_baseline] += 1;
+                    counts_intervention[k + 1][next_intervention] += 1;
                     if ENTRIES {
                         let word = 1 + entry + k;
                         flags[BASELINE] |= entries.step(baseline, next_baseline, word);
