@@ -370,6 +370,15 @@ fn run_children<const ENTRIES: bool, const N: usize>(
         let wave_children = children[w];
         let mut child = wave.first_child as u128;
         let entry_counts = &mut all_entry_counts[w * specs..(w + 1) * specs];
+        // What a child's end settles: its entries, and what it is paid.
+        let mut child_ends = |flags: [u64; 2]| {
+            if ENTRIES {
+                count_entries(entry_counts, flags);
+            }
+            if let Some(plan) = participants {
+                plan.account(w, flags, participant, child_paid);
+            }
+        };
         let first_cell = layout.index(w, entry, 0);
         if N == 0 {
             for one in 0..wave_children {
@@ -381,13 +390,9 @@ fn run_children<const ENTRIES: bool, const N: usize>(
                     rng.set_word_pos(first);
                 }
                 let occupancy = [&mut occupancy_baseline[..], &mut occupancy_intervention[..]];
-                let flags = run_one::<ENTRIES>(schedule, wave, first_cell, entries, rng, first, occupancy);
-                if ENTRIES {
-                    count_entries(entry_counts, flags);
-                }
-                if let Some(plan) = participants {
-                    plan.account(w, flags, participant, child_paid);
-                }
+                child_ends(run_one::<ENTRIES>(
+                    schedule, wave, first_cell, entries, rng, first, occupancy,
+                ));
                 child += 1;
                 position = child * words as u128;
             }
@@ -484,12 +489,7 @@ fn run_children<const ENTRIES: bool, const N: usize>(
                     intervention = next_intervention;
                     k += 1;
                 }
-                if ENTRIES {
-                    count_entries(entry_counts, flags);
-                }
-                if let Some(plan) = participants {
-                    plan.account(w, flags, participant, child_paid);
-                }
+                child_ends(flags);
             }
         }
     }
