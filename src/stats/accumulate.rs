@@ -21,7 +21,7 @@
 //!   distinct value (counts, zeros, −100 %).
 
 use super::summary::Summary;
-use batch::{for_each_run, merge_runs, sortable, unsortable, PENDING};
+use batch::{for_each_run, merge_runs, sortable, unsortable, with_runs, PENDING};
 use bins::{floor_for, holds_mantissas, infinite_key, is_tiny, linear_width, pow2, unit_exponent, LOWEST_FLOOR};
 pub use bins::{Bin, BIN_MANTISSA_BITS, FLOOR_OCTAVES};
 pub use comoments::Comoments;
@@ -314,20 +314,20 @@ impl Accumulator {
                 self.tiny[usize::from(v > 0.0)].add(v);
             }
         }
-        // The runs worked out once into a buffer on the stack (merge_runs
-        // walks them twice, and a run's key costs a binning).
-        let mut runs = [(0i64, Bin::default()); PENDING];
-        let mut filled = 0;
-        let bins = &mut self.bins;
-        for_each_run(&self.pending, floor, |key, bin| {
-            if filled == runs.len() {
-                merge_runs(bins, &runs);
-                filled = 0;
-            }
-            runs[filled] = (key, bin);
-            filled += 1;
+        // The runs worked out once into the thread's buffer (merge_runs
+        // walks them twice, and a run's key costs a binning), at most
+        // PENDING at a time (`Accumulator::of` may bin any number).
+        let (pending, bins) = (&self.pending, &mut self.bins);
+        with_runs(|runs| {
+            for_each_run(pending, floor, |key, bin| {
+                if runs.len() == PENDING {
+                    merge_runs(bins, runs);
+                    runs.clear();
+                }
+                runs.push((key, bin));
+            });
+            merge_runs(bins, runs);
         });
-        merge_runs(&mut self.bins, &runs[..filled]);
         self.pending.clear();
     }
 
