@@ -552,6 +552,11 @@ impl Ledger {
 
     /// Rewrites in place a `cost` metric's accounts over `window` (as
     /// [`Ledger::measure`] builds them) from `scenario`'s drawn costs.
+    /// Call after [`Ledger::redraw`]: where the metric's account is the
+    /// payer's state costs over the whole horizon at the payer's rate (a
+    /// discounted `cost` metric without a window, when the payer does not
+    /// bear the programme), its weights are those, copied rather than
+    /// worked out again (the same operations on the same values).
     pub fn redraw_cost_measure(
         &self,
         arms: &mut [Linear; 2],
@@ -559,6 +564,15 @@ impl Ledger {
         metric: &super::Metric,
         window: (usize, usize),
     ) {
+        let same_account = window == (0, scenario.time.horizon)
+            && metric.discount_rate.map(f64::to_bits) == Some(scenario.discounting.payer_rate.to_bits())
+            && !counts_programme(scenario, INTERVENTION, CostParts::Both);
+        if same_account {
+            for (arm, drawn) in arms.iter_mut().zip(&self.state_cost) {
+                arm.weights.clone_from(&drawn.weights);
+            }
+            return;
+        }
         let discount = self.discount_tables.get(scenario, metric.discount_rate);
         redraw_cost(arms, scenario, window, &discount);
     }
