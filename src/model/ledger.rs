@@ -114,18 +114,48 @@ impl Occupied {
     pub fn index(&mut self, occupancy: &[u32], layout: Layout) {
         self.cells.resize(occupancy.len(), (0, 0.0));
         self.starts.resize(layout.waves * layout.slots + 1, 0);
+        // Slots as fixed-size rows up to 8 states: the state loop unrolls.
+        let len = match layout.states {
+            2 => self.index_rows::<2>(occupancy),
+            3 => self.index_rows::<3>(occupancy),
+            4 => self.index_rows::<4>(occupancy),
+            5 => self.index_rows::<5>(occupancy),
+            6 => self.index_rows::<6>(occupancy),
+            7 => self.index_rows::<7>(occupancy),
+            8 => self.index_rows::<8>(occupancy),
+            states => {
+                let mut len = 0;
+                for (wave_slot, counts) in occupancy.chunks_exact(states.max(1)).enumerate() {
+                    self.starts[wave_slot] = len as u32;
+                    let first = (wave_slot * states) as u32;
+                    for (state, &count) in counts.iter().enumerate() {
+                        // Written always and kept when occupied: no branch to mispredict.
+                        self.cells[len] = (first + state as u32, count as f64);
+                        len += (count != 0) as usize;
+                    }
+                }
+                len
+            }
+        };
+        self.starts[layout.waves * layout.slots] = len as u32;
+        self.len = len;
+    }
+
+    /// [`Occupied::index`]'s cells and slot starts for `N` states; returns
+    /// how many cells are occupied.
+    fn index_rows<const N: usize>(&mut self, occupancy: &[u32]) -> usize {
         let mut len = 0;
-        for (wave_slot, counts) in occupancy.chunks_exact(layout.states.max(1)).enumerate() {
-            self.starts[wave_slot] = len as u32;
-            let first = (wave_slot * layout.states) as u32;
+        let rows = occupancy.as_chunks::<N>().0;
+        for (wave_slot, (counts, start)) in rows.iter().zip(&mut self.starts).enumerate() {
+            *start = len as u32;
+            let first = (wave_slot * N) as u32;
             for (state, &count) in counts.iter().enumerate() {
                 // Written always and kept when occupied: no branch to mispredict.
                 self.cells[len] = (first + state as u32, count as f64);
                 len += (count != 0) as usize;
             }
         }
-        self.starts[layout.waves * layout.slots] = len as u32;
-        self.len = len;
+        len
     }
 
     /// Every occupied cell, in cell order.
