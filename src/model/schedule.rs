@@ -148,6 +148,11 @@ pub struct Schedule {
     sources: Vec<(Source, Option<usize>)>,
     /// Scratch for [`Schedule::redraw`]: e^z for each cycle of a shock path.
     shock_factors: Vec<f64>,
+    /// Scratch for [`Schedule::redraw`]: each source of a shocked matrix
+    /// built once a redraw (whether it is built yet, and its matrix before
+    /// the shock), so that its cycles' matrices copy it rather than apply
+    /// the effects again.
+    unshocked: Vec<(Source, bool, Vec<f64>)>,
 }
 
 /// Where a matrix comes from; used to build each distinct matrix once.
@@ -250,6 +255,7 @@ impl Schedule {
             waves,
             sources: builder.sources,
             shock_factors: Vec::new(),
+            unshocked: Vec::new(),
         };
         schedule.fill_thresholds();
         schedule
@@ -303,9 +309,29 @@ impl Schedule {
             self.shock_factors.clear();
             self.shock_factors.extend(path.iter().map(|z| z.exp()));
         }
+        for (_, built, _) in &mut self.unshocked {
+            *built = false;
+        }
         for (matrix, &(source, shocked)) in self.matrices.iter_mut().zip(&self.sources) {
-            build_into(parameters, source, n, matrix);
-            if let (Some(t), Some((path, targets))) = (shocked, parameters.shock) {
+            let Some(t) = shocked else {
+                build_into(parameters, source, n, matrix);
+                continue;
+            };
+            // A shocked matrix: its source's, built once, then its cycle's shock.
+            let at = match self.unshocked.iter().position(|(known, _, _)| *known == source) {
+                Some(at) => at,
+                None => {
+                    self.unshocked.push((source, false, Vec::new()));
+                    self.unshocked.len() - 1
+                }
+            };
+            let (_, built, unshocked) = &mut self.unshocked[at];
+            if !*built {
+                build_into(parameters, source, n, unshocked);
+                *built = true;
+            }
+            matrix.clone_from(unshocked);
+            if let Some((path, targets)) = parameters.shock {
                 if path.get(t).is_some_and(|&z| z != 0.0) {
                     scale_odds(matrix, n, self.shock_factors[t], targets);
                 }
