@@ -298,7 +298,8 @@ impl Schedule {
     /// Rebuilds every matrix and threshold in place from new `parameters`
     /// of the same structure (a replication's draws): the schedule
     /// [`Schedule::with_parameters`] would build, bit for bit, without
-    /// allocating. The waves' steps do not depend on the values, only on
+    /// allocating once its scratch has its sizes (after the first redraw).
+    /// The waves' steps do not depend on the values, only on
     /// the structure, and a shock must be given exactly when
     /// [`Schedule::shocked`] (a schedule built without a shock may still
     /// take one whose path is all zeros, and so the other way round).
