@@ -165,7 +165,10 @@ impl Workspace {
         }
     }
 
-    fn clear(&mut self) {
+    /// Empties the counts for a new replication of `children` (per wave),
+    /// as both samplers start.
+    fn start(&mut self, children: &[u64]) {
+        self.children.copy_from_slice(children);
         self.occupancy[0].fill(0);
         self.occupancy[1].fill(0);
         self.entries.fill([0; 2]);
@@ -270,8 +273,7 @@ pub fn simulate_treated(
     workspace: &mut Workspace,
     cancel: Option<&AtomicBool>,
 ) {
-    workspace.clear();
-    workspace.children.copy_from_slice(children);
+    workspace.start(children);
     // One instantiation per state count up to 8: rows become fixed-size
     // arrays, so the threshold comparisons unroll and vectorise.
     macro_rules! dispatch {

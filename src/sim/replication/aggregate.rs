@@ -77,8 +77,7 @@ pub fn simulate_treated_aggregate(
     workspace: &mut Workspace,
     cancel: Option<&AtomicBool>,
 ) {
-    workspace.clear();
-    workspace.children.copy_from_slice(children);
+    workspace.start(children);
     let n = schedule.n;
     let Workspace {
         occupancy: [occupancy_baseline, occupancy_intervention],

@@ -89,8 +89,7 @@ fn simulate_as<const N: usize>(
     children: &[u64],
     workspace: &mut Workspace,
 ) {
-    workspace.clear();
-    workspace.children.copy_from_slice(children);
+    workspace.start(children);
     let mut rng = crate::sim::rng::stream_for(11, 0, 4, crate::sim::rng::Purpose::Trajectories);
     run_children::<true, N>(schedule, layout, masks, None, &mut rng, workspace, None);
     workspace.gather();
