@@ -224,6 +224,8 @@ pub struct Accumulator {
     /// Values counted in `n`, `min` and `max` but not yet in `squares` and
     /// `bins` (at most [`PENDING`]), as [`sortable`] bits.
     pub(super) pending: Vec<u64>,
+    /// Whether `squares` is kept (see [`Accumulator::quantiles_only`]).
+    pub(super) moments: bool,
 }
 
 impl Default for Accumulator {
@@ -237,6 +239,7 @@ impl Default for Accumulator {
             bins: Vec::new(),
             tiny: Default::default(),
             pending: Vec::new(),
+            moments: true,
         }
     }
 }
@@ -246,6 +249,7 @@ impl PartialEq for Accumulator {
     fn eq(&self, other: &Accumulator) -> bool {
         let (a, b) = (self.binned(), other.binned());
         a.n == b.n
+            && a.moments == b.moments
             && a.min.to_bits() == b.min.to_bits()
             && a.max.to_bits() == b.max.to_bits()
             && a.squares.same_sum(&b.squares)
@@ -262,7 +266,25 @@ impl Accumulator {
         Accumulator::default()
     }
 
-    /// Empties the accumulator, keeping its bins' and batch's room.
+    /// An empty accumulator that keeps no sum of squares: for a statistic
+    /// read only by its quantiles and extremes (a cash-flow fan's cycle),
+    /// whose squares, worked out exactly, were an eighth of the fold's
+    /// work for nothing. Its summary's sd and se are NaN.
+    pub fn quantiles_only() -> Accumulator {
+        Accumulator {
+            moments: false,
+            ..Accumulator::default()
+        }
+    }
+
+    /// Whether it keeps the sum of squares (sd and se), as
+    /// [`Accumulator::new`] does and [`Accumulator::quantiles_only`] does not.
+    pub fn keeps_moments(&self) -> bool {
+        self.moments
+    }
+
+    /// Empties the accumulator, keeping its bins' and batch's room (and
+    /// whether it keeps moments).
     pub fn clear(&mut self) {
         let (mut bins, mut pending) = (std::mem::take(&mut self.bins), std::mem::take(&mut self.pending));
         bins.clear();
@@ -270,6 +292,7 @@ impl Accumulator {
         *self = Accumulator {
             bins,
             pending,
+            moments: self.moments,
             ..Accumulator::default()
         };
     }
@@ -292,18 +315,27 @@ impl Accumulator {
             return;
         }
         let mut floor = self.floor;
-        // The squares in fixed point, then into the partials a few parts at
-        // a time (a batch of `Accumulator::of` may hold any number of values).
-        let mut squares = FixedSum::new();
-        for batch in self.pending.chunks(MOST_ADDS / 2) {
-            for &bits in batch {
-                let v = unsortable(bits);
-                add_square_exactly(&mut squares, &mut self.squares, v);
-                if v.is_finite() && v != 0.0 {
-                    floor = floor.max(floor_for(v));
-                }
+        let raise = |floor: &mut i32, v: f64| {
+            if v.is_finite() && v != 0.0 {
+                *floor = (*floor).max(floor_for(v));
             }
-            squares.drain_into(&mut self.squares);
+        };
+        if self.moments {
+            // The squares in fixed point, then into the partials a few parts at
+            // a time (a batch of `Accumulator::of` may hold any number of values).
+            let mut squares = FixedSum::new();
+            for batch in self.pending.chunks(MOST_ADDS / 2) {
+                for &bits in batch {
+                    let v = unsortable(bits);
+                    add_square_exactly(&mut squares, &mut self.squares, v);
+                    raise(&mut floor, v);
+                }
+                squares.drain_into(&mut self.squares);
+            }
+        } else {
+            for &bits in &self.pending {
+                raise(&mut floor, unsortable(bits));
+            }
         }
         self.coarsen(floor);
         self.pending.sort_unstable();
@@ -404,7 +436,17 @@ impl Accumulator {
     /// The accumulator of `values` at once: the same, to the bit, as adding
     /// them one by one.
     pub fn of(values: &[f64]) -> Accumulator {
-        let mut a = Accumulator::new();
+        Accumulator::new().with_all(values)
+    }
+
+    /// [`Accumulator::of`] for an [`Accumulator::quantiles_only`].
+    pub fn quantiles_of(values: &[f64]) -> Accumulator {
+        Accumulator::quantiles_only().with_all(values)
+    }
+
+    /// This empty accumulator with `values` added at once.
+    fn with_all(self, values: &[f64]) -> Accumulator {
+        let mut a = self;
         for &v in values.iter().filter(|v| !v.is_nan()) {
             a.note(v);
             a.pending.push(sortable(v));
@@ -587,7 +629,9 @@ impl Accumulator {
         let n = self.n as f64;
         let sum = binned.sum();
         let mean = sum.value() / n;
-        let sd = if self.n > 1 {
+        let sd = if !self.moments {
+            f64::NAN
+        } else if self.n > 1 {
             // n·Σx² − (Σx)² ≥ 0 exactly; it rounds to ≥ 0.
             let spread = centred(self.n, &binned.squares, &sum, &sum).max(0.0);
             (spread / n / (n - 1.0)).sqrt()

@@ -292,7 +292,9 @@ pub fn decode(bytes: &[u8], mut empty: RunState, replications: u64) -> Result<Ru
         }
     }
     for a in empty.investor_paths.iter_mut().chain(empty.payer_paths.iter_mut()) {
+        let moments = a.keeps_moments();
         *a = r.accumulator(replications)?;
+        a.moments = moments;
     }
     for c in empty.payment_pairs.iter_mut() {
         *c = r.comoments(replications)?;

@@ -78,8 +78,9 @@ impl RunState {
             names,
             events: vec![0; event_names.len()],
             event_names,
-            investor_paths: vec![Accumulator::new(); horizon],
-            payer_paths: vec![Accumulator::new(); horizon],
+            // The fans read only quantiles: no squares.
+            investor_paths: vec![Accumulator::quantiles_only(); horizon],
+            payer_paths: vec![Accumulator::quantiles_only(); horizon],
             payment_pairs: vec![Comoments::default(); k * (k + 1) / 2],
             payment_contracts,
             start_year,
@@ -196,8 +197,16 @@ impl RunState {
             .iter()
             .map(|e| e.iter().filter(|&&x| x).count() as u64)
             .collect();
-        state.investor_paths = results.investor_paths.par_iter().map(|c| Accumulator::of(c)).collect();
-        state.payer_paths = results.payer_paths.par_iter().map(|c| Accumulator::of(c)).collect();
+        state.investor_paths = results
+            .investor_paths
+            .par_iter()
+            .map(|c| Accumulator::quantiles_of(c))
+            .collect();
+        state.payer_paths = results
+            .payer_paths
+            .par_iter()
+            .map(|c| Accumulator::quantiles_of(c))
+            .collect();
         let contracts = &state.payment_contracts;
         let pairs: Vec<(usize, usize)> = (0..contracts.len())
             .flat_map(|i| (i..contracts.len()).map(move |j| (i, j)))

@@ -67,6 +67,27 @@ fn any_split_merges_to_the_same_bits() {
 }
 
 #[test]
+fn a_quantiles_only_accumulator_has_the_same_histogram_and_no_spread() {
+    let v = values();
+    let (full, lean) = (Accumulator::of(&v), Accumulator::quantiles_of(&v));
+    assert!(full.keeps_moments() && !lean.keeps_moments());
+    let mut one_by_one = Accumulator::quantiles_only();
+    v.iter().for_each(|&x| one_by_one.add(x));
+    assert_eq!(one_by_one, lean, "at once or one by one");
+    let mut merged = Accumulator::quantiles_only();
+    v.chunks(777).for_each(|c| merged.merge(&Accumulator::quantiles_of(c)));
+    assert_eq!(merged, lean, "merged in uneven chunks");
+    merged.clear();
+    assert!(!merged.keeps_moments(), "clearing keeps the kind");
+    let (full, lean) = (full.summary().unwrap(), lean.summary().unwrap());
+    assert!(lean.sd.is_nan() && lean.se.is_nan() && full.sd > 0.0);
+    let same = |s: &crate::stats::summary::Summary| {
+        [s.mean, s.min, s.max, s.p01, s.p05, s.p25, s.p50, s.p75, s.p95, s.p99].map(f64::to_bits)
+    };
+    assert_eq!(same(&full), same(&lean));
+}
+
+#[test]
 fn quantiles_are_within_the_stated_precision_of_the_order_statistics() {
     let v = values();
     let mut a = Accumulator::new();
