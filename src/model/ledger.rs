@@ -239,6 +239,9 @@ impl Linear {
         sums
     }
 
+    // Never inlined: inlined into the settlement (a large function), the
+    // sum was kept on the stack, a store and a reload on every term's chain.
+    #[inline(never)]
     fn sum_occupied(&self, start: f64, occupied: &Occupied) -> f64 {
         let mut sum = start;
         for &(cell, count) in occupied.cells() {

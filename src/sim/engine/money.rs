@@ -36,14 +36,19 @@ impl Engine {
         };
         for (w, wave) in self.schedule.waves.iter().enumerate() {
             for (t, cell) in out.iter_mut().enumerate().skip(wave.entry) {
+                // Summed in a local, not through `cell`: the same additions
+                // in the same order, but the chain no longer waits on a store
+                // and a reload each term (a third of this loop's time).
+                let mut total = *cell;
                 for &(offset, share) in parts {
                     // The occupied states of the slot, in state order.
                     let first = layout.index(w, t + offset, 0) as u32;
                     for &(at, count) in occupied.in_slot(layout, w, t + offset) {
                         let s = (at - first) as usize;
-                        *cell += sign * share * amount(w, t, s) * count;
+                        total += sign * share * amount(w, t, s) * count;
                     }
                 }
+                *cell = total;
             }
         }
     }
