@@ -51,12 +51,23 @@ fn add_exactly(fixed: &mut FixedSum, sum: &mut ExactSum, x: f64) {
 /// Adds `v`² exactly to `fixed` (whole where it can, see
 /// [`FixedSum::add_square`], else as an exact two-product), or to `sum`
 /// the parts `fixed` does not take.
+#[inline(always)]
 fn add_square_exactly(fixed: &mut FixedSum, sum: &mut ExactSum, v: f64) {
-    if !fixed.add_square(v) {
-        let (square, error) = two_product(v, v);
-        add_exactly(fixed, sum, square);
-        add_exactly(fixed, sum, error);
+    // A zero's square adds nothing (and zeros are common: a contract that
+    // paid nothing), so it never takes the slow path below.
+    if v != 0.0 && !fixed.add_square(v) {
+        add_square_outside(fixed, sum, v);
     }
+}
+
+/// [`add_square_exactly`] of a magnitude the fixed-point square does not
+/// take (rare): kept out of the flush's loop.
+#[cold]
+#[inline(never)]
+fn add_square_outside(fixed: &mut FixedSum, sum: &mut ExactSum, v: f64) {
+    let (square, error) = two_product(v, v);
+    add_exactly(fixed, sum, square);
+    add_exactly(fixed, sum, error);
 }
 
 /// An exact sum of `f64` values. Two sums of the same values may hold
