@@ -432,7 +432,7 @@ impl Accumulator {
 
     /// Adds one replication's value. Inlined into a state's loop over its
     /// statistics (a call a value was about 1 % of a run); the flush it
-    /// makes every [`PENDING`] values stays a call.
+    /// makes every batch of values stays a call.
     #[inline(always)]
     pub fn add(&mut self, v: f64) {
         if v.is_nan() {
