@@ -50,7 +50,7 @@ fn add_exactly(fixed: &mut FixedSum, sum: &mut ExactSum, x: f64) {
 
 /// Adds `v`² exactly to `fixed` (whole where it can, see
 /// [`FixedSum::add_square`], else as an exact two-product), or to `sum`
-/// the parts `fixed` does not take.
+/// the parts `fixed` does not take; nothing for a zero.
 #[inline(always)]
 fn add_square_exactly(fixed: &mut FixedSum, sum: &mut ExactSum, v: f64) {
     // A zero's square adds nothing (and zeros are common: a contract that
