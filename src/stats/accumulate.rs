@@ -288,6 +288,14 @@ impl Accumulator {
         }
     }
 
+    /// Makes this a [`Accumulator::quantiles_only`] one, dropping any sum
+    /// of squares it held (a shard's fan written by an older sibsim), so
+    /// that it equals one that never kept them.
+    pub fn drop_moments(&mut self) {
+        self.moments = false;
+        self.squares = ExactSum::default();
+    }
+
     /// Whether it keeps the sum of squares (sd and se), as
     /// [`Accumulator::new`] does and [`Accumulator::quantiles_only`] does not.
     pub fn keeps_moments(&self) -> bool {
@@ -460,14 +468,13 @@ impl Accumulator {
     }
 
     /// This empty accumulator with `values` added at once.
-    fn with_all(self, values: &[f64]) -> Accumulator {
-        let mut a = self;
+    fn with_all(mut self, values: &[f64]) -> Accumulator {
         for &v in values.iter().filter(|v| !v.is_nan()) {
-            a.note(v);
-            a.pending.push(sortable(v));
+            self.note(v);
+            self.pending.push(sortable(v));
         }
-        a.flush();
-        a
+        self.flush();
+        self
     }
 
     /// Adds everything `other` holds (the result is the same as adding its

@@ -294,11 +294,10 @@ pub fn decode(bytes: &[u8], mut empty: RunState, replications: u64) -> Result<Ru
     for a in empty.investor_paths.iter_mut().chain(empty.payer_paths.iter_mut()) {
         // A fan keeps no squares: any a shard carries (an older sibsim's)
         // are dropped, so that states merged from any shards are equal.
-        let moments = a.keeps_moments();
+        let quantiles_only = !a.keeps_moments();
         *a = r.accumulator(replications)?;
-        a.moments = moments;
-        if !moments {
-            a.squares = ExactSum::default();
+        if quantiles_only {
+            a.drop_moments();
         }
     }
     for c in empty.payment_pairs.iter_mut() {
