@@ -268,7 +268,7 @@ impl Fold for StateFold<'_> {
     }
 
     fn merge(&self, (total, spool): &mut Self::State, (chunk, chunk_spool): &mut Self::State, stripe: Stripe) {
-        total.merge_stripe(chunk, stripe);
+        total.merge_stripe_from(chunk, stripe);
         if stripe.is_first() {
             if let (Some(spool), Some(finished)) = (spool, chunk_spool.take()) {
                 spool.absorb(finished);

@@ -150,7 +150,8 @@ pub trait Fold: Sync + Send {
     /// binning what waits, say).
     fn seal(&self, _chunk: &mut Self::State) {}
     /// Adds `stripe`'s parts of `chunk` into `total` (called under the
-    /// stripe's lock, once for each stripe).
+    /// stripe's lock, once for each stripe). It may rearrange `chunk`'s
+    /// parts (keeping the values they hold), which are merged or reset next.
     fn merge(&self, total: &mut Self::State, chunk: &mut Self::State, stripe: Stripe);
     /// Empties a state whose every stripe has been merged, keeping what it
     /// allocated for the next chunk.

@@ -514,6 +514,17 @@ impl Accumulator {
         }
     }
 
+    /// [`Accumulator::merge`] of an accumulator this one may rearrange (a
+    /// chunk's state, merged and then cleared): one binned at a lower floor
+    /// is coarsened in place to this one's, exactly as the merge bins it,
+    /// rather than copied first. The same result, to the bit.
+    pub fn merge_from(&mut self, other: &mut Accumulator) {
+        if other.n != 0 && other.floor < self.floor {
+            other.coarsen(self.floor);
+        }
+        self.merge(other);
+    }
+
     /// The histogram as (mean of a bin's values, their count), in
     /// increasing order of value.
     pub fn points(&self) -> Vec<(f64, u64)> {

@@ -160,15 +160,39 @@ impl RunState {
                 a.merge(b);
             }
         }
-        if !stripe.is_first() {
-            return;
+        if stripe.is_first() {
+            self.merge_counts(other);
         }
+    }
+
+    /// Adds `other`'s replication and event counts and payment co-moments
+    /// (what the first stripe carries besides its statistics).
+    fn merge_counts(&mut self, other: &RunState) {
         self.replications += other.replications;
         for (a, b) in self.events.iter_mut().zip(&other.events) {
             *a += b;
         }
         for (a, b) in self.payment_pairs.iter_mut().zip(&other.payment_pairs) {
             a.merge(b);
+        }
+    }
+
+    /// [`RunState::merge_stripe`] of a state this one may rearrange (a
+    /// chunk's, merged and then cleared): its accumulators merge by
+    /// [`Accumulator::merge_from`], without a copy. The same result.
+    pub fn merge_stripe_from(&mut self, other: &mut RunState, stripe: Stripe) {
+        let theirs = other
+            .statistics
+            .iter_mut()
+            .chain(&mut other.investor_paths)
+            .chain(&mut other.payer_paths);
+        for (part, (a, b)) in self.accumulators_mut().zip(theirs).enumerate() {
+            if stripe.holds(part) {
+                a.merge_from(b);
+            }
+        }
+        if stripe.is_first() {
+            self.merge_counts(other);
         }
     }
 

@@ -67,6 +67,33 @@ fn any_split_merges_to_the_same_bits() {
 }
 
 #[test]
+fn merging_from_a_chunk_it_may_coarsen_is_merging_a_copy() {
+    // Chunks of magnitudes that rise and fall, so that a chunk's floor is
+    // sometimes below the total's (coarsened in place) and sometimes above
+    // it (the total is coarsened).
+    let v = values();
+    let (mut by_copy, mut in_place) = (Accumulator::new(), Accumulator::new());
+    let mut coarsened = 0;
+    for (k, chunk) in v.chunks(613).enumerate() {
+        let scale = [1.0, 1e-4, 1e3, 1e-2][k % 4];
+        let scaled: Vec<f64> = chunk.iter().map(|&x| x * scale).collect();
+        let mut a = Accumulator::new();
+        scaled.iter().for_each(|&x| a.add(x));
+        a.flush();
+        let below = a.floor < in_place.floor;
+        by_copy.merge(&a);
+        in_place.merge_from(&mut a);
+        assert_eq!(in_place, by_copy, "chunk {k}");
+        if below {
+            assert_eq!(a.floor, in_place.floor, "chunk {k} was coarsened to the total's floor");
+            coarsened += 1;
+        }
+    }
+    assert!(coarsened > 0, "some chunk lay below the total's floor");
+    assert_eq!(in_place.summary(), by_copy.summary());
+}
+
+#[test]
 fn a_quantiles_only_accumulator_has_the_same_histogram_and_no_spread() {
     let v = values();
     let (full, lean) = (Accumulator::of(&v), Accumulator::quantiles_of(&v));
