@@ -124,6 +124,14 @@ impl RunState {
     }
 
     /// Every accumulator: the statistics', then both cash-flow paths'.
+    fn accumulators(&self) -> impl Iterator<Item = &Accumulator> {
+        self.statistics
+            .iter()
+            .chain(&self.investor_paths)
+            .chain(&self.payer_paths)
+    }
+
+    /// [`RunState::accumulators`], to change.
     fn accumulators_mut(&mut self) -> impl Iterator<Item = &mut Accumulator> {
         self.statistics
             .iter_mut()
@@ -150,12 +158,7 @@ impl RunState {
     /// event counts and the payment co-moments. Merging every stripe of
     /// `other`, in any order, is [`RunState::merge`].
     pub fn merge_stripe(&mut self, other: &RunState, stripe: Stripe) {
-        let theirs = other
-            .statistics
-            .iter()
-            .chain(&other.investor_paths)
-            .chain(&other.payer_paths);
-        for (part, (a, b)) in self.accumulators_mut().zip(theirs).enumerate() {
+        for (part, (a, b)) in self.accumulators_mut().zip(other.accumulators()).enumerate() {
             if stripe.holds(part) {
                 a.merge(b);
             }
@@ -181,12 +184,7 @@ impl RunState {
     /// chunk's, merged and then cleared): its accumulators merge by
     /// [`Accumulator::merge_from`], without a copy. The same result.
     pub fn merge_stripe_from(&mut self, other: &mut RunState, stripe: Stripe) {
-        let theirs = other
-            .statistics
-            .iter_mut()
-            .chain(&mut other.investor_paths)
-            .chain(&mut other.payer_paths);
-        for (part, (a, b)) in self.accumulators_mut().zip(theirs).enumerate() {
+        for (part, (a, b)) in self.accumulators_mut().zip(other.accumulators_mut()).enumerate() {
             if stripe.holds(part) {
                 a.merge_from(b);
             }
