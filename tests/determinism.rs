@@ -164,3 +164,46 @@ fn reported_quantiles_are_within_the_stated_precision_of_the_replications() {
         );
     }
 }
+
+/// Rows streamed for `--keep-replications` stay in their worker's part
+/// file while its chunks follow one another: one thread writes one part
+/// (it wrote one a chunk, eight here), and the rows joined from three
+/// threads' parts are the same bytes.
+#[test]
+fn streamed_rows_are_one_part_a_worker_stretch() {
+    use sibsim::run::job::Job;
+    use sibsim::sim::parallel::RunOptions;
+    let job = Job::load(&common::bundled("hameenlinna-icehearts.toml"), &[]).expect("loads");
+    let (names, event_names) = match &job {
+        Job::Single(e) => (e.statistic_names.to_vec(), e.event_names.to_vec()),
+        Job::Portfolio(p) => (p.statistic_names.clone(), p.event_names.clone()),
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut joined = Vec::new();
+    for threads in [1, 3] {
+        let parts = dir.path().join(format!("parts-{threads}"));
+        std::fs::create_dir(&parts).expect("parts folder");
+        let options = RunOptions {
+            threads: Some(threads),
+            ..RunOptions::new(3, 3000)
+        };
+        let (_, spool) = job.run_state_spooled(&options, Some(&parts)).expect("runs");
+        let written = std::fs::read_dir(&parts).expect("parts").count();
+        if threads == 1 {
+            assert_eq!(written, 1, "one thread's rows in one part");
+        }
+        let target = dir.path().join(format!("replications-{threads}.csv"));
+        spool
+            .expect("a spool")
+            .assemble(&names, &event_names, &target)
+            .expect("joins");
+        let rows = std::fs::read(&target).expect("replications.csv");
+        assert_eq!(
+            rows.iter().filter(|&&b| b == b'\n').count(),
+            3001,
+            "a header and 3000 rows"
+        );
+        joined.push(rows);
+    }
+    assert!(joined[0] == joined[1], "the same rows from one and three threads");
+}

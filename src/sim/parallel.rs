@@ -156,6 +156,10 @@ pub trait Fold: Sync + Send {
     /// Empties a state whose every stripe has been merged, keeping what it
     /// allocated for the next chunk.
     fn reset(&self, state: &mut Self::State);
+    /// Takes in a worker's state once the run has ended (its last chunk
+    /// merged and reset): what it carried from chunk to chunk outside the
+    /// merges (an open file, say). Nothing by default.
+    fn retire(&self, _total: &mut Self::State, _worker: Self::State) {}
 }
 
 /// A thread's worker between chunks: its scratch space, state and record.
@@ -314,7 +318,13 @@ where
             }
             *slot().lock().unwrap_or_else(PoisonError::into_inner) = Some(worker);
         });
-        total.into_whole(fold)
+        let mut whole = total.into_whole(fold);
+        for slot in slots {
+            if let Some((_, state, _)) = slot.into_inner().unwrap_or_else(PoisonError::into_inner) {
+                fold.retire(&mut whole, state);
+            }
+        }
+        whole
     };
     let folded = on_threads(options.threads, work)?;
     if stopped.load(Ordering::Relaxed) {
