@@ -198,11 +198,14 @@ pub fn target_value(x: f64, target: &str, currency: &str) -> String {
 }
 
 /// The standard error of a statistic in `unit`: a rate's in percentage
-/// points, a count's to two significant digits, others as [`value`].
+/// points, a count's and a multiple's to two significant digits (a
+/// multiple's se of 0.003 read `0.00×` at two decimals), others as
+/// [`value`].
 pub fn se(se: f64, unit: Unit, currency: &str) -> String {
     match unit {
         Unit::Rate | Unit::Share => percent(se),
         Unit::Count => plain_se(se),
+        Unit::Multiple if se.is_finite() => format!("{}×", plain_se(se)),
         _ => value(se, unit, currency),
     }
 }
@@ -238,6 +241,9 @@ mod tests {
         assert_eq!(Ticks::Percent.label(-0.15), "\u{2212}15 %");
         assert_eq!(Ticks::Percent.label(0.025), "2.5 %");
         assert_eq!(Ticks::Multiple.label(1.5), "1.50×");
+        assert_eq!(se(0.00287, Unit::Multiple, "EUR"), "0.0029×");
+        assert_eq!(se(0.031, Unit::Multiple, "EUR"), "0.031×");
+        assert_eq!(se(f64::NAN, Unit::Multiple, "EUR"), "–");
         assert_eq!(Ticks::Plain.label(-3.0), "\u{2212}3.00");
         assert_eq!(plain_se(0.8623), "0.86");
         assert_eq!(plain_se(0.012345), "0.012");
