@@ -174,10 +174,6 @@ fn streamed_rows_are_one_part_a_worker_stretch() {
     use sibsim::run::job::Job;
     use sibsim::sim::parallel::RunOptions;
     let job = Job::load(&common::bundled("hameenlinna-icehearts.toml"), &[]).expect("loads");
-    let (names, event_names) = match &job {
-        Job::Single(e) => (e.statistic_names.to_vec(), e.event_names.to_vec()),
-        Job::Portfolio(p) => (p.statistic_names.clone(), p.event_names.clone()),
-    };
     let dir = tempfile::tempdir().expect("tempdir");
     let mut joined = Vec::new();
     for threads in [1, 3] {
@@ -187,7 +183,7 @@ fn streamed_rows_are_one_part_a_worker_stretch() {
             threads: Some(threads),
             ..RunOptions::new(3, 3000)
         };
-        let (_, spool) = job.run_state_spooled(&options, Some(&parts)).expect("runs");
+        let (state, spool) = job.run_state_spooled(&options, Some(&parts)).expect("runs");
         let written = std::fs::read_dir(&parts).expect("parts").count();
         if threads == 1 {
             assert_eq!(written, 1, "one thread's rows in one part");
@@ -195,7 +191,7 @@ fn streamed_rows_are_one_part_a_worker_stretch() {
         let target = dir.path().join(format!("replications-{threads}.csv"));
         spool
             .expect("a spool")
-            .assemble(&names, &event_names, &target)
+            .assemble(&state.names, &state.event_names, &target)
             .expect("joins");
         let rows = std::fs::read(&target).expect("replications.csv");
         assert_eq!(
