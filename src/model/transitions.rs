@@ -24,12 +24,24 @@ pub struct InvalidMatrix(pub String);
 pub const ROW_SUM_TOLERANCE: f64 = 1e-9;
 
 fn check_row(i: usize, row: &[f64]) -> Result<(), InvalidMatrix> {
-    if let Some(p) = row.iter().find(|p| !p.is_finite() || **p < 0.0) {
+    // One pass for the common case (every draw of a posterior row comes
+    // through here); the first bad entry is looked for only to name it.
+    let (mut sum, mut bad) = (0.0, false);
+    for &p in row {
+        // Finite and ≥ 0 (NaN fails both), in two float comparisons.
+        bad |= !(0.0..=f64::MAX).contains(&p);
+        sum += p;
+    }
+    if bad {
+        let p = row
+            .iter()
+            .find(|p| !p.is_finite() || **p < 0.0)
+            .copied()
+            .unwrap_or(f64::NAN);
         return Err(InvalidMatrix(format!(
             "row {i} holds {p}; probabilities are finite and ≥ 0"
         )));
     }
-    let sum: f64 = row.iter().sum();
     if (sum - 1.0).abs() > ROW_SUM_TOLERANCE {
         return Err(InvalidMatrix(format!("row {i} sums to {sum}, not 1")));
     }
