@@ -358,6 +358,49 @@ fn a_one_draw_posterior_is_that_baseline_in_every_replication() {
     assert_eq!(column(&a), column(&run(&with_posterior, 3)), "any number of threads");
 }
 
+/// Scenarios that name the same posterior file share one reading of it
+/// (a portfolio's contracts do), and a file whose draws change is read
+/// again: its values and the scenario's digest follow the file.
+#[test]
+fn a_posterior_file_is_read_once_until_it_changes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let guess = scenario(GUESS_DEFAULT, GUESS_YOUNG);
+    let header = "default/home/home,default/home/care\n";
+    common::write(dir.path(), "posterior.csv", &format!("{header}0.9,0.1\n0.8,0.2\n"));
+    let path = common::write(
+        dir.path(),
+        "s.toml",
+        &format!("{guess}[uncertainty]\nbaseline_posterior = \"posterior.csv\"\n"),
+    );
+    let load = || {
+        let sibsim::scenario::Loaded::Single(s) = sibsim::scenario::load_any(&path).expect("valid") else {
+            panic!("single")
+        };
+        let posterior = s
+            .uncertainty
+            .as_ref()
+            .and_then(|u| u.baseline_posterior.clone())
+            .expect("a posterior");
+        (posterior, s.digest)
+    };
+    let (first, digest) = load();
+    let (again, digest_again) = load();
+    assert!(std::sync::Arc::ptr_eq(&first, &again), "read once");
+    assert_eq!(digest, digest_again);
+    assert_eq!(first.draws, 2);
+    common::write(dir.path(), "posterior.csv", &format!("{header}0.9,0.1\n0.7,0.3\n"));
+    let (changed, digest_changed) = load();
+    assert!(!std::sync::Arc::ptr_eq(&first, &changed), "read again");
+    assert_eq!(changed.draw(1)[..2], [0.7, 0.3]);
+    assert_ne!(digest, digest_changed);
+    common::write(dir.path(), "posterior.csv", &format!("{header}0.9,0.1\n0.7,0.6\n"));
+    assert!(
+        sibsim::scenario::load_any(&path).is_err(),
+        "a bad file is refused every time"
+    );
+    assert!(sibsim::scenario::load_any(&path).is_err());
+}
+
 #[test]
 fn a_missing_or_mismatched_posterior_is_a_clear_error() {
     let dir = tempfile::tempdir().expect("tempdir");

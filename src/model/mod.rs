@@ -85,7 +85,7 @@ pub struct Uncertainty {
 
 /// A posterior sample of baseline rows (`calibrate --targets`'s
 /// `posterior.csv`): each replication takes one draw, replacing those rows.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct BaselinePosterior {
     /// The file it was read from.
     pub source: String,
@@ -95,9 +95,34 @@ pub struct BaselinePosterior {
     pub rows: Vec<PosteriorRow>,
     /// Every draw's rows, draw after draw: see [`BaselinePosterior::draw`].
     pub values: Vec<f64>,
+    /// [`BaselinePosterior::digest_text`], written out once: the contracts
+    /// of a portfolio that share a posterior share this value too.
+    digest_text: std::sync::OnceLock<String>,
+}
+
+/// Equal when they hold the same draws of the same rows from the same file.
+impl PartialEq for BaselinePosterior {
+    fn eq(&self, other: &BaselinePosterior) -> bool {
+        self.source == other.source
+            && self.draws == other.draws
+            && self.rows == other.rows
+            && self.values == other.values
+    }
 }
 
 impl BaselinePosterior {
+    /// A posterior of `draws` draws of `rows` (`values` as
+    /// [`BaselinePosterior::draw`] reads them), read from `source`.
+    pub fn new(source: String, draws: usize, rows: Vec<PosteriorRow>, values: Vec<f64>) -> BaselinePosterior {
+        BaselinePosterior {
+            source,
+            draws,
+            rows,
+            values,
+            digest_text: std::sync::OnceLock::new(),
+        }
+    }
+
     /// Draw k: row r of `rows` is `[r * n..(r + 1) * n]` (n states). One
     /// draw's rows lie together, so a replication's draw reads a few
     /// neighbouring cache lines, not one line in each row's far-apart block.
@@ -108,8 +133,13 @@ impl BaselinePosterior {
 
     /// The draws as text for a scenario's digest: each row with all its
     /// draws, as the digest has always read them (so digests of earlier
-    /// runs still match).
-    pub fn digest_text(&self) -> String {
+    /// runs still match). Written out on the first call only (formatting
+    /// a thousand draws was most of loading `lapset-sib`, once a contract).
+    pub fn digest_text(&self) -> &str {
+        self.digest_text.get_or_init(|| self.write_digest_text())
+    }
+
+    fn write_digest_text(&self) -> String {
         let n = self.values.len() / (self.draws * self.rows.len()).max(1);
         let rows: Vec<String> = self
             .rows
@@ -489,8 +519,13 @@ pub struct Discounting {
 
 /// 64-bit FNV-1a: a small, stable digest (the same on every platform and version).
 pub fn fnv1a(bytes: &[u8]) -> u64 {
+    fnv1a_parts(&[bytes])
+}
+
+/// [`fnv1a`] of `parts` joined, without joining them.
+pub fn fnv1a_parts(parts: &[&[u8]]) -> u64 {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in bytes {
+    for &b in parts.iter().flat_map(|p| p.iter()) {
         hash ^= b as u64;
         hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
     }

@@ -256,7 +256,7 @@ pub fn validate(raw: RawScenario, file: &str, text: &str) -> Result<Scenario, In
         // A posterior file moves results without changing the text: its
         // draws are part of what shards must agree on.
         digest: match uncertainty.as_ref().and_then(|u| u.baseline_posterior.as_ref()) {
-            Some(p) => fnv1a(format!("{text}\n{}", p.digest_text()).as_bytes()),
+            Some(p) => crate::model::fnv1a_parts(&[text.as_bytes(), b"\n", p.digest_text().as_bytes()]),
             None => fnv1a(text.as_bytes()),
         },
         time,

@@ -5,6 +5,7 @@ use super::{Ctx, R};
 use crate::error::InputError;
 use crate::model::*;
 use crate::scenario::raw::*;
+use std::sync::{Arc, Mutex};
 
 pub(super) fn uncertainty(
     ctx: &Ctx,
@@ -70,12 +71,12 @@ pub(super) fn uncertainty(
     };
     let baseline_posterior = match &raw.baseline_posterior {
         // A posterior is the population's: the multipliers act on its draws.
-        Some(path) => Some(std::sync::Arc::new(posterior(
+        Some(path) => Some(posterior(
             ctx,
             path,
             states,
             risk.as_ref().map_or(baseline, |r| &r.population),
-        )?)),
+        )?),
         None => None,
     };
     let risk_sd_log = match &raw.risk_sd_log {
@@ -112,7 +113,7 @@ fn posterior(
     path: &toml::Spanned<String>,
     states: &[State],
     baseline: &Transitions,
-) -> R<BaselinePosterior> {
+) -> R<Arc<BaselinePosterior>> {
     let key = "uncertainty.baseline_posterior";
     let base = std::path::Path::new(ctx.file)
         .parent()
@@ -121,7 +122,58 @@ fn posterior(
     let shown = file.display().to_string();
     let bytes = crate::files::read_regular(&file, crate::files::PANEL_LIMIT, "posterior")
         .map_err(|e| ctx.err(path.span(), key, format!("{}: {}", shown, e.message)))?;
-    let text = String::from_utf8(bytes).map_err(|_| ctx.err(path.span(), key, format!("{shown} is not UTF-8 text")))?;
+    let read = ReadPosterior {
+        shown,
+        bytes,
+        states: states.iter().map(|s| s.name.clone()).collect(),
+        bands: baseline.bands.len(),
+    };
+    let mut known = READ_POSTERIORS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some((_, posterior)) = known.iter().find(|(k, _)| *k == read) {
+        return Ok(Arc::clone(posterior));
+    }
+    let posterior = Arc::new(read_posterior(ctx, path, &read.shown, &read.bytes, states, baseline)?);
+    if known.len() == READ_POSTERIORS_KEPT {
+        known.remove(0);
+    }
+    known.push((read, Arc::clone(&posterior)));
+    Ok(posterior)
+}
+
+/// What a posterior's reading depends on: the file (as named in messages),
+/// its bytes, and the scenario's state names and band count.
+#[derive(PartialEq)]
+struct ReadPosterior {
+    shown: String,
+    bytes: Vec<u8>,
+    states: Vec<String>,
+    bands: usize,
+}
+
+/// Posteriors read lately, most recent last: the contracts of a portfolio
+/// (`lapset-sib`'s six) mostly share one file, which was read, checked and
+/// written out for the digest once a contract, most of loading the
+/// portfolio. Failed reads are not kept, so their errors come every time.
+static READ_POSTERIORS: Mutex<Vec<(ReadPosterior, Arc<BaselinePosterior>)>> = Mutex::new(Vec::new());
+
+/// How many read posteriors [`READ_POSTERIORS`] keeps.
+const READ_POSTERIORS_KEPT: usize = 4;
+
+/// Reads a posterior file's `bytes` (named `shown`) for [`posterior`].
+fn read_posterior(
+    ctx: &Ctx,
+    path: &toml::Spanned<String>,
+    shown: &str,
+    bytes: &[u8],
+    states: &[State],
+    baseline: &Transitions,
+) -> R<BaselinePosterior> {
+    let key = "uncertainty.baseline_posterior";
+    let shown = shown.to_string();
+    let text =
+        std::str::from_utf8(bytes).map_err(|_| ctx.err(path.span(), key, format!("{shown} is not UTF-8 text")))?;
     let n = states.len();
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
@@ -210,12 +262,7 @@ fn posterior(
         let sum: f64 = cells.iter().sum();
         cells.iter_mut().for_each(|p| *p /= sum);
     }
-    Ok(BaselinePosterior {
-        source: shown,
-        draws,
-        rows,
-        values,
-    })
+    Ok(BaselinePosterior::new(shown, draws, rows, values))
 }
 
 /// `[uncertainty.enrolment]`: a mean share in (0, 1] and an sd a Beta with
