@@ -428,6 +428,12 @@ fn a_missing_or_mismatched_posterior_is_a_clear_error() {
     common::write(
         dir.path(),
         "posterior.csv",
+        "default/left/home,default/left/left\n0.5,0.5\n",
+    );
+    check("absorbing");
+    common::write(
+        dir.path(),
+        "posterior.csv",
         "default/home/home,default/home/care\n0.9,0.1\n0.9,0.3\n",
     );
     check("line 3");

@@ -213,6 +213,18 @@ fn read_posterior(
                 ),
             ));
         };
+        if states[from].absorbing {
+            // Its row is 1 on the diagonal in every matrix; a draw of it
+            // would let children leave a state the scenario says they never leave.
+            return Err(InputError::new(
+                &shown,
+                "line 1",
+                format!(
+                    "column `{name}` draws the row of `{}`, which is absorbing (children never leave it); a posterior may draw only rows of states that are not absorbing",
+                    states[from].name
+                ),
+            ));
+        }
         let group = groups.iter().position(|g| *g == (band, from)).unwrap_or_else(|| {
             groups.push((band, from));
             groups.len() - 1
