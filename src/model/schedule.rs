@@ -148,6 +148,12 @@ pub struct Schedule {
     sources: Vec<(Source, Option<usize>)>,
     /// Scratch for [`Schedule::redraw`]: e^z for each cycle of a shock path.
     shock_factors: Vec<f64>,
+    /// Per state, whether its rows can change from draw to draw: false for
+    /// an absorbing state, whose row is 1 on the diagonal in every matrix
+    /// (validation holds every source to that, and neither effects, risk
+    /// multipliers nor a shock can give a zero move mass), so that
+    /// [`Schedule::redraw`] leaves its rows and thresholds as compiled.
+    moving: Vec<bool>,
     /// Scratch for [`Schedule::redraw`]: each source of a shocked matrix
     /// built once a redraw (whether it is built yet, and its matrix before
     /// the shock), so that its cycles' matrices copy it rather than apply
@@ -256,37 +262,52 @@ impl Schedule {
             sources: builder.sources,
             shock_factors: Vec::new(),
             unshocked: Vec::new(),
+            moving: scenario.states.iter().map(|s| !s.absorbing).collect(),
         };
         schedule.fill_thresholds();
         schedule
     }
 
+    /// Works out every row's thresholds.
     fn fill_thresholds(&mut self) {
-        match self.n {
-            2 => self.fill_thresholds_fixed::<2>(),
-            3 => self.fill_thresholds_fixed::<3>(),
-            4 => self.fill_thresholds_fixed::<4>(),
-            5 => self.fill_thresholds_fixed::<5>(),
-            6 => self.fill_thresholds_fixed::<6>(),
-            7 => self.fill_thresholds_fixed::<7>(),
-            8 => self.fill_thresholds_fixed::<8>(),
-            n => {
-                for (m, out) in self.matrices.iter().zip(self.thresholds.chunks_mut(n * n)) {
-                    for (row, row_out) in m.chunks(n).zip(out.chunks_mut(n)) {
-                        thresholds_into(row, row_out);
-                    }
+        let every = vec![true; self.n];
+        self.fill_thresholds_of(&every);
+    }
+
+    /// Works out the thresholds of the rows from the states `rows` marks
+    /// (the others keep theirs), in every matrix.
+    fn fill_thresholds_of(&mut self, rows: &[bool]) {
+        macro_rules! fixed {
+            ($($width:literal)*) => {
+                match self.n {
+                    $($width => if let Ok(rows) = <&[bool; $width]>::try_from(rows) {
+                        return self.fill_thresholds_fixed::<$width>(rows);
+                    },)*
+                    _ => {}
                 }
+            };
+        }
+        fixed!(2 3 4 5 6 7 8);
+        let n = self.n;
+        for (m, out) in self.matrices.iter().zip(self.thresholds.chunks_mut(n * n)) {
+            for ((row, row_out), _) in m.chunks(n).zip(out.chunks_mut(n)).zip(rows).filter(|(_, &r)| r) {
+                thresholds_into(row, row_out);
             }
         }
     }
 
-    /// [`Schedule::fill_thresholds`] for `N` states: rows as fixed-size
+    /// [`Schedule::fill_thresholds_of`] for `N` states: rows as fixed-size
     /// arrays, so that each unrolls.
-    fn fill_thresholds_fixed<const N: usize>(&mut self) {
-        let rows_out = self.thresholds.as_chunks_mut::<N>().0;
-        let rows_in = self.matrices.iter().flat_map(|m| m.as_chunks::<N>().0);
-        for (row, row_out) in rows_in.zip(rows_out) {
-            thresholds_fixed(row, row_out);
+    fn fill_thresholds_fixed<const N: usize>(&mut self, rows: &[bool; N]) {
+        let out_matrices = self.thresholds.chunks_exact_mut(N * N);
+        for (m, out) in self.matrices.iter().zip(out_matrices) {
+            let rows_in = m.as_chunks::<N>().0;
+            let rows_out = out.as_chunks_mut::<N>().0;
+            for ((row, row_out), &fill) in rows_in.iter().zip(rows_out).zip(rows) {
+                if fill {
+                    thresholds_fixed(row, row_out);
+                }
+            }
         }
     }
 
@@ -334,11 +355,15 @@ impl Schedule {
             matrix.clone_from(unshocked);
             if let Some((path, targets)) = parameters.shock {
                 if path.get(t).is_some_and(|&z| z != 0.0) {
-                    scale_odds(matrix, n, self.shock_factors[t], targets);
+                    scale_odds(matrix, n, self.shock_factors[t], targets, &self.moving);
                 }
             }
         }
-        self.fill_thresholds();
+        // An absorbing state's rows and thresholds stay as compiled
+        // (a fifth of lapset-sib's rows, rebuilt every replication).
+        let moving = std::mem::take(&mut self.moving);
+        self.fill_thresholds_of(&moving);
+        self.moving = moving;
     }
 
     /// Takes `other`'s matrices and thresholds (a schedule of the same
@@ -432,30 +457,31 @@ fn refill(matrix: &mut Vec<f64>, values: &[f64]) {
 /// fill the row and the diagonal is 0).
 pub fn apply_shock(probabilities: &mut [f64], n: usize, z: f64, targets: &[bool]) {
     if z != 0.0 {
-        scale_odds(probabilities, n, z.exp(), targets);
+        scale_odds(probabilities, n, z.exp(), targets, &vec![true; n]);
     }
 }
 
-/// [`apply_shock`] with the odds' factor e^z given (z ≠ 0).
-fn scale_odds(probabilities: &mut [f64], n: usize, factor: f64, targets: &[bool]) {
+/// [`apply_shock`] with the odds' factor e^z given (z ≠ 0), on the rows
+/// `rows` marks (the others, rows of absorbing states, would not change).
+fn scale_odds(probabilities: &mut [f64], n: usize, factor: f64, targets: &[bool], rows: &[bool]) {
     macro_rules! fixed {
         ($($width:literal)*) => {
             match n {
-                $($width => if let Ok(targets) = <&[bool; $width]>::try_from(targets) {
-                    let rows = probabilities.as_chunks_mut::<$width>().0;
-                    return scale_odds_fixed(rows, factor, targets);
+                $($width => if let (Ok(targets), Ok(rows)) = (<&[bool; $width]>::try_from(targets), <&[bool; $width]>::try_from(rows)) {
+                    let matrix = probabilities.as_chunks_mut::<$width>().0;
+                    return scale_odds_fixed(matrix, factor, targets, rows);
                 },)*
                 _ => {}
             }
         };
     }
     fixed!(2 3 4 5 6 7 8);
-    scale_odds_rows(probabilities, n, factor, targets);
+    scale_odds_rows(probabilities, n, factor, targets, rows);
 }
 
 /// [`scale_odds`] on rows of any width, one move at a time.
-fn scale_odds_rows(probabilities: &mut [f64], n: usize, factor: f64, targets: &[bool]) {
-    for i in 0..n {
+fn scale_odds_rows(probabilities: &mut [f64], n: usize, factor: f64, targets: &[bool], rows: &[bool]) {
+    for i in (0..n).filter(|&i| rows.get(i).copied().unwrap_or(true)) {
         let row = &mut probabilities[i * n..(i + 1) * n];
         let mut off_diagonal = 0.0;
         for (j, p) in row.iter_mut().enumerate() {
@@ -494,7 +520,7 @@ fn settle_diagonal(row: &mut [f64], i: usize, off_diagonal: f64) {
 /// kept, are not made (−0.75 % of `lapset-sib`'s
 /// instructions). The same operations in the same order, so the same bits.
 #[inline(always)]
-fn scale_odds_fixed<const N: usize>(rows: &mut [[f64; N]], factor: f64, targets: &[bool; N]) {
+fn scale_odds_fixed<const N: usize>(matrix: &mut [[f64; N]], factor: f64, targets: &[bool; N], rows: &[bool; N]) {
     // The target columns once a matrix: the divisions are only theirs.
     let mut columns = [0usize; N];
     let mut count = 0;
@@ -503,7 +529,7 @@ fn scale_odds_fixed<const N: usize>(rows: &mut [[f64; N]], factor: f64, targets:
         count += usize::from(target);
     }
     let columns = &columns[..count];
-    for (i, row) in rows.iter_mut().enumerate() {
+    for (i, (row, _)) in matrix.iter_mut().zip(rows).enumerate().filter(|(_, (_, &r))| r) {
         for &j in columns {
             let p = row[j];
             let scaled = p * factor / (1.0 - p + p * factor);
@@ -627,11 +653,43 @@ mod tests {
             z in -3.0..3.0f64,
         ) {
             let mut expected = values.clone();
-            scale_odds_rows(&mut expected, 4, z.exp(), &targets);
+            scale_odds_rows(&mut expected, 4, z.exp(), &targets, &[true; 4]);
             let mut matrix = values.clone();
-            scale_odds(&mut matrix, 4, z.exp(), &targets);
+            scale_odds(&mut matrix, 4, z.exp(), &targets, &[true; 4]);
             let bits = |m: &[f64]| m.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
             proptest::prop_assert_eq!(bits(&matrix), bits(&expected));
+        }
+    }
+
+    proptest::proptest! {
+        /// Leaving out an absorbing state's row (1 on the diagonal) leaves
+        /// what scaling it would have: the same bits, fixed width or not.
+        #[test]
+        fn an_absorbing_row_is_left_as_scaling_leaves_it(
+            values in proptest::collection::vec(0.0..0.6f64, 16),
+            absorbing in 0usize..4,
+            targets in proptest::collection::vec(proptest::prelude::any::<bool>(), 4),
+            z in -3.0..3.0f64,
+        ) {
+            let mut values = values;
+            for (j, p) in values[absorbing * 4..(absorbing + 1) * 4].iter_mut().enumerate() {
+                *p = if j == absorbing { 1.0 } else { 0.0 };
+            }
+            let every = [true; 4];
+            let mut moving = every;
+            moving[absorbing] = false;
+            let bits = |m: &[f64]| m.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            let mut expected = values.clone();
+            scale_odds(&mut expected, 4, z.exp(), &targets, &every);
+            for fixed in [true, false] {
+                let mut matrix = values.clone();
+                if fixed {
+                    scale_odds(&mut matrix, 4, z.exp(), &targets, &moving);
+                } else {
+                    scale_odds_rows(&mut matrix, 4, z.exp(), &targets, &moving);
+                }
+                proptest::prop_assert_eq!(bits(&matrix), bits(&expected));
+            }
         }
     }
 
