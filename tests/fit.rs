@@ -434,6 +434,12 @@ fn a_missing_or_mismatched_posterior_is_a_clear_error() {
     common::write(
         dir.path(),
         "posterior.csv",
+        "default/home/home,default/home/home,default/home/care\n0.5,0.9,0.1\n",
+    );
+    check("appears twice (columns 1 and 2)");
+    common::write(
+        dir.path(),
+        "posterior.csv",
         "default/home/home,default/home/care\n0.9,0.1\n0.9,0.3\n",
     );
     check("line 3");

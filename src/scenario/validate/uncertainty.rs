@@ -229,6 +229,17 @@ fn read_posterior(
             groups.push((band, from));
             groups.len() - 1
         });
+        if let Some(first) = columns.iter().position(|&c| c == (group, to)) {
+            return Err(InputError::new(
+                &shown,
+                "line 1",
+                format!(
+                    "column `{name}` appears twice (columns {} and {}); each entry of a row has one column",
+                    first + 1,
+                    columns.len() + 1
+                ),
+            ));
+        }
         columns.push((group, to));
     }
     let rows: Vec<PosteriorRow> = groups.iter().map(|&(band, from)| PosteriorRow { band, from }).collect();
