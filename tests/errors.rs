@@ -86,6 +86,30 @@ fn unknown_state_in_effect_targets() {
     );
 }
 
+/// A relative-risk table that names no move (an empty list, or a state
+/// into itself: staying put is what is left of a row) would scale nothing.
+#[test]
+fn an_effect_or_risk_that_names_no_move() {
+    rejects(
+        &edit("targets = [\"care\"]", "targets = []"),
+        "intervention.effects[0].targets",
+        "names no move",
+    );
+    rejects(
+        &edit("targets = [\"care\"]", "targets = [\"care\"]\nfrom = [\"care\"]"),
+        "intervention.effects[0].targets",
+        "names no move",
+    );
+    rejects(
+        &edit(
+            "[intervention]",
+            "[[baseline.risk]]\nmultiplier = 2.0\ntargets = [\"home\"]\nfrom = [\"home\"]\n[intervention]",
+        ),
+        "baseline.risk[0].targets",
+        "names no move",
+    );
+}
+
 #[test]
 fn unknown_state_in_metric() {
     rejects(

@@ -120,6 +120,7 @@ fn effects(
             Some(t) => ctx.state_mask(t, &format!("{path}.from"))?,
             None => vec![true; n],
         };
+        ctx.names_a_move(&from, &targets, e.span(), &path)?;
         let waning_cycles = match &re.waning_cycles {
             Some(w) => ctx.count(w, &format!("{path}.waning_cycles"), 0, "a number of cycles ≥ 0")?,
             None => 0,
