@@ -101,6 +101,11 @@ fn an_effect_or_risk_that_names_no_move() {
         "names no move",
     );
     rejects(
+        &edit("targets = [\"care\"]", "targets = [\"care\"]\nfrom = [\"out\"]"),
+        "intervention.effects[0].targets",
+        "absorbing",
+    );
+    rejects(
         &edit(
             "[intervention]",
             "[[baseline.risk]]\nmultiplier = 2.0\ntargets = [\"home\"]\nfrom = [\"home\"]\n[intervention]",

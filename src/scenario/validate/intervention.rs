@@ -80,7 +80,7 @@ pub(super) fn intervention(
                     bands: ctx.bands(&ri.bands, absorbing, "intervention.bands")?,
                 })
             } else {
-                effects(ctx, ri, span.clone(), baseline, n)?
+                effects(ctx, ri, span.clone(), baseline, absorbing)?
             };
             Intervention {
                 duration,
@@ -102,8 +102,9 @@ fn effects(
     ri: &RawIntervention,
     span: std::ops::Range<usize>,
     baseline: &Transitions,
-    n: usize,
+    absorbing: &[bool],
 ) -> R<InterventionArm> {
+    let n = absorbing.len();
     if let Some(p) = &ri.prior {
         return Err(ctx.err(p.span(), "intervention.prior", "`prior` goes with `counts`"));
     }
@@ -120,7 +121,7 @@ fn effects(
             Some(t) => ctx.state_mask(t, &format!("{path}.from"))?,
             None => vec![true; n],
         };
-        ctx.names_a_move(&from, &targets, e.span(), &path)?;
+        ctx.names_a_move(&from, &targets, absorbing, e.span(), &path)?;
         let waning_cycles = match &re.waning_cycles {
             Some(w) => ctx.count(w, &format!("{path}.waning_cycles"), 0, "a number of cycles ≥ 0")?,
             None => 0,

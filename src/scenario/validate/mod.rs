@@ -59,18 +59,27 @@ impl Ctx<'_> {
     }
 
     /// Refuses a relative-risk table (an effect, a risk multiplier) that
-    /// names no move: no `from` state with a `targets` state other than
-    /// itself. Staying put is what is left of a row, so such a table
-    /// would scale nothing, silently.
-    fn names_a_move(&self, from: &[bool], targets: &[bool], span: Range<usize>, path: &str) -> R<()> {
-        let moves = (0..from.len()).any(|i| from[i] && (0..targets.len()).any(|j| j != i && targets[j]));
+    /// names no move: no `from` state that is not absorbing with a
+    /// `targets` state other than itself. Staying put is what is left of a
+    /// row and an absorbing state never moves, so such a table would scale
+    /// nothing, silently.
+    fn names_a_move(
+        &self,
+        from: &[bool],
+        targets: &[bool],
+        absorbing: &[bool],
+        span: Range<usize>,
+        path: &str,
+    ) -> R<()> {
+        let leaves = |i: usize| from[i] && !absorbing.get(i).copied().unwrap_or(false);
+        let moves = (0..from.len()).any(|i| leaves(i) && (0..targets.len()).any(|j| j != i && targets[j]));
         if moves {
             return Ok(());
         }
         Err(self.err(
             span,
             format!("{path}.targets"),
-            "names no move: it scales moves from a `from` state into a different `targets` state (staying put takes up the difference), and its lists leave none (an empty list, or a state into itself); name the moves it changes",
+            "names no move: it scales moves from a `from` state into a different `targets` state (staying put takes up the difference), and its lists leave none (an empty list, only a state into itself, or only absorbing `from` states, which never move); name the moves it changes",
         ))
     }
 

@@ -201,7 +201,7 @@ pub(super) fn baseline(
             Some(t) => ctx.state_mask(t, &format!("{path}.from"))?,
             None => vec![true; states.len()],
         };
-        ctx.names_a_move(&from, &targets, r.span(), &path)?;
+        ctx.names_a_move(&from, &targets, &absorbing, r.span(), &path)?;
         multipliers.push(Effect {
             relative_risk: multiplier,
             targets,
