@@ -271,44 +271,7 @@ impl Schedule {
     /// Works out every row's thresholds.
     fn fill_thresholds(&mut self) {
         let every = vec![true; self.n];
-        self.fill_thresholds_of(&every);
-    }
-
-    /// Works out the thresholds of the rows from the states `rows` marks
-    /// (the others keep theirs), in every matrix.
-    fn fill_thresholds_of(&mut self, rows: &[bool]) {
-        macro_rules! fixed {
-            ($($width:literal)*) => {
-                match self.n {
-                    $($width => if let Ok(rows) = <&[bool; $width]>::try_from(rows) {
-                        return self.fill_thresholds_fixed::<$width>(rows);
-                    },)*
-                    _ => {}
-                }
-            };
-        }
-        fixed!(2 3 4 5 6 7 8);
-        let n = self.n;
-        for (m, out) in self.matrices.iter().zip(self.thresholds.chunks_mut(n * n)) {
-            for ((row, row_out), _) in m.chunks(n).zip(out.chunks_mut(n)).zip(rows).filter(|(_, &r)| r) {
-                thresholds_into(row, row_out);
-            }
-        }
-    }
-
-    /// [`Schedule::fill_thresholds_of`] for `N` states: rows as fixed-size
-    /// arrays, so that each unrolls.
-    fn fill_thresholds_fixed<const N: usize>(&mut self, rows: &[bool; N]) {
-        let out_matrices = self.thresholds.chunks_exact_mut(N * N);
-        for (m, out) in self.matrices.iter().zip(out_matrices) {
-            let rows_in = m.as_chunks::<N>().0;
-            let rows_out = out.as_chunks_mut::<N>().0;
-            for ((row, row_out), &fill) in rows_in.iter().zip(rows_out).zip(rows) {
-                if fill {
-                    thresholds_fixed(row, row_out);
-                }
-            }
-        }
+        fill_thresholds_of(&self.matrices, &mut self.thresholds, self.n, &every);
     }
 
     /// Whether its matrices carry a shock cycle by cycle.
@@ -361,9 +324,7 @@ impl Schedule {
         }
         // An absorbing state's rows and thresholds stay as compiled
         // (a fifth of lapset-sib's rows, rebuilt every replication).
-        let moving = std::mem::take(&mut self.moving);
-        self.fill_thresholds_of(&moving);
-        self.moving = moving;
+        fill_thresholds_of(&self.matrices, &mut self.thresholds, n, &self.moving);
     }
 
     /// Takes `other`'s matrices and thresholds (a schedule of the same
@@ -423,6 +384,41 @@ impl Builder<'_> {
         }
         slots[slot] = i;
         i
+    }
+}
+
+/// Works out, into `thresholds` (matrix, row, column), the thresholds of
+/// the rows of `matrices` (each `n` × `n`) from the states `rows` marks;
+/// the others keep theirs.
+fn fill_thresholds_of(matrices: &[Vec<f64>], thresholds: &mut [u32], n: usize, rows: &[bool]) {
+    macro_rules! fixed {
+        ($($width:literal)*) => {
+            match n {
+                $($width => if let Ok(rows) = <&[bool; $width]>::try_from(rows) {
+                    return fill_thresholds_fixed::<$width>(matrices, thresholds, rows);
+                },)*
+                _ => {}
+            }
+        };
+    }
+    fixed!(2 3 4 5 6 7 8);
+    for (m, out) in matrices.iter().zip(thresholds.chunks_mut(n * n)) {
+        for ((row, row_out), _) in m.chunks(n).zip(out.chunks_mut(n)).zip(rows).filter(|(_, &r)| r) {
+            thresholds_into(row, row_out);
+        }
+    }
+}
+
+/// [`fill_thresholds_of`] for `N` states: rows as fixed-size arrays, so
+/// that each unrolls.
+fn fill_thresholds_fixed<const N: usize>(matrices: &[Vec<f64>], thresholds: &mut [u32], rows: &[bool; N]) {
+    for (m, out) in matrices.iter().zip(thresholds.chunks_exact_mut(N * N)) {
+        let rows_out = out.as_chunks_mut::<N>().0;
+        for ((row, row_out), &fill) in m.as_chunks::<N>().0.iter().zip(rows_out).zip(rows) {
+            if fill {
+                thresholds_fixed(row, row_out);
+            }
+        }
     }
 }
 

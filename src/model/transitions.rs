@@ -26,18 +26,15 @@ pub const ROW_SUM_TOLERANCE: f64 = 1e-9;
 fn check_row(i: usize, row: &[f64]) -> Result<(), InvalidMatrix> {
     // One pass for the common case (every draw of a posterior row comes
     // through here); the first bad entry is looked for only to name it.
+    // Not finite or below 0 (NaN fails both), in two float comparisons.
+    let refused = |p: f64| !(0.0..=f64::MAX).contains(&p);
     let (mut sum, mut bad) = (0.0, false);
     for &p in row {
-        // Finite and ≥ 0 (NaN fails both), in two float comparisons.
-        bad |= !(0.0..=f64::MAX).contains(&p);
+        bad |= refused(p);
         sum += p;
     }
     if bad {
-        let p = row
-            .iter()
-            .find(|p| !p.is_finite() || **p < 0.0)
-            .copied()
-            .unwrap_or(f64::NAN);
+        let p = row.iter().copied().find(|&p| refused(p)).unwrap_or(f64::NAN);
         return Err(InvalidMatrix(format!(
             "row {i} holds {p}; probabilities are finite and ≥ 0"
         )));
