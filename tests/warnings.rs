@@ -49,3 +49,46 @@ fn a_fund_that_overruns_its_commitment_is_flagged() {
         "{stderr}"
     );
 }
+
+#[test]
+fn an_effect_on_moves_that_never_happen_is_flagged() {
+    let scenario = common::bundled("tampere.toml");
+    let file = scenario.to_str().unwrap();
+    // tampere's baseline never moves a youth from no_degree_idle straight
+    // to degree_active, so an effect on that move alone changes nothing.
+    let stderr = stderr_of(&[
+        "run",
+        file,
+        "--replications",
+        "20",
+        "--quiet",
+        "--set",
+        "intervention.effects[1].targets=[\"degree_active\"]",
+    ]);
+    assert!(
+        stderr.contains("intervention.effects[1] changes nothing") && stderr.contains("no_degree_idle → degree_active"),
+        "{stderr}"
+    );
+    // `validate` says it too, and still passes the file.
+    let stderr = stderr_of(&[
+        "validate",
+        file,
+        "--set",
+        "intervention.effects[1].targets=[\"degree_active\"]",
+    ]);
+    assert!(
+        stderr.contains("warning:") && stderr.contains("changes nothing"),
+        "{stderr}"
+    );
+    // One named move with mass is enough: no warning.
+    let stderr = stderr_of(&[
+        "run",
+        file,
+        "--replications",
+        "20",
+        "--quiet",
+        "--set",
+        "intervention.effects[1].targets=[\"degree_active\", \"studying\"]",
+    ]);
+    assert!(!stderr.contains("changes nothing"), "{stderr}");
+}

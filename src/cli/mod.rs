@@ -54,7 +54,11 @@ pub fn main() -> Result<()> {
         Command::Validate { scenarios, sets } => {
             let sets = split_sets(&sets)?;
             for path in &scenarios {
-                say!("{}", commands::validate(path, &sets)?);
+                let (line, warnings) = commands::validate(path, &sets)?;
+                for warning in warnings {
+                    eprintln!("warning: {warning}");
+                }
+                say!("{line}");
             }
         }
         Command::Expected { scenario, sets } => {

@@ -12,12 +12,16 @@ use crate::stats::RunSummary;
 use serde_json::{json, Map, Value};
 use std::path::{Path, PathBuf};
 
-/// `validate`: loads and checks a file; returns a one-line description.
+/// `validate`: loads and checks a file; returns a one-line description and
+/// the warnings about inputs that are valid but probably not meant (see
+/// [`crate::scenario::plausible`]), one line each.
 ///
 /// # Errors
 /// The file's first input error.
-pub fn validate(path: &Path, sets: &[(String, String)]) -> Result<String> {
-    Ok(match crate::scenario::load_any_with(path, sets)? {
+pub fn validate(path: &Path, sets: &[(String, String)]) -> Result<(String, Vec<String>)> {
+    let loaded = crate::scenario::load_any_with(path, sets)?;
+    let warnings = crate::scenario::plausible::of_loaded(&loaded);
+    let line = match loaded {
         Loaded::Single(s) => format!(
             "{}: ok ({} states, {} children, {} cycles)",
             path.display(),
@@ -26,7 +30,8 @@ pub fn validate(path: &Path, sets: &[(String, String)]) -> Result<String> {
             s.time.horizon
         ),
         Loaded::Portfolio(p) => format!("{}: ok (portfolio of {} contracts)", path.display(), p.contracts.len()),
-    })
+    };
+    Ok((line, warnings))
 }
 
 /// `expected`: the exact expectation from the central parameters, as

@@ -57,16 +57,11 @@ impl Job {
     pub fn warnings(&self) -> Vec<String> {
         use crate::scenario::plausible;
         match self {
-            Job::Single(e) => plausible::warnings(&e.scenario),
-            Job::Portfolio(p) => {
-                let mut out: Vec<String> = p
-                    .engines
-                    .iter()
-                    .flat_map(|e| plausible::warnings(&e.scenario))
-                    .collect();
-                out.extend(plausible::fee(&p.portfolio.source, &p.portfolio.fund));
-                out
-            }
+            Job::Single(e) => plausible::of_contracts([&e.scenario], None),
+            Job::Portfolio(p) => plausible::of_contracts(
+                p.engines.iter().map(|e| &e.scenario),
+                Some((&p.portfolio.source, &p.portfolio.fund)),
+            ),
         }
     }
 
