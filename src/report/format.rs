@@ -118,11 +118,40 @@ pub fn money_compact(x: f64) -> String {
 
 /// A fraction as a percentage with one decimal: `5.1 %`; `–` when not finite.
 pub fn percent(x: f64) -> String {
+    percent_to(x, 1)
+}
+
+/// Decimals of a percentage that show a standard error `se` (a fraction):
+/// one from 0.1 points up (and for 0 or a non-finite se), else enough for
+/// two significant digits (`0.045 %`: a rare event's se read `0.0 %` at one
+/// decimal, as if it were known exactly).
+fn se_decimals(se: f64) -> usize {
+    if !se.is_finite() || se == 0.0 || se.abs() >= 0.001 {
+        return 1;
+    }
+    (1 - (se.abs() * 100.0).log10().floor() as i32).clamp(2, 8) as usize
+}
+
+/// A percentage with `decimals` decimals and a true minus; `–` when not finite.
+fn percent_to(x: f64, decimals: usize) -> String {
     if x.is_finite() {
-        format!("{:.1} %", x * 100.0).replacen('-', &MINUS.to_string(), 1)
+        format!("{:.decimals$} %", x * 100.0).replacen('-', &MINUS.to_string(), 1)
     } else {
         "–".to_string()
     }
+}
+
+/// The standard error of a probability or rate in percentage points, to
+/// two significant digits below 0.1 points, else as [`percent`].
+pub fn percent_se(se: f64) -> String {
+    percent_to(se, se_decimals(se))
+}
+
+/// A probability and its standard error, both to the se's decimals
+/// (`0.23 %` and `0.046 %`, not `0.2 %` beside `0.046 %`).
+pub fn percent_and_se(p: f64, se: f64) -> (String, String) {
+    let decimals = se_decimals(se);
+    (percent_to(p, decimals), percent_to(se, decimals))
 }
 
 /// The symbol printed before amounts in `currency`: €, $ or £, or the code
@@ -203,7 +232,7 @@ pub fn target_value(x: f64, target: &str, currency: &str) -> String {
 /// [`value`].
 pub fn se(se: f64, unit: Unit, currency: &str) -> String {
     match unit {
-        Unit::Rate | Unit::Share => percent(se),
+        Unit::Rate | Unit::Share => percent_se(se),
         Unit::Count => plain_se(se),
         Unit::Multiple if se.is_finite() => format!("{}×", plain_se(se)),
         _ => value(se, unit, currency),
@@ -258,6 +287,17 @@ mod tests {
         assert_eq!(money_compact(1_234_567.0), "1.23M");
         assert_eq!(percent(-0.0512), "\u{2212}5.1 %");
         assert_eq!(percent(f64::INFINITY), "–");
+        assert_eq!(percent_se(0.0031), "0.3 %");
+        assert_eq!(percent_se(0.001), "0.1 %");
+        assert_eq!(percent_se(0.00045), "0.045 %");
+        assert_eq!(percent_se(0.000_012_34), "0.0012 %");
+        assert_eq!(percent_se(0.0), "0.0 %");
+        assert_eq!(percent_se(f64::NAN), "–");
+        assert_eq!(
+            percent_and_se(0.0023, 0.00046),
+            ("0.230 %".to_string(), "0.046 %".to_string())
+        );
+        assert_eq!(percent_and_se(0.25, 0.004), ("25.0 %".to_string(), "0.4 %".to_string()));
         assert_eq!(value(0.05, Unit::Rate, "EUR"), "5.0 %");
         assert_eq!(money(1234567.4, "EUR"), "€1\u{2009}234\u{2009}567");
         assert_eq!(money(-45.2, "USD"), "\u{2212}$45.20");

@@ -127,11 +127,12 @@ pub fn render(
     }
     let mut probabilities = String::new();
     for (name, p) in &report.probabilities {
+        let shown = format::percent_and_se(p.p, p.se);
         probabilities.push_str(&format!(
             "<tr><td><code>{}</code></td><td class=n>{} ± {}</td><td>{}</td></tr>\n",
             escape(name),
-            format::percent(p.p),
-            format::percent(p.se),
+            shown.0,
+            shown.1,
             escape(super::terminal::meaning(name))
         ));
     }
