@@ -165,6 +165,12 @@ pub fn currency_symbol(currency: &str) -> String {
     }
 }
 
+/// A count for prose, thousands grouped by thin spaces as money's are:
+/// `10 000` replications.
+pub fn count(n: u64) -> String {
+    grouped(n as f64)
+}
+
 /// Digits of a non-negative whole number grouped by thin spaces.
 fn grouped(a: f64) -> String {
     let digits = format!("{a:.0}");
@@ -293,6 +299,8 @@ mod tests {
         assert_eq!(percent_se(0.000_012_34), "0.0012 %");
         assert_eq!(percent_se(0.0), "0.0 %");
         assert_eq!(percent_se(f64::NAN), "–");
+        assert_eq!(count(10_000), "10\u{2009}000");
+        assert_eq!(count(999), "999");
         assert_eq!(
             percent_and_se(0.0023, 0.00046),
             ("0.230 %".to_string(), "0.046 %".to_string())

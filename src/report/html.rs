@@ -95,9 +95,13 @@ pub fn opening(report: &RunSummary, currency: &str) -> String {
         ));
     }
     if parts.is_empty() {
-        return format!("{} replications.", report.replications);
+        return format!("{} replications.", format::count(report.replications));
     }
-    format!("Across {} replications, {}.", report.replications, parts.join("; "))
+    format!(
+        "Across {} replications, {}.",
+        format::count(report.replications),
+        parts.join("; ")
+    )
 }
 
 /// Renders the page, with the pictures inline.
@@ -183,7 +187,7 @@ pub fn render(
         head = document_head(&escape(&report.scenario)),
         name = escape(&report.scenario),
         description = escape(description),
-        replications = report.replications,
+        replications = format::count(report.replications),
         seed = report.seed,
         version = ENGINE_VERSION,
         finding = escape(&opening(report, currency)),
