@@ -152,8 +152,9 @@ fn irr_focus(points: &[(f64, u64)], replications: u64) -> (Vec<(f64, u64)>, Stri
     let shown: Vec<(f64, u64)> = rest.into_iter().filter(|p| p.0 >= low && p.0 <= high).collect();
     let share = |k: u64| 100.0 * k as f64 / replications.max(1) as f64;
     let mut caption = format!(
-        "Investor IRR across replications, from its 1st to its 99th percentile ({} of {replications} shown)",
-        count(&shown)
+        "Investor IRR across replications, from its 1st to its 99th percentile ({} of {} shown)",
+        super::format::count(count(&shown)),
+        super::format::count(replications)
     );
     if total_losses > 0 {
         caption.push_str(&format!(

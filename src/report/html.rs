@@ -104,6 +104,27 @@ pub fn opening(report: &RunSummary, currency: &str) -> String {
     )
 }
 
+/// Text between backticks (a metric's name in the key terms) as `<code>`,
+/// as the Markdown it is written in would show it; text with an unpaired
+/// backtick is left as it is.
+fn code_spans(text: &str) -> String {
+    let parts: Vec<&str> = text.split('`').collect();
+    if parts.len() % 2 == 0 {
+        return text.to_string();
+    }
+    let mut out = String::new();
+    for (k, part) in parts.iter().enumerate() {
+        if k % 2 == 1 {
+            out.push_str("<code>");
+            out.push_str(part);
+            out.push_str("</code>");
+        } else {
+            out.push_str(part);
+        }
+    }
+    out
+}
+
 /// Renders the page, with the pictures inline.
 pub fn render(
     report: &RunSummary,
@@ -153,7 +174,11 @@ pub fn render(
     let correlation = correlation_table(report);
     let mut term_rows = String::new();
     for (k, v) in terms {
-        term_rows.push_str(&format!("<tr><td>{}</td><td>{}</td></tr>\n", escape(k), escape(v)));
+        term_rows.push_str(&format!(
+            "<tr><td>{}</td><td>{}</td></tr>\n",
+            escape(k),
+            code_spans(&escape(v))
+        ));
     }
     let mut figures = String::new();
     for Picture { caption, svg, .. } in pictures {
@@ -245,4 +270,19 @@ fn correlation_table(report: &RunSummary) -> String {
     }
     out.push_str("</table>\n<p class=\"meta\">Pearson correlation of each pair of contracts' discounted outcome payments across replications; the shared shock is what makes them move together.</p>\n");
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::code_spans;
+
+    #[test]
+    fn backticked_names_become_code_and_unpaired_ones_stay() {
+        assert_eq!(
+            code_spans("on `placement_years`: €60 000"),
+            "on <code>placement_years</code>: €60 000"
+        );
+        assert_eq!(code_spans("no names"), "no names");
+        assert_eq!(code_spans("one ` alone"), "one ` alone");
+    }
 }

@@ -29,6 +29,15 @@ fn dates(scenario: &Scenario, at: &[usize]) -> String {
     format!("the end of {listed} ({word} {})", cycles.join(", "))
 }
 
+/// `n` and a noun, plural unless `n` is 1: `1 wave`, `2 waves`.
+fn counted(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 /// The scenario's key terms, for the report.
 pub fn key_terms(scenario: &Scenario) -> Vec<(String, String)> {
     let mut terms = Vec::new();
@@ -52,9 +61,9 @@ pub fn key_terms(scenario: &Scenario) -> Vec<(String, String)> {
     add(
         "cohort",
         format!(
-            "{} children in {} wave(s)",
+            "{} children in {}",
             scenario.children(),
-            scenario.cohort.waves.len()
+            counted(scenario.cohort.waves.len(), "wave")
         ),
     );
     add(
@@ -148,7 +157,7 @@ fn contract_terms(scenario: &Scenario, c: &Contract, add: &mut impl FnMut(&str, 
         };
         let paid = match c.lag_cycles {
             0 => " and paid then".to_string(),
-            lag => format!(", paid {lag} cycle(s) later"),
+            lag => format!(", paid {} later", counted(lag, "cycle")),
         };
         let mut text = match p.metric {
             Some(m) => format!(
@@ -196,7 +205,10 @@ fn contract_terms(scenario: &Scenario, c: &Contract, add: &mut impl FnMut(&str, 
     if c.lag_cycles > 0 {
         add(
             "payment lag",
-            format!("outcome payments arrive {} cycle(s) after their date", c.lag_cycles),
+            format!(
+                "outcome payments arrive {} after their date",
+                counted(c.lag_cycles, "cycle")
+            ),
         );
     }
     add("clawback", if c.clawback { "yes" } else { "no" }.to_string());
@@ -268,5 +280,17 @@ fn fund_terms(f: &Fund, currency: &str, add: &mut impl FnMut(&str, String)) {
     }
     if let Some(m) = f.return_cap_multiple {
         add("return cap", format!("{m}× capital"));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::counted;
+
+    #[test]
+    fn one_is_singular_and_the_rest_plural() {
+        assert_eq!(counted(1, "wave"), "1 wave");
+        assert_eq!(counted(2, "wave"), "2 waves");
+        assert_eq!(counted(0, "cycle"), "0 cycles");
     }
 }
