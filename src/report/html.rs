@@ -109,7 +109,7 @@ pub fn opening(report: &RunSummary, currency: &str) -> String {
 /// backtick is left as it is.
 fn code_spans(text: &str) -> String {
     let parts: Vec<&str> = text.split('`').collect();
-    if parts.len() % 2 == 0 {
+    if parts.len().is_multiple_of(2) {
         return text.to_string();
     }
     let mut out = String::new();
