@@ -245,6 +245,16 @@ pub fn se(se: f64, unit: Unit, currency: &str) -> String {
     }
 }
 
+/// A statistic's mean and its standard error in its unit: a rate's or
+/// share's mean to its se's decimals (see [`percent_and_se`]), others as
+/// [`value`] and [`se`].
+pub fn mean_and_se(mean: f64, se_value: f64, unit: Unit, currency: &str) -> (String, String) {
+    match unit {
+        Unit::Rate | Unit::Share if mean.is_finite() => percent_and_se(mean, se_value),
+        _ => (value(mean, unit, currency), se(se_value, unit, currency)),
+    }
+}
+
 /// A value in its unit for the terminal and the report: money with its
 /// currency, rates as percentages, multiples with `×`, counts as [`table`].
 pub fn value(x: f64, unit: Unit, currency: &str) -> String {
@@ -300,6 +310,11 @@ mod tests {
         assert_eq!(percent_se(0.0), "0.0 %");
         assert_eq!(percent_se(f64::NAN), "–");
         assert_eq!(count(10_000), "10\u{2009}000");
+        assert_eq!(
+            mean_and_se(-0.09021, 0.00081, Unit::Rate, "EUR"),
+            ("\u{2212}9.021 %".to_string(), "0.081 %".to_string())
+        );
+        assert_eq!(mean_and_se(2.5, 0.5, Unit::Count, "EUR").0, table(2.5));
         assert_eq!(count(999), "999");
         assert_eq!(
             percent_and_se(0.0023, 0.00046),

@@ -137,11 +137,11 @@ pub fn render(
     for (name, label) in HEADLINE {
         if let Some(s) = report.statistic(name) {
             let unit = names::unit(name);
-            let se = format::se(s.se, unit, currency);
+            let (mean, se) = format::mean_and_se(s.mean, s.se, unit, currency);
             rows.push_str(&format!(
                 "<tr><td>{}</td><td class=n>{} ± {}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td><td><code>{}</code></td></tr>\n",
                 escape(label),
-                format::value(s.mean, unit, currency),
+                mean,
                 se,
                 format::value(s.p05, unit, currency),
                 format::value(s.p50, unit, currency),

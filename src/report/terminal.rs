@@ -25,11 +25,8 @@ pub fn meaning(event: &str) -> &'static str {
 
 /// `mean ± se` in the statistic's unit.
 fn mean_se(mean: f64, se: f64, unit: Unit, currency: &str) -> String {
-    format!(
-        "{} ± {}",
-        format::value(mean, unit, currency),
-        format::se(se, unit, currency)
-    )
+    let (mean, se) = format::mean_and_se(mean, se, unit, currency);
+    format!("{mean} ± {se}")
 }
 
 /// The headline table of a run in units, the exact expectation at central
