@@ -48,6 +48,17 @@ pub fn warnings(scenario: &Scenario) -> Vec<String> {
     out
 }
 
+/// Entry (i, j) of a band's matrix; 0 outside it (a scenario built by hand,
+/// not validated, may name states the matrix lacks).
+fn probability(transitions: &Transitions, band: Option<usize>, i: usize, j: usize) -> f64 {
+    let matrix = transitions.matrix(band);
+    let n = matrix.n();
+    if i >= n || j >= n {
+        return 0.0;
+    }
+    matrix.probabilities().get(i * n + j).copied().unwrap_or(0.0)
+}
+
 /// The warning for an effect or risk multiplier every move of which has
 /// probability 0 in every matrix of `transitions` (the rows it scales),
 /// so that it changes nothing: odds are scaled, and a move that never
@@ -72,12 +83,12 @@ fn scales_nothing(scenario: &Scenario, transitions: &Transitions, effect: &Effec
     let moves = bands.clone().any(|band| {
         named
             .iter()
-            .any(|&(i, j)| drawn(band, i) || transitions.matrix(band).row(i)[j] > 0.0)
+            .any(|&(i, j)| drawn(band, i) || probability(transitions, band, i, j) > 0.0)
     });
     if moves || named.is_empty() {
         return None;
     }
-    let name = |s: usize| scenario.states[s].name.as_str();
+    let name = |s: usize| scenario.states.get(s).map_or("?", |state| state.name.as_str());
     let mut shown: Vec<String> = named
         .iter()
         .take(4)
