@@ -10,40 +10,34 @@ fn stderr_of(args: &[&str]) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
+/// The stderr of `command` (`run`, 20 replications, or `validate`) on the
+/// bundled scenario `file`, with each of `sets` as a `--set`.
+fn warned(command: &str, file: &str, sets: &[&str]) -> String {
+    let scenario = common::bundled(file);
+    let mut args = vec![command, scenario.to_str().unwrap()];
+    if command == "run" {
+        args.extend(["--replications", "20", "--quiet"]);
+    }
+    for set in sets {
+        args.extend(["--set", set]);
+    }
+    stderr_of(&args)
+}
+
 #[test]
 fn a_rate_typed_as_a_percentage_is_flagged_but_runs() {
-    let scenario = common::bundled("hameenlinna-icehearts.toml");
-    let file = scenario.to_str().unwrap();
-    let stderr = stderr_of(&[
-        "run",
-        file,
-        "--replications",
-        "20",
-        "--quiet",
-        "--set",
-        "discounting.payer_rate=3",
-    ]);
+    let stderr = warned("run", "hameenlinna-icehearts.toml", &["discounting.payer_rate=3"]);
     assert!(
         stderr.contains("warning:") && stderr.contains("discounting.payer_rate = 3 is 300 %"),
         "{stderr}"
     );
-    let stderr = stderr_of(&["run", file, "--replications", "20", "--quiet"]);
+    let stderr = warned("run", "hameenlinna-icehearts.toml", &[]);
     assert!(!stderr.contains("warning:"), "{stderr}");
 }
 
 #[test]
 fn a_fund_that_overruns_its_commitment_is_flagged() {
-    let scenario = common::bundled("hameenlinna-icehearts.toml");
-    let args = [
-        "run",
-        scenario.to_str().unwrap(),
-        "--replications",
-        "20",
-        "--quiet",
-        "--set",
-        "fund.capital=1000",
-    ];
-    let stderr = stderr_of(&args);
+    let stderr = warned("run", "hameenlinna-icehearts.toml", &["fund.capital=1000"]);
     assert!(
         stderr.contains("calls more than its committed capital in 100.0 %"),
         "{stderr}"
@@ -52,43 +46,25 @@ fn a_fund_that_overruns_its_commitment_is_flagged() {
 
 #[test]
 fn an_effect_on_moves_that_never_happen_is_flagged() {
-    let scenario = common::bundled("tampere.toml");
-    let file = scenario.to_str().unwrap();
     // tampere's baseline never moves a youth from no_degree_idle straight
     // to degree_active, so an effect on that move alone changes nothing.
-    let stderr = stderr_of(&[
-        "run",
-        file,
-        "--replications",
-        "20",
-        "--quiet",
-        "--set",
-        "intervention.effects[1].targets=[\"degree_active\"]",
-    ]);
+    let only_that_move = "intervention.effects[1].targets=[\"degree_active\"]";
+    let stderr = warned("run", "tampere.toml", &[only_that_move]);
     assert!(
         stderr.contains("intervention.effects[1] changes nothing") && stderr.contains("no_degree_idle → degree_active"),
         "{stderr}"
     );
     // `validate` says it too, and still passes the file.
-    let stderr = stderr_of(&[
-        "validate",
-        file,
-        "--set",
-        "intervention.effects[1].targets=[\"degree_active\"]",
-    ]);
+    let stderr = warned("validate", "tampere.toml", &[only_that_move]);
     assert!(
         stderr.contains("warning:") && stderr.contains("changes nothing"),
         "{stderr}"
     );
     // One named move with mass is enough: no warning.
-    let stderr = stderr_of(&[
+    let stderr = warned(
         "run",
-        file,
-        "--replications",
-        "20",
-        "--quiet",
-        "--set",
-        "intervention.effects[1].targets=[\"degree_active\", \"studying\"]",
-    ]);
+        "tampere.toml",
+        &["intervention.effects[1].targets=[\"degree_active\", \"studying\"]"],
+    );
     assert!(!stderr.contains("changes nothing"), "{stderr}");
 }

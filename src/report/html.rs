@@ -152,12 +152,12 @@ pub fn render(
     }
     let mut probabilities = String::new();
     for (name, p) in &report.probabilities {
-        let shown = format::percent_and_se(p.p, p.se);
+        let (probability, se) = format::percent_and_se(p.p, p.se);
         probabilities.push_str(&format!(
             "<tr><td><code>{}</code></td><td class=n>{} ± {}</td><td>{}</td></tr>\n",
             escape(name),
-            shown.0,
-            shown.1,
+            probability,
+            se,
             escape(super::terminal::meaning(name))
         ));
     }

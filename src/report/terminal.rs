@@ -58,8 +58,8 @@ pub fn headline(report: &RunSummary, currency: &str) -> String {
     }
     for name in names::HEADLINE_EVENTS.iter().chain(&names::CONTRACT_EVENTS) {
         if let Some(p) = report.probability(name) {
-            let shown = format::percent_and_se(p.p, p.se);
-            out.push_str(&format!("  P({name}) = {} ± {}: {}\n", shown.0, shown.1, meaning(name)));
+            let (probability, se) = format::percent_and_se(p.p, p.se);
+            out.push_str(&format!("  P({name}) = {probability} ± {se}: {}\n", meaning(name)));
         }
     }
     out.push_str(&contracts(report, currency));

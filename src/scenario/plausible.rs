@@ -73,14 +73,14 @@ fn scales_nothing(scenario: &Scenario, transitions: &Transitions, effect: &Effec
     let drawn = |band: Option<usize>, from: usize| {
         posterior.is_some_and(|p| p.rows.iter().any(|r| r.band == band && r.from == from))
     };
-    let bands = std::iter::once(None).chain((0..transitions.bands.len()).map(Some));
     let mut named = Vec::new();
     for (i, _) in effect.from.iter().enumerate().filter(|(_, &f)| f) {
         for (j, _) in effect.targets.iter().enumerate().filter(|(j, &t)| t && *j != i) {
             named.push((i, j));
         }
     }
-    let moves = bands.clone().any(|band| {
+    let bands = (0..transitions.bands.len()).map(Some);
+    let moves = std::iter::once(None).chain(bands).any(|band| {
         named
             .iter()
             .any(|&(i, j)| drawn(band, i) || probability(transitions, band, i, j) > 0.0)
