@@ -5,7 +5,7 @@
 //! and written whole.
 
 use crate::error::{Error, InputError, Result};
-use std::io::Read;
+use std::io::{ErrorKind, Read};
 use std::path::{Path, PathBuf};
 
 /// Largest scenario or portfolio file read (bytes).
@@ -98,6 +98,7 @@ pub fn check_target(parent: &Path, name: &str) -> Result<PathBuf> {
         }
         _ => {}
     }
+    check_writable(parent)?;
     let target = parent.join(name);
     match std::fs::symlink_metadata(&target) {
         Err(_) => Ok(target),
@@ -120,6 +121,77 @@ pub fn check_target(parent: &Path, name: &str) -> Result<PathBuf> {
             .into())
         }
     }
+}
+
+/// Checks that the results can be made under `parent` without making
+/// anything: the nearest folder of `parent` that exists (itself, or where
+/// its first missing folder would be made) is a folder in which a folder
+/// can be made, tried with a probe folder removed at once. Without this, a
+/// run to an `--out` it cannot write (read-only, under `/proc`, below a
+/// file) did all its work before it failed.
+fn check_writable(parent: &Path) -> Result<()> {
+    let mut existing = parent;
+    let folder = loop {
+        // An empty path (the parent of a relative name) is the current folder.
+        let at = if existing.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            existing
+        };
+        match std::fs::metadata(at) {
+            Ok(m) if m.is_dir() => break at,
+            Ok(_) => {
+                return Err(InputError::new(
+                    parent.display().to_string(),
+                    "--out",
+                    format!(
+                        "cannot be made: {} is a file, not a folder; give a folder you can write to",
+                        at.display()
+                    ),
+                )
+                .into())
+            }
+            // Missing, or below a file: look further up.
+            Err(e) if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::NotADirectory) => match existing.parent() {
+                Some(up) => existing = up,
+                None => break at,
+            },
+            Err(e) => return Err(unwritable(parent, at, &e)),
+        }
+    };
+    let probe = folder.join(format!(
+        ".sibsim-probe-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos())
+    ));
+    std::fs::create_dir(&probe).map_err(|e| unwritable(parent, folder, &e))?;
+    let _ = std::fs::remove_dir(&probe);
+    Ok(())
+}
+
+/// Why a file or folder could not be made, in words.
+fn making_failed(e: &std::io::Error) -> String {
+    match e.kind() {
+        ErrorKind::PermissionDenied => "permission denied".to_string(),
+        ErrorKind::ReadOnlyFilesystem => "the file system is read-only".to_string(),
+        _ => e.to_string(),
+    }
+}
+
+/// The error for an `--out` (`parent`) whose folder `at` takes no folder.
+fn unwritable(parent: &Path, at: &Path, e: &std::io::Error) -> Error {
+    InputError::new(
+        parent.display().to_string(),
+        "--out",
+        format!(
+            "cannot hold the results: no folder can be made in {} ({}); give a folder you can write to (it is made if missing)",
+            at.display(),
+            making_failed(e)
+        ),
+    )
+    .into()
 }
 
 /// Whether a folder was written by sibsim: it has the marker, or (results of
@@ -256,15 +328,33 @@ pub fn check_file_target(path: &Path, flag: &str) -> Result<()> {
         return refuse("names no file; give the path of a file".to_string());
     }
     if !folder.is_dir() {
+        let what = if folder.exists() {
+            "is a file, not a folder"
+        } else {
+            "does not exist"
+        };
         return refuse(format!(
-            "its folder {} does not exist; make it first or write the file elsewhere",
+            "its folder {} {what}; make it first or write the file elsewhere",
             folder.display()
         ));
     }
     if path.is_dir() {
         return refuse("is a folder; give the path of a file (inside it, or anywhere else)".to_string());
     }
-    Ok(())
+    // A file can be made there (write_file makes its temporary file beside
+    // it): tried now, so that a bench does not run to fail at the end.
+    let probe = folder.join(format!(".sibsim-probe-{}", std::process::id()));
+    match std::fs::OpenOptions::new().write(true).create_new(true).open(&probe) {
+        Ok(_) => {
+            let _ = std::fs::remove_file(&probe);
+            Ok(())
+        }
+        Err(e) => refuse(format!(
+            "no file can be made in {} ({}); write the file elsewhere",
+            folder.display(),
+            making_failed(&e)
+        )),
+    }
 }
 
 /// The folder a file path lies in (`.` for a bare file name).

@@ -292,6 +292,56 @@ fn zero_replications() {
     assert!(!dir.path().join("out").exists());
 }
 
+/// An `--out` that cannot take the results is bad input, found before the
+/// work (it used to fail with status 1 once every replication had run).
+#[test]
+fn an_out_that_cannot_be_written_is_refused_before_the_run() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("ok.toml"), BASE).expect("write");
+    std::fs::write(dir.path().join("afile"), "not a folder").expect("write");
+    let mut outs = vec!["afile/results".to_string(), "afile/deeper/results".to_string()];
+    if cfg!(target_os = "linux") {
+        // No folder can be made in /proc, whoever runs the test (even root).
+        outs.push("/proc/sibsim-test-results".to_string());
+    }
+    for out in &outs {
+        let run = common::run_in(
+            dir.path(),
+            &["run", "ok.toml", "--replications", "5", "--quiet", "--out", out],
+        );
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert_eq!(run.status.code(), Some(2), "--out {out}: {stderr}");
+        assert!(stderr.contains(out.as_str()) && stderr.contains("--out"), "{stderr}");
+        assert!(stderr.contains("give a folder you can write to"), "{stderr}");
+    }
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("afile")).expect("read"),
+        "not a folder"
+    );
+    // Missing folders on the way are made, as before.
+    let run = common::run_in(
+        dir.path(),
+        &[
+            "run",
+            "ok.toml",
+            "--replications",
+            "5",
+            "--quiet",
+            "--out",
+            "new/deeper",
+        ],
+    );
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    assert!(dir.path().join("new/deeper").is_dir());
+    // And nothing is left of the probe.
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .expect("list")
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().contains("probe"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
 #[test]
 fn one_bad_file_means_nothing_runs() {
     let dir = tempfile::tempdir().expect("tempdir");

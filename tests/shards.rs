@@ -267,6 +267,20 @@ fn bench_refuses_runaway_runs_and_unwritable_exports_before_timing() {
     let err = bench(&["--replications", "4", "--export-csv", "folder"]);
     assert!(err.contains("--export-csv") && err.contains("is a folder"), "{err}");
     assert!(!d.join("missing").exists());
+    std::fs::write(d.join("afile"), "x").expect("write");
+    let err = bench(&["--replications", "4", "--export-json", "afile/bench.json"]);
+    assert!(
+        err.contains("afile") && err.contains("is a file, not a folder"),
+        "{err}"
+    );
+    if cfg!(target_os = "linux") {
+        // No file can be made in /proc, even by root: refused before the bench.
+        let err = bench(&["--replications", "4", "--export-markdown", "/proc/sibsim-bench.md"]);
+        assert!(
+            err.contains("--export-markdown") && err.contains("no file can be made"),
+            "{err}"
+        );
+    }
 }
 
 #[test]
