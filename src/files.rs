@@ -159,16 +159,28 @@ fn check_writable(parent: &Path) -> Result<()> {
             Err(e) => return Err(unwritable(parent, at, &e)),
         }
     };
-    let probe = folder.join(format!(
+    let probe = folder.join(probe_name());
+    match std::fs::create_dir(&probe) {
+        Ok(()) => {
+            let _ = std::fs::remove_dir(&probe);
+            Ok(())
+        }
+        // A probe of a process killed at this very point: the folder took it.
+        Err(e) if e.kind() == ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(unwritable(parent, folder, &e)),
+    }
+}
+
+/// A name for a probe file or folder, made and removed at once to learn
+/// whether a folder takes new entries.
+fn probe_name() -> String {
+    format!(
         ".sibsim-probe-{}-{}",
         std::process::id(),
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.subsec_nanos())
-    ));
-    std::fs::create_dir(&probe).map_err(|e| unwritable(parent, folder, &e))?;
-    let _ = std::fs::remove_dir(&probe);
-    Ok(())
+    )
 }
 
 /// Why a file or folder could not be made, in words.
@@ -343,12 +355,13 @@ pub fn check_file_target(path: &Path, flag: &str) -> Result<()> {
     }
     // A file can be made there (write_file makes its temporary file beside
     // it): tried now, so that a bench does not run to fail at the end.
-    let probe = folder.join(format!(".sibsim-probe-{}", std::process::id()));
+    let probe = folder.join(probe_name());
     match std::fs::OpenOptions::new().write(true).create_new(true).open(&probe) {
         Ok(_) => {
             let _ = std::fs::remove_file(&probe);
             Ok(())
         }
+        Err(e) if e.kind() == ErrorKind::AlreadyExists => Ok(()),
         Err(e) => refuse(format!(
             "no file can be made in {} ({}); write the file elsewhere",
             folder.display(),
