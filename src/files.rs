@@ -87,17 +87,6 @@ pub fn check_target(parent: &Path, name: &str) -> Result<PathBuf> {
         )
         .into());
     }
-    match std::fs::metadata(parent) {
-        Ok(m) if !m.is_dir() => {
-            return Err(InputError::new(
-                parent.display().to_string(),
-                "--out",
-                "is not a folder; give a folder (it is made if missing) for the results",
-            )
-            .into())
-        }
-        _ => {}
-    }
     check_writable(parent)?;
     let target = parent.join(name);
     match std::fs::symlink_metadata(&target) {
@@ -124,9 +113,9 @@ pub fn check_target(parent: &Path, name: &str) -> Result<PathBuf> {
 }
 
 /// Checks that the results can be made under `parent` without making
-/// anything: the nearest folder of `parent` that exists (itself, or where
-/// its first missing folder would be made) is a folder in which a folder
-/// can be made, tried with a probe folder removed at once. Without this, a
+/// anything: `parent` is not a file, and the nearest folder of `parent`
+/// that exists (itself, or where its first missing folder would be made)
+/// takes a new folder, tried with a probe folder removed at once. Without this, a
 /// run to an `--out` it cannot write (read-only, under `/proc`, below a
 /// file) did all its work before it failed.
 fn check_writable(parent: &Path) -> Result<()> {
@@ -141,15 +130,15 @@ fn check_writable(parent: &Path) -> Result<()> {
         match std::fs::metadata(at) {
             Ok(m) if m.is_dir() => break at,
             Ok(_) => {
-                return Err(InputError::new(
-                    parent.display().to_string(),
-                    "--out",
+                let message = if at == parent {
+                    "is not a folder; give a folder (it is made if missing) for the results".to_string()
+                } else {
                     format!(
                         "cannot be made: {} is a file, not a folder; give a folder you can write to",
                         at.display()
-                    ),
-                )
-                .into())
+                    )
+                };
+                return Err(InputError::new(parent.display().to_string(), "--out", message).into());
             }
             // Missing, or below a file: look further up.
             Err(e) if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::NotADirectory) => match existing.parent() {
