@@ -9,7 +9,7 @@ use crate::sim::engine::Engine;
 use crate::sim::parallel::{Fold, RunOptions, Stripe};
 use crate::sim::portfolio::PortfolioEngine;
 use crate::sim::record::{Record, RunResults};
-use crate::stats::RunState;
+use crate::stats::{PendingRows, RunState};
 use std::path::Path;
 
 /// A single contract or a portfolio, ready to run.
@@ -199,10 +199,12 @@ impl Job {
             rows,
             seed: options.seed,
         };
-        let (mut state, spool) = match self {
+        let (mut state, mut pending, spool) = match self {
             Job::Single(e) => e.run_fold(options, &fold),
             Job::Portfolio(p) => p.run_fold(options, &fold),
         }?;
+        // Every chunk's rows were added when it was sealed: none are left.
+        state.add_rows(&mut pending);
         state.flush();
         Ok((state, spool))
     }
@@ -218,7 +220,7 @@ struct StateFold<'a> {
 }
 
 impl Fold for StateFold<'_> {
-    type State = (RunState, Option<RowSpool>);
+    type State = (RunState, PendingRows, Option<RowSpool>);
 
     fn empty(&self) -> Self::State {
         let (names, event_names, horizon, start_year, cycle_years) = match self.job {
@@ -246,11 +248,11 @@ impl Fold for StateFold<'_> {
             start_year,
             cycle_years,
         );
-        (state, self.rows.map(RowSpool::new))
+        (state, PendingRows::new(), self.rows.map(RowSpool::new))
     }
 
-    fn add(&self, (state, spool): &mut Self::State, replication: u64, r: &Record) {
-        state.add(&r.values, &r.events, &r.investor_path, &r.payer_path);
+    fn add(&self, (state, rows, spool): &mut Self::State, replication: u64, r: &Record) {
+        state.add_deferred(rows, &r.values, &r.events, &r.investor_path, &r.payer_path);
         if let Some(spool) = spool {
             spool.write(replication, &r.values, &r.events);
         }
@@ -258,23 +260,24 @@ impl Fold for StateFold<'_> {
 
     /// Binned while small and outside the lock: the total's bins are then
     /// walked once a chunk.
-    fn seal(&self, (chunk, _): &mut Self::State) {
+    fn seal(&self, (chunk, rows, _): &mut Self::State) {
+        chunk.add_rows(rows);
         chunk.flush();
     }
 
     /// A chunk's rows stay in its worker's spool, which goes on writing the
     /// same part while the worker's chunks follow one another (one part a
     /// chunk made 2,000 files for 10⁶ replications).
-    fn merge(&self, (total, _): &mut Self::State, (chunk, _): &mut Self::State, stripe: Stripe) {
+    fn merge(&self, (total, ..): &mut Self::State, (chunk, ..): &mut Self::State, stripe: Stripe) {
         total.merge_stripe_from(chunk, stripe);
     }
 
-    fn reset(&self, (state, _): &mut Self::State) {
+    fn reset(&self, (state, ..): &mut Self::State) {
         state.clear();
     }
 
     /// The worker's spool closes its part, and its failure is kept.
-    fn retire(&self, (_, spool): &mut Self::State, (_, worker_spool): Self::State) {
+    fn retire(&self, (.., spool): &mut Self::State, (.., worker_spool): Self::State) {
         if let (Some(spool), Some(finished)) = (spool, worker_spool) {
             spool.absorb(finished);
         }

@@ -12,5 +12,5 @@ pub mod summary;
 pub mod target;
 
 pub use run::RunSummary;
-pub use state::RunState;
+pub use state::{PendingRows, RunState};
 pub use summary::{expected_shortfall, quantile_sorted, Probability, Summary};
