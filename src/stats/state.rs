@@ -63,8 +63,9 @@ const PENDING_ROWS: usize = 64;
 
 /// Replications' accumulator values (statistics, then the investor's and
 /// the payer's cash-flow cycles), row by row, waiting to join a
-/// [`RunState`]'s accumulators ([`RunState::add_deferred`]). Empty, it
-/// holds no memory.
+/// [`RunState`]'s accumulators ([`RunState::add_deferred`]); rows wait for
+/// one state at a time (added to it before they are used for another).
+/// Empty, it holds no memory.
 #[derive(Debug, Clone, Default)]
 pub struct PendingRows {
     /// Values a row: set by the first row.
@@ -85,15 +86,15 @@ impl PendingRows {
     }
 
     /// Appends a row made of `parts`, each cut or padded with NaN (a value
-    /// no accumulator counts) to its length in `lengths`, the last to what
-    /// is left of the row; returns whether the rows are full.
-    fn push(&mut self, parts: [&[f64]; 3], [statistics, cycles]: [usize; 2]) -> bool {
-        let width = statistics + 2 * cycles;
+    /// no accumulator counts) to its length in `lengths` (those of the one
+    /// state these rows wait for); returns whether the rows are full.
+    fn push(&mut self, parts: [&[f64]; 3], lengths: [usize; 3]) -> bool {
+        let width = lengths.iter().sum::<usize>();
         if self.values.capacity() == 0 {
             self.values.reserve_exact(width * PENDING_ROWS);
         }
         self.width = width;
-        for (part, length) in parts.into_iter().zip([statistics, cycles, cycles]) {
+        for (part, length) in parts.into_iter().zip(lengths) {
             let kept = part.len().min(length);
             self.values.extend_from_slice(&part[..kept]);
             self.values.extend(std::iter::repeat_n(f64::NAN, length - kept));
@@ -175,7 +176,7 @@ impl RunState {
         self.add_pairs(values);
         if rows.push(
             [values, investor_path, payer_path],
-            [self.statistics.len(), self.investor_paths.len()],
+            [self.statistics.len(), self.investor_paths.len(), self.payer_paths.len()],
         ) {
             self.add_rows(rows);
         }
