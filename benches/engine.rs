@@ -153,5 +153,41 @@ fn fold(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, kernel, one_replication, full_run, merge_two_shards, fold);
+/// The investor's IRR of fund-like flows (14 cycles: money in for the first
+/// few, then payments back, some cycles paying nothing), one a replication
+/// in a run: its root search is a chain of NPVs, each waiting on the last.
+fn irr(c: &mut Criterion) {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+    let funds: Vec<Vec<f64>> = (0..1000)
+        .map(|_| {
+            let paying = rng.random_range(2..8);
+            (0..14)
+                .map(|k| {
+                    if k < paying {
+                        -rng.random_range(1e4..2e5)
+                    } else if rng.random_bool(0.3) {
+                        0.0
+                    } else {
+                        rng.random_range(0.0..2e5)
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    let mut group = c.benchmark_group("irr");
+    group.throughput(Throughput::Elements(funds.len() as u64));
+    group.bench_function("1000 fund-like flows", |b| {
+        b.iter(|| {
+            funds
+                .iter()
+                .map(|flows| sibsim::fund::irr::irr(flows, 1.0).value())
+                .filter(|r| r.is_finite())
+                .count()
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, kernel, one_replication, full_run, merge_two_shards, fold, irr);
 criterion_main!(benches);
