@@ -217,7 +217,8 @@ fn solve_from(flows: &[f64], (a, fa): (f64, f64), (b, fb): (f64, f64)) -> f64 {
     let chord = low - f_low * (high - low) / (f_high - f_low);
     let margin = 0.0625 * (high - low);
     let mut u = if chord.is_finite() {
-        chord.clamp(low + margin, high - margin)
+        // (max and min: `clamp` would panic on a NaN bound)
+        chord.max(low + margin).min(high - margin)
     } else {
         middle
     };
