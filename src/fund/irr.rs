@@ -115,7 +115,7 @@ fn npv_and_slope(flows: &[f64], u: f64) -> (f64, f64) {
     (value, slope * x)
 }
 
-/// Newton steps [`solve`] takes at most towards its estimate.
+/// Newton steps [`solve_from`] takes at most towards its estimate.
 const MOST_NEWTON_STEPS: usize = 40;
 
 /// Whether every flow of one sign comes before every flow of the other
@@ -178,7 +178,7 @@ fn certain_sides(flows: &[f64], first_negative: bool, below: f64, above: f64) ->
     ]
 }
 
-/// How far (in u) outside a certified point [`solve`] takes a sign on
+/// How far (in u) outside a certified point [`solve_from`] takes a sign on
 /// trust: `exp` is within an ulp, so arguments this far apart keep their
 /// order once exponentiated.
 const SIDE_GAP: f64 = 8.0 * f64::EPSILON;
