@@ -137,12 +137,9 @@ impl RunState {
     /// Adds one replication: its statistics, events and cash-flow paths,
     /// in the orders of the names this state was made with.
     pub fn add(&mut self, values: &[f64], events: &[bool], investor_path: &[f64], payer_path: &[f64]) {
-        self.replications += 1;
+        self.add_counts(values, events);
         for (a, &v) in self.statistics.iter_mut().zip(values) {
             a.add(v);
-        }
-        for (count, &e) in self.events.iter_mut().zip(events) {
-            *count += u64::from(e);
         }
         for (a, &v) in self.investor_paths.iter_mut().zip(investor_path) {
             a.add(v);
@@ -150,7 +147,6 @@ impl RunState {
         for (a, &v) in self.payer_paths.iter_mut().zip(payer_path) {
             a.add(v);
         }
-        self.add_pairs(values);
     }
 
     /// [`RunState::add`], with the accumulators' values held in `rows`
@@ -169,11 +165,7 @@ impl RunState {
         investor_path: &[f64],
         payer_path: &[f64],
     ) {
-        self.replications += 1;
-        for (count, &e) in self.events.iter_mut().zip(events) {
-            *count += u64::from(e);
-        }
-        self.add_pairs(values);
+        self.add_counts(values, events);
         if rows.push(
             [values, investor_path, payer_path],
             [self.statistics.len(), self.investor_paths.len(), self.payer_paths.len()],
@@ -206,9 +198,14 @@ impl RunState {
         rows.values.clear();
     }
 
-    /// Adds one replication's payments to the co-moments of every pair of
-    /// contracts.
-    fn add_pairs(&mut self, values: &[f64]) {
+    /// Counts one replication and its events, and adds its payments to the
+    /// co-moments of every pair of contracts: what [`RunState::add`] and
+    /// [`RunState::add_deferred`] add at once.
+    fn add_counts(&mut self, values: &[f64], events: &[bool]) {
+        self.replications += 1;
+        for (count, &e) in self.events.iter_mut().zip(events) {
+            *count += u64::from(e);
+        }
         let mut pair = 0;
         for (i, (_, x)) in self.payment_contracts.iter().enumerate() {
             for (_, y) in &self.payment_contracts[i..] {
