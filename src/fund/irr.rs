@@ -52,6 +52,21 @@ fn npv_at_each<const K: usize>(flows: &[f64], u: [f64; K]) -> [f64; K] {
     acc
 }
 
+/// One halving of the bracket from `a` (NPV `fa`) to `b` at its midpoint
+/// `m` (NPV `fm`): the half where the sign changes is kept. Returns
+/// whether that is the upper half (m to b).
+#[inline(always)]
+fn halve((a, fa): (&mut f64, &mut f64), b: &mut f64, (m, fm): (f64, f64)) -> bool {
+    if (fm < 0.0) == (*fa < 0.0) {
+        *a = m;
+        *fa = fm;
+        true
+    } else {
+        *b = m;
+        false
+    }
+}
+
 /// The most halvings [`bisect`] makes.
 const MOST_HALVINGS: usize = 200;
 
@@ -74,12 +89,9 @@ fn bisect(flows: &[f64], mut a: f64, mut b: f64) -> f64 {
         if fm == 0.0 {
             return m;
         }
-        let f_next = if (fm < 0.0) == (fa < 0.0) {
-            a = m;
-            fa = fm;
+        let f_next = if halve((&mut a, &mut fa), &mut b, (m, fm)) {
             f_right
         } else {
-            b = m;
             f_left
         };
         halvings += 1;
@@ -91,12 +103,7 @@ fn bisect(flows: &[f64], mut a: f64, mut b: f64) -> f64 {
         if f_next == 0.0 {
             return m;
         }
-        if (f_next < 0.0) == (fa < 0.0) {
-            a = m;
-            fa = f_next;
-        } else {
-            b = m;
-        }
+        halve((&mut a, &mut fa), &mut b, (m, f_next));
         halvings += 1;
     }
     0.5 * (a + b)
@@ -303,13 +310,7 @@ fn bisect_outside(flows: &[f64], mut a: f64, mut b: f64, below: f64, above: f64,
         }
         if !inside(m) {
             // Outside the window: a sign known, one halving.
-            let fm = npv(m);
-            if (fm < 0.0) == (fa < 0.0) {
-                a = m;
-                fa = fm;
-            } else {
-                b = m;
-            }
+            halve((&mut a, &mut fa), &mut b, (m, npv(m)));
             halvings += 1;
             continue;
         }
@@ -346,14 +347,8 @@ fn bisect_outside(flows: &[f64], mut a: f64, mut b: f64, below: f64, above: f64,
             if fm == 0.0 {
                 return m;
             }
-            if (fm < 0.0) == (fa < 0.0) {
-                a = m;
-                fa = fm;
-                node = 2 * node + 2;
-            } else {
-                b = m;
-                node = 2 * node + 1;
-            }
+            let upper = halve((&mut a, &mut fa), &mut b, (m, fm));
+            node = 2 * node + 1 + usize::from(upper);
             halvings += 1;
         }
     }
